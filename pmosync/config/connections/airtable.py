@@ -1,0 +1,28 @@
+"""Airtable connection settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from pmosync.config.secrets import SecretRef
+
+
+class AirtableConnection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: Literal["airtable"]
+    base_id: str = Field(pattern=r"^app[A-Za-z0-9]{14}$", description="The base id, app…")
+    endpoint_url: str = Field(default="https://api.airtable.com", pattern=r"^https?://")
+    token_env: str | None = Field(default=None, description="Env var holding the token (PAT)")
+    token_file: Path | None = Field(default=None, description="File holding the token")
+    ca_bundle: Path | None = Field(default=None, description="Extra CA bundle (TLS stays on)")
+    # Airtable allows 5 requests/s per base in any one-second window; stay just under it.
+    requests_per_second: float = Field(default=4.5, gt=0, le=5)
+    lockout_seconds: float = Field(default=30.0, ge=0, description="Wait after a 429")
+    timeout_seconds: float = Field(default=60.0, gt=0)
+
+    @property
+    def token(self) -> SecretRef:
+        return SecretRef(env=self.token_env, file=self.token_file)

@@ -1,0 +1,99 @@
+"""pydantic models of ``pmo-sync.yaml``: strict, every unknown key is an error."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from pmosync.canonical_model import EntityType, entity_fields
+from pmosync.config.connections import ConnectionConfig
+
+__all__ = ["ConnectionConfig", "PmoSyncConfig"]
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)?\s*$")
+_UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"2h"`` or ``"1d"``."""
+    if isinstance(value, int | float):
+        return float(value)
+    match = _DURATION.match(str(value))
+    if not match:
+        raise ValueError("expected a duration such as 300, '5m', '2h' or '1d'")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StoreConfig(Strict):
+    url: str = Field(
+        default="sqlite:///pmo-sync.db",
+        description="SQLAlchemy URL; a relative SQLite path is relative to the config file",
+    )
+    url_env: str | None = Field(
+        default=None, description="Env var holding the URL (when it carries a password)"
+    )
+
+
+class PortfolioConfig(Strict):
+    name: str = "Portfolio"
+    timezone: str = Field(default="UTC", description="IANA zone for 'today' and date-only values")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
+        return value
+
+
+class SyncConfig(Strict):
+    overlap: float = Field(default=300.0, description="Re-read window before the cursor")
+    default_conflict: Literal["latest", "hold"] = "latest"
+    # canonical entity -> canonical field used to match records across tools (e.g. project code)
+    identity: dict[EntityType, str] = Field(default_factory=lambda: {EntityType.PROJECT: "code"})
+
+    @field_validator("overlap", mode="before")
+    @classmethod
+    def _overlap(cls, value: object) -> float:
+        return parse_duration(value)
+
+    @field_validator("identity")
+    @classmethod
+    def _identity_fields(cls, value: dict[EntityType, str]) -> dict[EntityType, str]:
+        for entity, name in value.items():
+            if name not in entity_fields(entity):
+                raise ValueError(f"{entity.value} has no canonical field {name!r}")
+        return value
+
+
+class TeamConfig(Strict):
+    connection: str = Field(description="Name of a connection under 'connections'")
+    mapping: Path = Field(description="Team mapping file, relative to this config file")
+
+
+class PmoSyncConfig(Strict):
+    version: Literal[1] = 1
+    store: StoreConfig = StoreConfig()
+    portfolio: PortfolioConfig = PortfolioConfig()
+    sync: SyncConfig = SyncConfig()
+    connections: dict[str, ConnectionConfig] = Field(min_length=1)
+    teams: dict[str, TeamConfig] = Field(default_factory=dict)
+
+    @field_validator("connections")
+    @classmethod
+    def _names(cls, value: dict[str, object]) -> dict[str, object]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]*", name):
+                raise ValueError(f"connection name {name!r}: use letters, digits, - and _")
+        return value

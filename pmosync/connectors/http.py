@@ -1,0 +1,322 @@
+"""The one HTTP policy layer every connection goes through.
+
+Client libraries (pyairtable, jira, msal) keep their own sessions; we mount a
+:class:`PolicyAdapter` on them and switch their own retry loops off, so timeouts, pacing,
+retries and the meaning of each status code live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import enum
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    retry_if_result,
+    stop_after_attempt,
+    stop_after_delay,
+)
+
+from pmosync.errors import (
+    AuthError,
+    ConfigError,
+    FatalConnectorError,
+    PmoSyncError,
+    RetriableError,
+    SkippableRecordError,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+
+
+class Action(enum.Enum):
+    """What the caller should do with a response or exception."""
+
+    OK = "ok"
+    RETRY = "retry"
+    SKIP = "skip"  # this record only
+    AUTH = "auth"  # a human must fix credentials
+    CONFIG = "config"  # a human must fix configuration or permissions
+    FAIL = "fail"  # this connection stops for this run
+
+
+# The single table that says what a status means. Connectors may add entries (for example
+# PWA's 403 for "checked out" is a conflict, not a permission problem) through ``overrides``.
+STATUS_ACTIONS: Mapping[int, Action] = {
+    400: Action.SKIP,
+    401: Action.AUTH,
+    403: Action.CONFIG,
+    404: Action.SKIP,
+    409: Action.SKIP,
+    410: Action.FAIL,
+    413: Action.SKIP,
+    422: Action.SKIP,
+    429: Action.RETRY,
+    500: Action.RETRY,
+    502: Action.RETRY,
+    503: Action.RETRY,
+    504: Action.RETRY,
+}
+
+RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,
+    requests.Timeout,
+)
+
+
+def classify_status(status: int, overrides: Mapping[int, Action] | None = None) -> Action:
+    """Map an HTTP status to an :class:`Action` using the table above."""
+    if overrides and status in overrides:
+        return overrides[status]
+    if status < 400:
+        return Action.OK
+    if status in STATUS_ACTIONS:
+        return STATUS_ACTIONS[status]
+    return Action.RETRY if status >= 500 else Action.FAIL
+
+
+def error_for(
+    action: Action, message: str, *, connection: str | None = None, record: str | None = None
+) -> PmoSyncError:
+    """Build the exception of the hierarchy that matches an action."""
+    cls: type[PmoSyncError] = {
+        Action.RETRY: RetriableError,
+        Action.SKIP: SkippableRecordError,
+        Action.AUTH: AuthError,
+        Action.CONFIG: ConfigError,
+        Action.FAIL: FatalConnectorError,
+        Action.OK: FatalConnectorError,
+    }[action]
+    return cls(message, connection=connection, record=record)
+
+
+def translate_exception(exc: BaseException, *, connection: str, what: str) -> PmoSyncError:
+    """Turn a client library's exception into one of ours, keeping the message short and
+    free of secrets (URLs can carry tokens in query strings, so only the path is named)."""
+    if isinstance(exc, PmoSyncError):
+        return exc
+    if isinstance(exc, requests.exceptions.RetryError):
+        return RetriableError(f"{what}: gave up after repeated retries", connection=connection)
+    if isinstance(exc, RETRIABLE_EXCEPTIONS):
+        return RetriableError(
+            f"{what}: {type(exc).__name__} (server unreachable or connection dropped)",
+            connection=connection,
+        )
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) or getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        detail = _short_body(response)
+        action = classify_status(status)
+        return error_for(action, f"{what}: HTTP {status} {detail}".rstrip(), connection=connection)
+    return FatalConnectorError(f"{what}: {type(exc).__name__}: {exc}", connection=connection)
+
+
+def _short_body(response: Any) -> str:
+    if response is None:
+        return ""
+    try:
+        text = response.text
+    except Exception:  # noqa: BLE001 - a body we cannot decode is just not shown
+        return ""
+    return text[:300]
+
+
+class TokenBucket:
+    """Paces requests under an API's rate limit (thread-safe).
+
+    ``burst=1`` spaces requests evenly, which is what a sliding one-second window (Airtable)
+    needs: a full bucket followed by a refill would put twice the rate into one window.
+    """
+
+    def __init__(self, rate: float, burst: int = 1, clock: Any = time.monotonic) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = float(burst)
+        self._clock = clock
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Take one token, sleeping until there is one. Returns the time slept."""
+        with self._lock:  # sleeping under the lock makes concurrent callers queue in order
+            now = self._clock()
+            self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+            self._last = now
+            wait = 0.0
+            if self._tokens < 1:
+                wait = (1 - self._tokens) / self.rate
+                time.sleep(wait)
+                now = self._clock()
+                self._tokens += (now - self._last) * self.rate
+                self._last = now
+            self._tokens -= 1
+            return wait
+
+    def penalise(self, seconds: float) -> None:
+        """Hold every caller back for ``seconds`` (after a 429 lock-out)."""
+        with self._lock:
+            self._tokens = min(self._tokens, 0.0) - seconds * self.rate
+
+
+@dataclass(frozen=True)
+class HttpPolicy:
+    """Timeouts, pacing and retry budget of one connection."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    requests_per_second: float | None = None
+    burst: int = 1
+    max_attempts: int = 6
+    max_total_wait: float = 180.0
+    max_backoff: float = 60.0
+    # Wait after a 429 that carries no Retry-After (Airtable locks a base out for 30 s).
+    lockout_seconds: float = 1.0
+    # Writes we made idempotent (upsert on a merge key) may be retried after a 5xx.
+    retry_writes: bool = False
+    status_overrides: Mapping[int, Action] = field(default_factory=dict)
+
+
+@dataclass
+class CallStats:
+    """Requests a connection made, for the run report and the benchmarks."""
+
+    requests: int = 0
+    retries: int = 0
+    slept: float = 0.0
+    by_status: Counter[int] = field(default_factory=Counter)
+    by_method: Counter[str] = field(default_factory=Counter)
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """Read Retry-After as seconds (integer or HTTP date); None when absent or unreadable."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class PolicyAdapter(HTTPAdapter):
+    """requests transport adapter that applies an :class:`HttpPolicy` to every request."""
+
+    def __init__(self, policy: HttpPolicy, *, ca_bundle: str | None = None) -> None:
+        super().__init__(pool_connections=4, pool_maxsize=8, max_retries=0)
+        self.policy = policy
+        self.ca_bundle = ca_bundle
+        self.stats = CallStats()
+        self._bucket = (
+            TokenBucket(policy.requests_per_second, policy.burst)
+            if policy.requests_per_second
+            else None
+        )
+        self._stats_lock = threading.Lock()
+
+    def _retriable_response(self, method: str, response: requests.Response) -> bool:
+        action = classify_status(response.status_code, self.policy.status_overrides)
+        if action is not Action.RETRY:
+            return False
+        # A 429 means the server refused before doing anything; anything else may have been
+        # half-done, so only repeat what repeating cannot duplicate.
+        return response.status_code == 429 or method in SAFE_METHODS or self.policy.retry_writes
+
+    def _wait(self, state: RetryCallState) -> float:
+        outcome = state.outcome
+        response = None if outcome is None or outcome.failed else outcome.result()
+        wait: float | None = None
+        if response is not None:
+            wait = retry_after_seconds(response)
+            if wait is None and response.status_code == 429:
+                wait = self.policy.lockout_seconds
+        if wait is None:
+            base = min(self.policy.max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
+            wait = random.uniform(0, base)  # full jitter: many workers must not retry in step
+        wait = min(wait, self.policy.max_backoff)
+        if response is not None and response.status_code == 429 and self._bucket:
+            self._bucket.penalise(wait)
+            wait = 0.0  # the bucket now holds every thread back, this one included
+        with self._stats_lock:
+            self.stats.retries += 1
+            self.stats.slept += wait
+        return wait
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        method = (request.method or "GET").upper()
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = (self.policy.connect_timeout, self.policy.read_timeout)
+        if self.ca_bundle:
+            # REQUESTS_CA_BUNDLE in the environment would otherwise replace the session's
+            # verify setting; the connection's own CA wins. Verification is never switched off.
+            kwargs["verify"] = self.ca_bundle
+        elif kwargs.get("verify") is False:
+            kwargs["verify"] = True
+
+        def attempt() -> requests.Response:
+            if self._bucket:
+                slept = self._bucket.acquire()
+                if slept:
+                    with self._stats_lock:
+                        self.stats.slept += slept
+            with self._stats_lock:
+                self.stats.requests += 1
+                self.stats.by_method[method] += 1
+            response = super(PolicyAdapter, self).send(request, **kwargs)
+            with self._stats_lock:
+                self.stats.by_status[response.status_code] += 1
+            return response
+
+        def retry_exception(exc: BaseException) -> bool:
+            if not isinstance(exc, RETRIABLE_EXCEPTIONS):
+                return False
+            # A failed connect never reached the server, so even a write can be repeated.
+            connect_failure = isinstance(exc, requests.ConnectTimeout) or (
+                isinstance(exc, requests.ConnectionError) and "NewConnectionError" in repr(exc)
+            )
+            return connect_failure or method in SAFE_METHODS or self.policy.retry_writes
+
+        def before_retry(state: RetryCallState) -> None:
+            outcome = state.outcome
+            if outcome is not None and not outcome.failed:
+                outcome.result().close()
+
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.max_attempts)
+            | stop_after_delay(self.policy.max_total_wait),
+            wait=self._wait,
+            retry=retry_if_result(lambda r: self._retriable_response(method, r))
+            | retry_if_exception(retry_exception),
+            before_sleep=before_retry,
+            # Out of attempts: hand back the last response (the library raises its own error,
+            # which translate_exception maps) or re-raise the last exception.
+            retry_error_callback=lambda state: state.outcome.result(),  # type: ignore[union-attr]
+        )
+        return retrying(attempt)
+
+
+def mount_policy(
+    session: requests.Session, policy: HttpPolicy, *, ca_bundle: str | None = None
+) -> PolicyAdapter:
+    """Mount the policy on an existing session (a client library's own) and return it."""
+    adapter = PolicyAdapter(policy, ca_bundle=ca_bundle)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
+    if ca_bundle:
+        session.verify = ca_bundle
+    return adapter

@@ -1,0 +1,192 @@
+"""What every emulator shares: request counters, fault injection and the admin endpoints.
+
+Admin endpoints live under ``/_admin`` and are not counted:
+``GET /_admin/counters``, ``POST /_admin/faults`` (JSON body, see :class:`FaultInjector.set`),
+``DELETE /_admin/faults``, ``POST /_admin/reset``, ``POST /_admin/config`` (emulator knobs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+
+
+@dataclass
+class Burst:
+    """Answer the next ``count`` matching requests with ``status``."""
+
+    status: int
+    count: int
+    retry_after: int | None = None
+    path_prefix: str = ""
+    body: Any = None
+
+
+@dataclass
+class FaultInjector:
+    latency: float = 0.0
+    bursts: list[Burst] = field(default_factory=list)
+    drops: int = 0
+    drop_path_prefix: str = ""
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def set(self, spec: dict[str, Any]) -> None:
+        """Add faults: ``{"latency_ms": 50, "burst": {"status": 429, "count": 3,
+        "retry_after": 1, "path_prefix": "/v0"}, "drop": {"count": 2, "path_prefix": ""}}``."""
+        with self.lock:
+            if "latency_ms" in spec:
+                self.latency = float(spec["latency_ms"]) / 1000
+            if "burst" in spec:
+                self.bursts.append(Burst(**spec["burst"]))
+            if "drop" in spec:
+                self.drops = int(spec["drop"].get("count", 1))
+                self.drop_path_prefix = spec["drop"].get("path_prefix", "")
+
+    def clear(self) -> None:
+        with self.lock:
+            self.latency = 0.0
+            self.bursts.clear()
+            self.drops = 0
+
+    def take_drop(self, path: str) -> bool:
+        with self.lock:
+            if self.drops and path.startswith(self.drop_path_prefix):
+                self.drops -= 1
+                return True
+            return False
+
+    def take_burst(self, path: str) -> Burst | None:
+        with self.lock:
+            for burst in self.bursts:
+                if burst.count > 0 and path.startswith(burst.path_prefix):
+                    burst.count -= 1
+                    return burst
+            self.bursts = [b for b in self.bursts if b.count > 0]
+            return None
+
+
+@dataclass
+class RequestCounters:
+    by_endpoint: Counter[str] = field(default_factory=Counter)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def hit(self, key: str) -> None:
+        with self.lock:
+            self.by_endpoint[key] += 1
+
+    def total(self) -> int:
+        with self.lock:
+            return sum(self.by_endpoint.values())
+
+    def snapshot(self) -> dict[str, Any]:
+        with self.lock:
+            return {"total": sum(self.by_endpoint.values()), "by_endpoint": dict(self.by_endpoint)}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.by_endpoint.clear()
+
+
+class DroppedConnection(Exception):
+    """Raised inside a request to cut the TCP connection with no response."""
+
+
+def drop_connection() -> Response:
+    """Close the client's socket without an HTTP answer (what a crashed proxy does)."""
+    sock = request.environ.get("werkzeug.socket")
+    if isinstance(sock, socket.socket):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+    raise DroppedConnection()
+
+
+class EmulatorBase:
+    """Stateful emulator: subclasses register routes and seed state."""
+
+    kind = "base"
+
+    def __init__(self) -> None:
+        self.faults = FaultInjector()
+        self.counters = RequestCounters()
+        self.lock = threading.RLock()
+
+    # -- hooks for subclasses -------------------------------------------------------------
+    def register_routes(self, app: Flask) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        """Back to the seeded state."""
+
+    def configure(self, knobs: dict[str, Any]) -> dict[str, Any]:
+        """Emulator-specific settings (rate limits, TTLs, lag); returns the current ones."""
+        return {}
+
+    def fault_response(self, burst: Burst) -> Response:
+        """The body a burst answers with; emulators override to use their vendor's shape."""
+        response = jsonify(burst.body if burst.body is not None else {"error": "injected"})
+        response.status_code = burst.status
+        return response
+
+    # -- app ------------------------------------------------------------------------------
+    def build_app(self) -> Flask:
+        app = Flask(f"pmosync-sandbox-{self.kind}")
+        app.config["JSON_SORT_KEYS"] = False
+        app.json.sort_keys = False  # type: ignore[attr-defined]
+        emulator = self
+
+        @app.before_request
+        def _faults() -> Response | None:
+            if request.path.startswith("/_admin"):
+                return None
+            rule = request.url_rule.rule if request.url_rule else request.path
+            emulator.counters.hit(f"{request.method} {rule}")
+            if emulator.faults.latency:
+                time.sleep(emulator.faults.latency)
+            if emulator.faults.take_drop(request.path):
+                return drop_connection()
+            burst = emulator.faults.take_burst(request.path)
+            if burst is not None:
+                response = emulator.fault_response(burst)
+                if burst.retry_after is not None:
+                    response.headers["Retry-After"] = str(burst.retry_after)
+                return response
+            return None
+
+        @app.get("/_admin/counters")
+        def _counters() -> Response:
+            return jsonify(emulator.counters.snapshot())
+
+        @app.post("/_admin/faults")
+        def _set_faults() -> Response:
+            emulator.faults.set(request.get_json(force=True) or {})
+            return jsonify({"ok": True})
+
+        @app.delete("/_admin/faults")
+        def _clear_faults() -> Response:
+            emulator.faults.clear()
+            return jsonify({"ok": True})
+
+        @app.post("/_admin/reset")
+        def _reset() -> Response:
+            emulator.faults.clear()
+            emulator.counters.clear()
+            emulator.reset()
+            return jsonify({"ok": True})
+
+        @app.post("/_admin/config")
+        def _config() -> Response:
+            return jsonify(emulator.configure(request.get_json(force=True) or {}))
+
+        @app.errorhandler(DroppedConnection)
+        def _dropped(_: DroppedConnection) -> Response:
+            return Response(status=500)
+
+        self.register_routes(app)
+        return app
