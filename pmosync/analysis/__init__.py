@@ -1,0 +1,1 @@
+"""Pure computations over the canonical model."""

@@ -1,0 +1,66 @@
+"""Consolidated milestone status per project (pure): next milestone and overdue count."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    project_id: str
+    name: str | None
+    due: date | None
+    done: bool
+
+
+def milestone_views(
+    entities: Iterable[tuple[str, dict[str, Any]]],
+) -> list[MilestoneView]:
+    """Milestones from canonical values: Milestone entities and milestone work items."""
+    views = []
+    for entity_type, values in entities:
+        if entity_type == "work_item" and values.get("kind") != "milestone":
+            continue
+        project = values.get("project")
+        if not project:
+            continue
+        due = values.get("due")
+        done = bool(values.get("done")) or values.get("status") in ("done", "cancelled")
+        views.append(
+            MilestoneView(
+                project, values.get("name"), date.fromisoformat(due) if due else None, done
+            )
+        )
+    return views
+
+
+def consolidate(
+    project_ids: Iterable[str], milestones: Iterable[MilestoneView], today: date
+) -> dict[str, dict[str, Any]]:
+    """Per project: the next open milestone (name, date) and how many open ones are overdue.
+
+    A milestone due today is not overdue. Ties on the date go to the name, so the result does
+    not depend on pull order (a changing answer would cause a write every run).
+    """
+    by_project: dict[str, list[MilestoneView]] = defaultdict(list)
+    for view in milestones:
+        by_project[view.project_id].append(view)
+    out: dict[str, dict[str, Any]] = {}
+    for project_id in project_ids:
+        open_ones = [m for m in by_project.get(project_id, []) if not m.done and m.due]
+        upcoming = sorted(
+            (m for m in open_ones if m.due and m.due >= today),
+            key=lambda m: (m.due, m.name or ""),
+        )
+        overdue = sum(1 for m in open_ones if m.due and m.due < today)
+        nxt = upcoming[0] if upcoming else None
+        out[project_id] = {
+            "next_milestone": nxt.name if nxt else None,
+            "next_milestone_date": nxt.due.isoformat() if nxt and nxt.due else None,
+            "overdue_milestones": overdue,
+        }
+    return out

@@ -1,0 +1,121 @@
+"""Store schema (SQLAlchemy 2). Changed only through alembic migrations in ``migrations/``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: DateTime(timezone=True)}
+
+
+class Run(Base):
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    status: Mapped[str] = mapped_column(String(20))
+    dry_run: Mapped[bool] = mapped_column(default=False)
+    report: Mapped[dict[str, Any] | None]
+
+
+class Entity(Base):
+    """The resolved canonical record."""
+
+    __tablename__ = "entities"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    entity_type: Mapped[str] = mapped_column(String(30), index=True)
+    values: Mapped[dict[str, Any]]
+    updated_at: Mapped[datetime]
+
+
+class Link(Base):
+    """(connection, entity type, external id) -> canonical id, plus what that remote last held."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("connection", "entity_type", "external_id", name="uq_links_remote"),
+        Index("ix_links_canonical", "canonical_id"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    canonical_id: Mapped[str] = mapped_column(String(36))
+    connection: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(255))
+    external_key: Mapped[str | None] = mapped_column(String(255))
+    version_token: Mapped[str | None] = mapped_column(String(255))
+    source_modified_at: Mapped[datetime | None]
+    content_hash: Mapped[str | None] = mapped_column(String(64))
+    # canonical field -> value as the remote last held it (pointers resolved to canonical ids)
+    remote_values: Mapped[dict[str, Any]]
+    # canonical reference field -> external id of the target in this connection
+    pointers: Mapped[dict[str, Any]]
+    fetched_at: Mapped[datetime]
+    deleted_at: Mapped[datetime | None]
+
+
+class FieldBase(Base):
+    """The value every system held after the last successful apply (three-way merge base)."""
+
+    __tablename__ = "field_bases"
+    canonical_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict[str, Any]]  # {"v": value}, so a JSON null base is distinguishable
+
+
+class Cursor(Base):
+    __tablename__ = "cursors"
+    connection: Mapped[str] = mapped_column(String(100), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Outbox(Base):
+    """Every write is recorded here before it is sent and marked after."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status", "status"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    connection: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    canonical_id: Mapped[str] = mapped_column(String(36))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    op: Mapped[str] = mapped_column(String(10))
+    payload: Mapped[dict[str, Any]]
+    status: Mapped[str] = mapped_column(String(12))  # pending, done, failed, superseded
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Conflict(Base):
+    __tablename__ = "conflicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    canonical_id: Mapped[str] = mapped_column(String(36))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    field: Mapped[str] = mapped_column(String(100))
+    observed: Mapped[dict[str, Any]]  # connection -> value
+    base: Mapped[dict[str, Any] | None]
+    policy: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(12))  # open, settled, resolved
+    resolution: Mapped[dict[str, Any] | None]
+    detected_at: Mapped[datetime]
+    run_id: Mapped[int] = mapped_column(Integer)
+
+
+class QuarantinedRecord(Base):
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    connection: Mapped[str] = mapped_column(String(100))
+    entity_type: Mapped[str] = mapped_column(String(30))
+    external_id: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(Text)
+    seen_at: Mapped[datetime]

@@ -1,0 +1,54 @@
+"""The run report: what a run did, stored with the run and printed (text or JSON)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class ConnectionReport:
+    name: str
+    kind: str
+    status: str = "ok"  # ok, failed, skipped
+    error: str | None = None
+    error_kind: str | None = None  # auth, config, retriable, fatal
+    pulled: int = 0
+    quarantined: int = 0
+    writes_planned: int = 0
+    writes_applied: int = 0
+    writes_failed: int = 0
+    api_calls: int = 0
+    scopes: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RunReport:
+    run_id: int | None = None
+    status: str = "ok"  # ok, partial, failed
+    dry_run: bool = False
+    full: bool = False
+    started_at: str = ""
+    finished_at: str = ""
+    duration_seconds: float = 0.0
+    connections: dict[str, ConnectionReport] = field(default_factory=dict)
+    entities: dict[str, int] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    unresolved_references: int = 0
+    plan: list[dict[str, Any]] = field(default_factory=list)
+    write_errors: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def api_calls(self) -> int:
+        return sum(c.api_calls for c in self.connections.values())
+
+    @property
+    def writes_applied(self) -> int:
+        return sum(c.writes_applied for c in self.connections.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["api_calls"] = self.api_calls
+        data["writes_applied"] = self.writes_applied
+        return data

@@ -1,0 +1,206 @@
+"""The working state of one run: what the store knows, loaded once, changed in memory,
+written back in bulk at the run's commit points."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from pmosync.canonical_model import EntityType
+from pmosync.sync import models
+from pmosync.sync.store import Store, aware, utcnow
+
+LinkKey = tuple[str, str, str]  # connection, entity type, external id
+
+
+@dataclass
+class LinkState:
+    canonical_id: str
+    connection: str
+    entity_type: EntityType
+    external_id: str
+    remote_values: dict[str, Any]
+    pointers: dict[str, str] = field(default_factory=dict)
+    external_key: str | None = None
+    version_token: str | None = None
+    source_modified_at: datetime | None = None
+    content_hash: str | None = None
+    fetched_at: datetime | None = None
+    id: int | None = None
+    dirty: bool = False
+
+    @property
+    def key(self) -> LinkKey:
+        return (self.connection, self.entity_type.value, self.external_id)
+
+
+@dataclass
+class EntityState:
+    id: str
+    entity_type: EntityType
+    values: dict[str, Any]
+    dirty: bool = False
+    new: bool = False
+
+
+@dataclass
+class WorkingState:
+    links: dict[LinkKey, LinkState] = field(default_factory=dict)
+    entities: dict[str, EntityState] = field(default_factory=dict)
+    # (canonical id, field) -> base value; absent when never settled
+    bases: dict[tuple[str, str], Any] = field(default_factory=dict)
+    dirty_bases: set[tuple[str, str]] = field(default_factory=set)
+    new_bases: set[tuple[str, str]] = field(default_factory=set)
+    cursors: dict[tuple[str, str], datetime] = field(default_factory=dict)
+
+    def links_of(self, canonical_id: str) -> list[LinkState]:
+        return [link for link in self.links.values() if link.canonical_id == canonical_id]
+
+    def new_entity(self, entity_type: EntityType) -> EntityState:
+        entity = EntityState(str(uuid.uuid4()), entity_type, {}, dirty=True, new=True)
+        self.entities[entity.id] = entity
+        return entity
+
+    def set_base(self, canonical_id: str, name: str, value: Any) -> None:
+        key = (canonical_id, name)
+        if key in self.bases and self.bases[key] == value:
+            return
+        if key not in self.bases:
+            self.new_bases.add(key)
+        self.bases[key] = value
+        self.dirty_bases.add(key)
+
+
+def load_state(store: Store) -> WorkingState:
+    state = WorkingState()
+    with store.sessions() as session:
+        for row in session.scalars(select(models.Entity)):
+            state.entities[row.id] = EntityState(row.id, EntityType(row.entity_type), row.values)
+        for link in session.scalars(select(models.Link).where(models.Link.deleted_at.is_(None))):
+            ls = LinkState(
+                id=link.id,
+                canonical_id=link.canonical_id,
+                connection=link.connection,
+                entity_type=EntityType(link.entity_type),
+                external_id=link.external_id,
+                remote_values=link.remote_values,
+                pointers=link.pointers,
+                external_key=link.external_key,
+                version_token=link.version_token,
+                source_modified_at=aware(link.source_modified_at),
+                content_hash=link.content_hash,
+                fetched_at=aware(link.fetched_at),
+            )
+            state.links[ls.key] = ls
+        for base in session.scalars(select(models.FieldBase)):
+            state.bases[(base.canonical_id, base.field)] = base.value.get("v")
+        for cursor in session.scalars(select(models.Cursor)):
+            value = aware(cursor.value)
+            assert value is not None
+            state.cursors[(cursor.connection, cursor.scope)] = value
+    return state
+
+
+def _link_row(link: LinkState, now: datetime) -> dict[str, Any]:
+    return {
+        "canonical_id": link.canonical_id,
+        "connection": link.connection,
+        "entity_type": link.entity_type.value,
+        "external_id": link.external_id,
+        "external_key": link.external_key,
+        "version_token": link.version_token,
+        "source_modified_at": link.source_modified_at,
+        "content_hash": link.content_hash,
+        "remote_values": link.remote_values,
+        "pointers": link.pointers,
+        "fetched_at": link.fetched_at or now,
+        "deleted_at": None,
+    }
+
+
+def persist(store: Store, state: WorkingState, session: Any | None = None) -> None:
+    """Write every dirty row in bulk (one statement per table and kind of change)."""
+    now = utcnow()
+
+    def run(session: Any) -> None:
+        new_entities = [e for e in state.entities.values() if e.new]
+        if new_entities:
+            session.execute(
+                insert(models.Entity),
+                [
+                    {
+                        "id": e.id,
+                        "entity_type": e.entity_type.value,
+                        "values": e.values,
+                        "updated_at": now,
+                    }
+                    for e in new_entities
+                ],
+            )
+        changed = [e for e in state.entities.values() if e.dirty and not e.new]
+        if changed:
+            session.execute(
+                update(models.Entity),
+                [{"id": e.id, "values": e.values, "updated_at": now} for e in changed],
+            )
+        for e in state.entities.values():
+            e.dirty = e.new = False
+
+        new_links = [link for link in state.links.values() if link.id is None]
+        if new_links:
+            ids = session.scalars(
+                insert(models.Link).returning(models.Link.id, sort_by_parameter_order=True),
+                [_link_row(link, now) for link in new_links],
+            ).all()
+            for link, link_id in zip(new_links, ids, strict=True):
+                link.id = link_id
+                link.dirty = False
+        dirty_links = [link for link in state.links.values() if link.dirty]
+        if dirty_links:
+            session.execute(
+                update(models.Link),
+                [{"id": link.id, **_link_row(link, now)} for link in dirty_links],
+            )
+        for link in dirty_links:
+            link.dirty = False
+
+        if state.new_bases:
+            session.execute(
+                insert(models.FieldBase),
+                [
+                    {"canonical_id": c, "field": f, "value": {"v": state.bases[(c, f)]}}
+                    for (c, f) in state.new_bases
+                ],
+            )
+        updated = state.dirty_bases - state.new_bases
+        if updated:
+            session.execute(
+                update(models.FieldBase),
+                [
+                    {"canonical_id": c, "field": f, "value": {"v": state.bases[(c, f)]}}
+                    for (c, f) in updated
+                ],
+            )
+        state.new_bases.clear()
+        state.dirty_bases.clear()
+
+    if session is not None:
+        run(session)
+    else:
+        with store.session() as own:
+            run(own)
+
+
+def save_cursor(session: Any, connection: str, scope: str, value: datetime) -> None:
+    row = session.get(models.Cursor, (connection, scope))
+    if row is None:
+        session.add(
+            models.Cursor(connection=connection, scope=scope, value=value, updated_at=utcnow())
+        )
+    else:
+        row.value = value
+        row.updated_at = utcnow()

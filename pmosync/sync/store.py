@@ -1,0 +1,119 @@
+"""The store: SQLite by default, PostgreSQL by URL; schema through alembic migrations."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from pmosync.errors import ConfigError
+from pmosync.sync import models
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(value: datetime | None) -> datetime | None:
+    """SQLite drops tzinfo; everything we store is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable store URL>"
+
+
+class Store:
+    """Owns the engine and sessions; ``Store.open(url)`` migrates to the newest schema."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, url: str, *, migrate: bool = True) -> Store:
+        """Open (and by default migrate) the store.
+
+        Raises:
+            ConfigError: the URL is invalid or the database cannot be reached.
+        """
+        try:
+            engine = create_engine(url, future=True)
+        except (ArgumentError, ImportError) as exc:
+            raise ConfigError(f"store.url {redact_url(url)!r}: {exc}") from None
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+            database = engine.url.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        store = cls(engine)
+        if migrate:
+            store.migrate()
+        return store
+
+    def migrate(self, revision: str = "head") -> None:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.begin() as connection:
+                config.attributes["connection"] = connection
+                command.upgrade(config, revision)
+        except OperationalError as exc:
+            raise ConfigError(
+                f"cannot open the store {redact_url(str(self.engine.url))}: {exc.orig}"
+            ) from None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One transaction: committed on success, rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- small queries used by the CLI ------------------------------------------------------
+    def runs(self, limit: int = 20) -> list[models.Run]:
+        with self.sessions() as session:
+            rows = session.scalars(select(models.Run).order_by(models.Run.id.desc()).limit(limit))
+            return list(rows)
+
+    def open_conflicts(self) -> list[models.Conflict]:
+        with self.sessions() as session:
+            query = select(models.Conflict).where(models.Conflict.status == "open")
+            return list(session.scalars(query.order_by(models.Conflict.id)))
+
+    def cursor(self, connection: str, scope: str) -> datetime | None:
+        with self.sessions() as session:
+            row = session.get(models.Cursor, (connection, scope))
+            return aware(row.value) if row else None
+
+    def link_count(self) -> int:
+        with self.sessions() as session:
+            return len(list(session.scalars(select(models.Link.id))))
