@@ -416,16 +416,15 @@ class _Extractor:
             args: tuple[int, ...] = () if number == 0 else (number,)
             start = _dt(task.getBaselineStart(*args))
             finish = _dt(task.getBaselineFinish(*args))
-            duration = self._minutes(task.getBaselineDuration(*args))
-            # MPP files report zero cost/work for baselines never set, so only dates and
-            # durations decide whether a baseline exists.
-            if start is None and finish is None and duration is None:
+            # MPP files report zero duration, work and cost for a baseline never saved; only a
+            # saved baseline has dates (even a milestone's), so the dates decide.
+            if start is None and finish is None:
                 continue
             yield ScheduleBaseline(
                 number=number,
                 start=start,
                 finish=finish,
-                duration_minutes=duration,
+                duration_minutes=self._minutes(task.getBaselineDuration(*args)),
                 work_minutes=self._minutes(task.getBaselineWork(*args)),
                 cost=_float(task.getBaselineCost(*args)),
             )
