@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from pmosync.connectors.files import (
+    CustomFieldDefinition,
     ScheduleFile,
     ScheduleTask,
     java_available,
@@ -31,6 +32,7 @@ from pmosync.connectors.files import (
 )
 from pmosync.connectors.files import reader as reader_module
 from pmosync.connectors.files._worker import duration_minutes
+from pmosync.connectors.files.model import CustomValue
 from pmosync.errors import ConfigError
 
 SHARED_DIR = Path(
@@ -380,10 +382,15 @@ def test_baselines_match_mspdi(batch: Batch) -> None:
 @pytest.mark.parametrize("name", ["enterprise.xml", "mspdiresource.xml"])
 def test_custom_field_values_match_mspdi(batch: Batch, name: str) -> None:
     root, schedule = _xml(name), batch.one(name)
-    definitions = {(d.entity, d.field_id): d for d in schedule.custom_fields}
-    rows = {
-        "task": ("p:Tasks/p:Task", _tasks_by_uid(schedule)),
-        "resource": ("p:Resources/p:Resource", {r.unique_id: r for r in schedule.resources}),
+    definitions: dict[tuple[str, int | None], CustomFieldDefinition] = {
+        (d.entity, d.field_id): d for d in schedule.custom_fields
+    }
+    rows: dict[str, tuple[str, dict[int, dict[str, CustomValue]]]] = {
+        "task": ("p:Tasks/p:Task", {t.unique_id: t.custom_fields for t in schedule.tasks}),
+        "resource": (
+            "p:Resources/p:Resource",
+            {r.unique_id: r.custom_fields for r in schedule.resources},
+        ),
     }
     # Outline codes are not ExtendedAttributes: each row points by ValueID into the value lists
     # under <OutlineCodes>, and the reader hands over the value's text.
@@ -402,7 +409,7 @@ def test_custom_field_values_match_mspdi(batch: Batch, name: str) -> None:
             for code in element.findall("p:OutlineCode", NS):
                 definition = definitions[(entity, int(_text(code, "FieldID") or 0))]
                 expected[definition.key] = outline_values[_uid(code, "ValueID")]
-            got = ours[_uid(element)].custom_fields  # type: ignore[attr-defined]
+            got = ours[_uid(element)]
             assert got == expected, f"{name} {entity} {_uid(element)}"
             checked += len(expected)
     assert checked > 100
