@@ -1,0 +1,343 @@
+"""The command line. Parses, calls, maps exceptions to exit codes; nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import tempfile
+import threading
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pmosync import __version__
+from pmosync.errors import (
+    AuthError,
+    ConfigError,
+    FatalConnectorError,
+    LockedError,
+    PmoSyncError,
+    RetriableError,
+)
+
+# Exit codes a cron wrapper can act on.
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_CONFIG = 2
+EXIT_AUTH = 3
+EXIT_LOCKED = 4
+EXIT_UNAVAILABLE = 5
+EXIT_PARTIAL = 6
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  ok
+  1  internal error (a bug: please report it)
+  2  configuration or usage error (a person must fix the YAML or arguments)
+  3  authentication error (a credential is missing, wrong or expired)
+  4  locked (another run holds the store; try again next time)
+  5  remote unavailable (every connection failed transiently; retry later)
+  6  partial (some connections or writes failed; the rest was applied)"""
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEFAULT_CONFIG = "pmo-sync.yaml"
+
+
+def _fail(message: str, code: int, problems: list[str] | None = None) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    for problem in problems or []:
+        click.echo(f"  {problem}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: F) -> F:
+    """The one place exceptions become exit codes."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except LockedError as exc:
+            _fail(str(exc), EXIT_LOCKED)
+        except AuthError as exc:
+            _fail(str(exc), EXIT_AUTH, exc.problems)
+        except ConfigError as exc:
+            _fail(str(exc), EXIT_CONFIG, exc.problems)
+        except RetriableError as exc:
+            _fail(str(exc), EXIT_UNAVAILABLE)
+        except FatalConnectorError as exc:
+            _fail(str(exc), EXIT_PARTIAL)
+        except PmoSyncError as exc:
+            _fail(str(exc), EXIT_INTERNAL)
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _config_option(fn: F) -> F:
+    return click.option(
+        "--config",
+        "-c",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=DEFAULT_CONFIG,
+        show_default=True,
+        envvar="PMOSYNC_CONFIG",
+        help="pmo-sync.yaml to use (env PMOSYNC_CONFIG).",
+    )(fn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pmo-sync")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+def main(verbose: int) -> None:
+    """pmo-sync keeps one PMO portfolio consistent across Jira, Microsoft Project and Airtable.
+
+    Start with `pmo-sync demo` (no accounts needed), then write a pmo-sync.yaml
+    (see `pmo-sync config schema`) and run `pmo-sync sync` from cron.
+    """
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # urllib3 logs full URLs at debug level; keep them out unless asked twice.
+    logging.getLogger("urllib3").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
+
+
+# -- sync ---------------------------------------------------------------------------------
+def _print_report(report: Any, as_json: bool) -> None:
+    from pmosync.reports.run_report import render_text
+
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2, default=str))
+    else:
+        click.echo(render_text(report))
+
+
+def _exit_for(report: Any) -> None:
+    if report.status == "ok":
+        return
+    kinds = {c.error_kind for c in report.connections.values() if c.status == "failed"}
+    if report.status == "failed":
+        if kinds == {"auth"}:
+            sys.exit(EXIT_AUTH)
+        if kinds <= {"config", "auth"}:
+            sys.exit(EXIT_CONFIG)
+        if kinds == {"retriable"}:
+            sys.exit(EXIT_UNAVAILABLE)
+    sys.exit(EXIT_PARTIAL)
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@_config_option
+@click.option("--dry-run", is_flag=True, help="Pull and plan, print the plan, write nothing.")
+@click.option(
+    "--full", is_flag=True, help="Re-read everything instead of changes since the cursor."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@click.option(
+    "--connection",
+    "only",
+    multiple=True,
+    help="Sync only this connection (repeatable). Default: every connection with a team.",
+)
+@click.option(
+    "--today",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Evaluate dates as of this day (default: today in the portfolio's time zone).",
+)
+@handle_errors
+def sync(
+    config_path: Path,
+    dry_run: bool,
+    full: bool,
+    as_json: bool,
+    only: tuple[str, ...],
+    today: Any,
+) -> None:
+    """Pull every connection, reconcile, compute status and write it back (the cron job).
+
+    Incremental by default: each table/project is read from its cursor minus the overlap
+    window. A connection that fails leaves its cursor and stored data untouched; the others go
+    on and the exit code says "partial".
+    """
+    from pmosync.config.loader import load_config
+    from pmosync.sync.engine import SyncOptions, run_sync
+
+    loaded = load_config(config_path)
+    options = SyncOptions(
+        dry_run=dry_run, full=full, only=only or None, today=today.date() if today else None
+    )
+    report = run_sync(loaded, options)
+    _print_report(report, as_json)
+    _exit_for(report)
+
+
+# -- config -------------------------------------------------------------------------------
+@main.group()
+def config() -> None:
+    """Check the configuration, or print its JSON Schema for editors."""
+
+
+@config.command("validate")
+@_config_option
+@handle_errors
+def config_validate(config_path: Path) -> None:
+    """Validate pmo-sync.yaml and every team mapping; list every problem with file:line."""
+    from pmosync.config.loader import load_config
+
+    loaded = load_config(config_path)
+    conns = len(loaded.config.connections)
+    click.echo(f"{config_path}: ok ({conns} connection(s), {len(loaded.mappings)} team mapping(s))")
+
+
+@config.command("schema")
+@click.option(
+    "--kind",
+    type=click.Choice(["config", "mapping"]),
+    default="config",
+    show_default=True,
+    help="pmo-sync.yaml (config) or a team mapping file (mapping).",
+)
+def config_schema(kind: str) -> None:
+    """Print the JSON Schema (use it with your editor's YAML language server)."""
+    from pmosync.config.mapping import TeamMapping
+    from pmosync.config.models import PmoSyncConfig
+
+    model = PmoSyncConfig if kind == "config" else TeamMapping
+    click.echo(json.dumps(model.model_json_schema(), indent=2))
+
+
+# -- runs and conflicts -------------------------------------------------------------------
+def _open_store(config_path: Path) -> Any:
+    from pmosync.config.loader import load_config
+    from pmosync.sync.store import Store
+
+    return Store.open(load_config(config_path).store_url())
+
+
+@main.command()
+@_config_option
+@click.option("--limit", default=20, show_default=True, help="How many runs to list.")
+@handle_errors
+def runs(config_path: Path, limit: int) -> None:
+    """List recent runs with their status, API calls and writes."""
+    store = _open_store(config_path)
+    try:
+        for run in store.runs(limit):
+            report = run.report or {}
+            click.echo(
+                f"#{run.id:<5} {run.started_at:%Y-%m-%d %H:%M:%S}  {run.status:<8} "
+                f"api_calls={report.get('api_calls', '?'):<6} "
+                f"writes={report.get('writes_applied', '?'):<5} "
+                f"conflicts={len(report.get('conflicts', []))}"
+            )
+    finally:
+        store.close()
+
+
+@main.group()
+def conflicts() -> None:
+    """Conflicts held for a person (fields whose policy is `hold`)."""
+
+
+@conflicts.command("list")
+@_config_option
+@handle_errors
+def conflicts_list(config_path: Path) -> None:
+    """List open conflicts: entity, field and what each system holds."""
+    store = _open_store(config_path)
+    try:
+        rows = store.open_conflicts()
+        if not rows:
+            click.echo("no open conflicts")
+        for row in rows:
+            observed = ", ".join(f"{k}={v!r}" for k, v in row.observed.items())
+            click.echo(f"#{row.id} {row.entity_type} {row.canonical_id} {row.field}: {observed}")
+    finally:
+        store.close()
+
+
+# -- sandbox and demo ---------------------------------------------------------------------
+def _serve_until_signalled() -> None:
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    stop.wait()
+
+
+@main.group()
+def sandbox() -> None:
+    """Loopback emulators of Jira, Airtable, Project Server and Entra (no accounts needed)."""
+
+
+@sandbox.command("up")
+@click.option("--scenario", default="demo", show_default=True, help="Which emulators and seed.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="Where to write pmo-sync.yaml, sandbox.json, secrets/ and the CA bundle.",
+)
+@handle_errors
+def sandbox_up(scenario: str, directory: Path) -> None:
+    """Start the emulators and serve until interrupted (Ctrl-C or SIGTERM).
+
+    Writes DIR/pmo-sync.yaml (a ready config pointing at the emulators) and DIR/sandbox.json
+    ({"ca_bundle", "services": {name: {"kind", "url", "credentials", "admin"}}}) for your own
+    clients. Each emulator has /_admin/counters, /_admin/faults and /_admin/reset.
+    """
+    from pmosync.sandbox.harness import Sandbox
+
+    with Sandbox(scenario, directory) as running:
+        click.echo(f"sandbox {scenario!r} is up; config: {running.config_path}")
+        for name, service in running.services.items():
+            click.echo(f"  {name:<16} {service.spec.kind:<8} {service.url}")
+        click.echo("Ctrl-C to stop.")
+        sys.stdout.flush()
+        _serve_until_signalled()
+    click.echo("sandbox stopped")
+
+
+@main.command(epilog=EXIT_CODES_HELP)
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where to put the sandbox config, store and reports (default: a temporary folder).",
+)
+@click.option("--scenario", default="demo", show_default=True, help="Sandbox scenario.")
+@click.option("--json", "as_json", is_flag=True, help="Print the run reports as JSON.")
+@handle_errors
+def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
+    """Start the sandbox PMO, run a full sync and a second (no-op) one, and write the reports."""
+    from pmosync.config.loader import load_config
+    from pmosync.reports.status import write_status_reports
+    from pmosync.sandbox.harness import Sandbox
+    from pmosync.sync.engine import SyncOptions, run_sync
+
+    directory = directory or Path(tempfile.mkdtemp(prefix="pmo-sync-demo-"))
+    with Sandbox(scenario, directory) as running:
+        click.echo(f"sandbox {scenario!r} up in {directory}")
+        for name, service in running.services.items():
+            click.echo(f"  {name:<16} {service.spec.kind:<8} {service.url}")
+        loaded = load_config(running.config_path)
+        first = run_sync(loaded, SyncOptions(full=True))
+        click.echo("\nfirst run (full):")
+        _print_report(first, as_json)
+        second = run_sync(loaded, SyncOptions())
+        click.echo("\nsecond run (incremental, nothing changed remotely):")
+        _print_report(second, as_json)
+        paths = write_status_reports(loaded, directory / "reports", today=date.today())
+    click.echo("\nreports:")
+    for path in paths:
+        click.echo(f"  {path}")
+    _exit_for(first)

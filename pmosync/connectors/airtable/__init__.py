@@ -1,0 +1,1 @@
+"""Airtable connector on pyairtable."""

@@ -1,0 +1,1 @@
+"""Renderers of run reports and portfolio status."""

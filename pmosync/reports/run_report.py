@@ -1,0 +1,43 @@
+"""Plain-text rendering of a run report (the JSON form is RunReport.to_dict)."""
+
+from __future__ import annotations
+
+from pmosync.sync.report import RunReport
+
+
+def render_text(report: RunReport) -> str:
+    lines = [
+        f"run {report.run_id if report.run_id is not None else '(dry run)'}: {report.status}"
+        f" in {report.duration_seconds:.2f}s, {report.api_calls} API calls,"
+        f" {report.writes_applied} writes applied"
+    ]
+    for conn in report.connections.values():
+        line = (
+            f"  {conn.name} ({conn.kind}): {conn.status}; pulled {conn.pulled}, "
+            f"quarantined {conn.quarantined}, writes {conn.writes_applied}/{conn.writes_planned}"
+            f" (failed {conn.writes_failed}), API calls {conn.api_calls}"
+        )
+        lines.append(line)
+        if conn.error:
+            lines.append(f"    error ({conn.error_kind}): {conn.error}")
+    if report.entities:
+        counts = ", ".join(f"{k}={v}" for k, v in sorted(report.entities.items()))
+        lines.append(f"  store: {counts}")
+    if report.conflicts:
+        lines.append(f"  conflicts: {len(report.conflicts)}")
+        for c in report.conflicts[:20]:
+            lines.append(f"    {c['entity_type']}.{c['field']} {c['canonical_id']}: {c['reason']}")
+    if report.quarantined:
+        lines.append(f"  quarantined records: {len(report.quarantined)}")
+        for q in report.quarantined[:20]:
+            lines.append(f"    {q['connection']} {q['external_id']}: {q['reason']}")
+    if report.dry_run:
+        lines.append(f"  plan: {len(report.plan)} write(s)")
+        for w in report.plan[:200]:
+            fields = ", ".join(f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in w["changes"])
+            lines.append(f"    {w['connection']} {w['external_id']}: {fields}")
+    if report.write_errors:
+        lines.append(f"  write errors: {len(report.write_errors)}")
+        for e in report.write_errors[:20]:
+            lines.append(f"    {e['connection']} {e['external_id']}: {e['error']}")
+    return "\n".join(lines)
