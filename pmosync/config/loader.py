@@ -72,7 +72,10 @@ def _message(error: Any) -> str:
 def _validation_problems(doc: YamlDocument, exc: ValidationError) -> list[str]:
     problems = []
     for error in exc.errors():
-        line, path = doc.locate(error["loc"])
+        loc = tuple(error["loc"])
+        if error["type"] == "union_tag_invalid":
+            loc += (error["ctx"]["discriminator"].strip("'"),)  # point at the `kind:` line
+        line, path = doc.locate(loc)
         problems.append(f"{doc.path}:{line} › {path}: {_message(error)}")
     return problems
 
