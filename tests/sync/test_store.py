@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+import multiprocessing
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from pmosync.canonical_model import EntityType
+from pmosync.errors import ConfigError, LockedError
+from pmosync.sync.lock import run_lock
+from pmosync.sync.models import Base
+from pmosync.sync.state import LinkState, load_state, persist
+from pmosync.sync.store import Store
+
+
+def test_migrations_build_exactly_the_models_schema(store_url: str) -> None:
+    store = Store.open(store_url)
+    try:
+        with store.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert diff == []
+        Store.open(store_url).close()  # a second open is a no-op upgrade
+    finally:
+        store.close()
+
+
+def test_state_round_trips_in_bulk(store_url: str) -> None:
+    store = Store.open(store_url)
+    try:
+        state = load_state(store)
+        entity = state.new_entity(EntityType.PROJECT)
+        entity.values = {"name": "Apollo", "code": "PRJ-1"}
+        for i in range(25):
+            link = LinkState(entity.id, "pmo", EntityType.PROJECT, f"rec{i}", {"name": "Apollo"})
+            state.links[link.key] = link
+        state.set_base(entity.id, "name", "Apollo")
+        state.set_base(entity.id, "rag", None)
+        persist(store, state)
+        again = load_state(store)
+        assert len(again.links) == 25
+        assert again.entities[entity.id].values == {"name": "Apollo", "code": "PRJ-1"}
+        assert again.bases == {(entity.id, "name"): "Apollo", (entity.id, "rag"): None}
+        # an update goes through the same bulk path
+        again.set_base(entity.id, "name", "Apollo 2")
+        next(iter(again.links.values())).remote_values = {"name": "x"}
+        next(iter(again.links.values())).dirty = True
+        persist(store, again)
+        third = load_state(store)
+        assert third.bases[(entity.id, "name")] == "Apollo 2"
+        assert sorted(lk.remote_values["name"] for lk in third.links.values())[-1] == "x"
+    finally:
+        store.close()
+
+
+def _try_lock(url: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    store = Store.open(url, migrate=False)
+    try:
+        with run_lock(store):
+            queue.put("got it")
+    except LockedError:
+        queue.put("locked")
+    finally:
+        store.close()
+
+
+def test_a_second_run_is_locked_out(store_url: str) -> None:
+    store = Store.open(store_url)
+    ctx = multiprocessing.get_context("spawn")
+    queue = ctx.Queue()
+    try:
+        with run_lock(store):
+            proc = ctx.Process(target=_try_lock, args=(store_url, queue))
+            proc.start()
+            proc.join(60)
+            assert queue.get(timeout=5) == "locked"
+        proc = ctx.Process(target=_try_lock, args=(store_url, queue))
+        proc.start()
+        proc.join(60)
+        assert queue.get(timeout=5) == "got it"
+    finally:
+        store.close()
+
+
+def test_unreachable_store_is_a_config_error_without_password(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://pmo:hunter2@127.0.0.1:1/nowhere"
+    with pytest.raises(ConfigError) as err:
+        Store.open(url)
+    assert "hunter2" not in str(err.value)
