@@ -1,0 +1,310 @@
+"""HTTP client for the PWA REST API: ``/_api/ProjectServer`` (read/write) and
+``/_api/ProjectData`` (reporting, read-only).
+
+It speaks ``requests`` through the shared policy layer (pacing, Retry-After on 429/503, TLS),
+parses verbose and light OData, follows server-driven paging to the end with loop guards,
+fetches a form digest when the auth is not a bearer token, runs the check-out → update →
+publish flow with queue-job polling, and turns Project Server's 403 business errors into our
+error hierarchy (a project checked out elsewhere is a conflict, not a permission problem).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+from pmosync.config.connections.pwa import PwaConnection
+from pmosync.connectors.base import paginate
+from pmosync.connectors.http import translate_exception
+from pmosync.connectors.msproject import odata
+from pmosync.connectors.msproject.auth import Credentials
+from pmosync.errors import (
+    AuthError,
+    ConflictError,
+    FatalConnectorError,
+    PmoSyncError,
+    RetriableError,
+    SkippableRecordError,
+)
+
+log = logging.getLogger(__name__)
+
+# QueueJob JobState (Microsoft.ProjectServer.JobState)
+JOB_SUCCESS = 4
+JOB_FAILED = frozenset({5, 6, 9})  # Failed, FailedNotBlocking, Canceled
+_JOB_NAMES = {
+    "unknown": 0,
+    "readyforprocessing": 1,
+    "sendincomplete": 2,
+    "processing": 3,
+    "success": 4,
+    "failed": 5,
+    "failednotblocking": 6,
+    "processingdeferred": 7,
+    "correlationblocked": 8,
+    "canceled": 9,
+    "onhold": 10,
+    "sleeping": 11,
+    "readyforlaunch": 12,
+}
+
+CHECKED_OUT_ELSEWHERE = 10103  # CICOCheckedOutInOtherSession
+WRITE_LOCK = 1030  # ProjectWriteLock: a queue job for the project is still running
+
+
+class ProjectCheckedOutError(ConflictError):
+    """The project is checked out in another session (PJClientCallableException 10103)."""
+
+
+class ProjectWriteLockError(ConflictError):
+    """A queue job still holds the project (PJClientCallableException 1030); wait and retry."""
+
+
+class NotFoundError(SkippableRecordError):
+    """404: the entity does not exist (ResourceNotFoundException)."""
+
+
+class QueueJobFailedError(FatalConnectorError):
+    """A queue job ended in Failed/Canceled."""
+
+
+def job_state(job: Mapping[str, Any]) -> int:
+    value = job.get("JobState")
+    if isinstance(value, str) and not value.isdigit():
+        return _JOB_NAMES.get(value.lower(), 0)
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return 0
+
+
+class PwaClient:
+    def __init__(
+        self,
+        name: str,
+        config: PwaConnection,
+        session: requests.Session,
+        credentials: Credentials,
+        *,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.session = session
+        self.credentials = credentials
+        self.site = config.site_url
+        self.project_server = f"{self.site}/_api/ProjectServer"
+        self.project_data = f"{self.site}/_api/ProjectData"
+        self.accept = odata.ACCEPT[config.odata]
+        self.verbose = config.odata == "verbose"
+        self._digest: tuple[str, float] | None = None
+        self._sleep = sleep
+
+    # -- transport -----------------------------------------------------------------------
+    def _url(self, path: str) -> str:
+        if path.startswith(("https://", "http://")):
+            return path
+        return self.project_server + path
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, str] | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        url = self._url(path)
+        retried_auth = retried_digest = False
+        while True:
+            sent = {"Accept": self.accept, **self.credentials.headers(), **(headers or {})}
+            if body is not None:
+                sent["Content-Type"] = self.accept if self.verbose else "application/json"
+            if method != "GET" and not self.credentials.bearer and "contextinfo" not in url:
+                sent["X-RequestDigest"] = self.form_digest()
+            try:
+                response = self.session.request(method, url, params=params, json=body, headers=sent)
+            except requests.RequestException as exc:
+                raise translate_exception(exc, connection=self.name, what=what) from None
+            if response.status_code == 401 and not retried_auth:
+                # An access token can be revoked or expire mid-run: get a new one once.
+                retried_auth = True
+                self.credentials.invalidate()
+                continue
+            if response.status_code == 403 and not retried_digest and _digest_rejected(response):
+                retried_digest = True
+                self._digest = None
+                headers = {**(headers or {}), "X-RequestDigest": self.form_digest(force=True)}
+                continue
+            if response.status_code >= 400:
+                raise self._error(response, what)
+            return response
+
+    def _error(self, response: requests.Response, what: str) -> PmoSyncError:
+        status = response.status_code
+        try:
+            error = odata.parse_error(response.json())
+        except ValueError:
+            error = None
+        path = urlsplit(response.url or "").path
+        detail = f"{error.message} ({error.code})" if error else response.reason or ""
+        where = f"{what}: HTTP {status} on {path}: {detail}".rstrip(": ")
+        if status == 403 and error and "PJClientCallableException" in error.code:
+            number, symbol = error.number, error.message
+            if number == CHECKED_OUT_ELSEWHERE or "CICOCheckedOutInOtherSession" in symbol:
+                return ProjectCheckedOutError(where, connection=self.name)
+            if number == WRITE_LOCK or "ProjectWriteLock" in symbol:
+                return ProjectWriteLockError(where, connection=self.name)
+            return FatalConnectorError(
+                f"{where} (Project Server refused the operation)", connection=self.name
+            )
+        if status == 401:
+            return AuthError(
+                f"{where} (the token was rejected even after a refresh: check the app's API "
+                "permissions and that scopes name this site's origin)",
+                connection=self.name,
+            )
+        if status == 403:
+            return AuthError(
+                f"{where} (the signed-in account lacks a Project Server permission)",
+                connection=self.name,
+            )
+        if status == 404:
+            return NotFoundError(where, connection=self.name)
+        if status == 429 or status >= 500:
+            return RetriableError(f"{where} (gave up after retries)", connection=self.name)
+        return FatalConnectorError(where, connection=self.name)
+
+    def form_digest(self, *, force: bool = False) -> str:
+        """``X-RequestDigest`` from ``/_api/contextinfo``; cached until shortly before expiry."""
+        if self._digest and not force and time.monotonic() < self._digest[1]:
+            return self._digest[0]
+        response = self.request(
+            "POST", f"{self.site}/_api/contextinfo", what="form digest", body=None
+        )
+        info = odata.unwrap(response.json())
+        if isinstance(info, dict) and "GetContextWebInformation" in info:
+            info = info["GetContextWebInformation"]
+        value = info.get("FormDigestValue") if isinstance(info, dict) else None
+        if not value:
+            raise FatalConnectorError(
+                "contextinfo returned no FormDigestValue", connection=self.name
+            )
+        lifetime = float(info.get("FormDigestTimeoutSeconds") or 1800)
+        self._digest = (str(value), time.monotonic() + max(60.0, lifetime - 60))
+        return self._digest[0]
+
+    # -- reading -------------------------------------------------------------------------
+    def get(self, path: str, *, what: str, params: Mapping[str, str] | None = None) -> Any:
+        response = self.request("GET", path, what=what, params=params)
+        try:
+            return response.json()
+        except ValueError:
+            raise FatalConnectorError(
+                f"{what}: the answer is not JSON (content type "
+                f"{response.headers.get('Content-Type')!r})",
+                connection=self.name,
+            ) from None
+
+    def entity(self, path: str, *, what: str, params: Mapping[str, str] | None = None) -> dict:
+        try:
+            return odata.entity(self.get(path, what=what, params=params))
+        except ValueError as exc:
+            raise FatalConnectorError(f"{what}: {exc}", connection=self.name) from None
+
+    def collection(
+        self, path: str, *, what: str, params: Mapping[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every item of a collection, following ``__next``/``odata.nextLink`` to the end."""
+        first = self._url(path)
+
+        def fetch(next_url: str | None) -> tuple[list[dict[str, Any]], str | None]:
+            url = next_url or first
+            response = self.request("GET", url, what=what, params=None if next_url else params)
+            try:
+                page = odata.page(response.json(), response.url or url)
+            except ValueError as exc:
+                raise FatalConnectorError(f"{what}: {exc}", connection=self.name) from None
+            return page.items, page.next_url
+
+        yield from paginate(fetch, what=f"[{self.name}] {what}")
+
+    def data_url(self, entity_set: str) -> str:
+        return f"{self.project_data}/{entity_set}"
+
+    # -- writing -------------------------------------------------------------------------
+    def post(self, path: str, *, what: str, body: Any = None) -> dict[str, Any] | None:
+        response = self.request("POST", path, what=what, body=body)
+        if response.status_code == 204 or not response.content:
+            return None
+        try:
+            return odata.entity(response.json())
+        except ValueError:
+            return None
+
+    def merge(
+        self, path: str, properties: Mapping[str, Any], *, entity_type: str, what: str
+    ) -> None:
+        body: dict[str, Any] = dict(properties)
+        if self.verbose:
+            body = {"__metadata": {"type": entity_type}, **body}
+        self.request(
+            "POST",
+            path,
+            what=what,
+            body=body,
+            headers={"X-HTTP-Method": "MERGE", "IF-MATCH": "*"},
+        )
+
+    def wait_for_job(self, project_id: str, job: Mapping[str, Any] | None, *, what: str) -> None:
+        """Poll a queue job until Success; raise on Failed/Canceled or when the budget runs out.
+
+        A job the server no longer knows (404) has finished and been cleaned up.
+        """
+        if not job or not job.get("Id"):
+            return  # an operation that completed synchronously
+        job_id = str(job["Id"])
+        state = job_state(job)
+        deadline = time.monotonic() + self.config.queue_timeout_seconds
+        path = f"/Projects{odata.key_segment(project_id)}/QueueJobs{odata.key_segment(job_id)}"
+        polls = 0
+        while state != JOB_SUCCESS:
+            if state in JOB_FAILED:
+                raise QueueJobFailedError(
+                    f"{what}: queue job {job_id} ended in state {state}", connection=self.name
+                )
+            if time.monotonic() >= deadline:
+                raise RetriableError(
+                    f"{what}: queue job {job_id} still in state {state} after "
+                    f"{self.config.queue_timeout_seconds:g} s",
+                    connection=self.name,
+                )
+            self._sleep(self.config.queue_poll_seconds)
+            polls += 1
+            try:
+                job = self.entity(path, what=f"{what} (queue job)")
+            except NotFoundError:
+                return
+            state = job_state(job)
+        log.debug("%s: queue job %s done after %d polls", what, job_id, polls)
+
+
+def _digest_rejected(response: requests.Response) -> bool:
+    """SharePoint's 403 for a missing/expired form digest ("security validation")."""
+    try:
+        error = odata.parse_error(response.json())
+    except ValueError:
+        return False
+    return bool(error) and "security validation" in error.message.lower()  # type: ignore[union-attr]
+
+
+def changed_filter(field: str, since: datetime) -> str:
+    return f"{field} ge {odata.datetime_literal(since)}"

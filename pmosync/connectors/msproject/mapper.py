@@ -1,0 +1,685 @@
+"""Pure mapping between PWA payloads (cleaned of OData metadata) and canonical values.
+
+No I/O here: the connector fetches, this module converts. Every function takes the payload of
+one remote record plus what it needs to resolve (custom field catalog, team field mapping) and
+returns canonical values validated against the canonical model, or raises :class:`MappingError`
+naming the field, which the connector turns into a ``Quarantined`` record.
+
+Decisions (see docs/microsoft-project.md):
+
+* A summary task is a ``WorkItem`` of kind ``summary``; a milestone task is yielded twice, as a
+  ``WorkItem`` of kind ``milestone`` (so dependencies and CPM see it) and as a ``Milestone``
+  (due date, baseline due, done) with the same external id.
+* Dates: Project stores local wall-clock times; start dates take the day they fall on, finish
+  dates too, except a finish at exactly midnight, which ends the previous day.
+* Link types use Project's codes FF=0, FS=1, SF=2, SS=3; ``LinkLag`` is in tenths of a minute.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from pydantic import ValidationError
+
+from pmosync.canonical_model import EntityType, RemotePointer, validate_fields
+from pmosync.canonical_model.entities import ENTITY_CLASSES
+from pmosync.config.mapping import FieldMapping
+from pmosync.connectors.msproject.customfields import (
+    CustomFieldCatalog,
+    CustomFieldValueError,
+    decode,
+    encode,
+)
+from pmosync.connectors.msproject.odata import parse_datetime
+
+LINK_TYPES: dict[int, str] = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
+LINK_CODES: dict[str, int] = {v: k for k, v in LINK_TYPES.items()}
+
+# Standard PWA properties that carry canonical fields without any mapping (pull only; a team
+# mapping that names the same canonical field overrides these, and only mapped fields push).
+PROJECT_DEFAULTS: dict[str, str] = {
+    "name": "Name",
+    "description": "Description",
+    "planned_start": "StartDate",
+    "planned_finish": "FinishDate",
+}
+# Writable DraftProject properties (a MERGE on /Draft), by their remote names.
+DRAFT_PROJECT_WRITABLE = frozenset({"Name", "Description", "StartDate", "StatusDate"})
+# Writable DraftTask properties we support pushing, by canonical field.
+TASK_WRITABLE: dict[str, str] = {
+    "name": "Name",
+    "start": "Start",
+    "due": "Finish",
+    "percent_complete": "PercentComplete",
+}
+
+DEFAULT_RAID_STATUS: dict[str, str] = {
+    "(1) Active": "active",
+    "Active": "active",
+    "(2) Postponed": "on_hold",
+    "Postponed": "on_hold",
+    "(3) Closed": "done",
+    "Closed": "done",
+}
+
+
+class MappingError(ValueError):
+    """One record cannot be mapped; ``field`` names the canonical (or remote) field."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        self.field = field_name
+        super().__init__(f"field {field_name}: {message}")
+
+
+@dataclass
+class Mapped:
+    values: dict[str, Any]
+    pointers: dict[str, RemotePointer] = field(default_factory=dict)
+    version_token: str | None = None
+    modified: datetime | None = None  # naive, server wall clock
+
+
+# -- small converters ----------------------------------------------------------------------
+
+
+def start_date(value: Any) -> date | None:
+    moment = parse_datetime(value)
+    return moment.date() if moment else None
+
+
+def finish_date(value: Any) -> date | None:
+    """A finish instant as the inclusive last day: ``…T00:00`` ends the previous day."""
+    moment = parse_datetime(value)
+    if moment is None:
+        return None
+    if moment.time() == time(0, 0):
+        return (moment - timedelta(days=1)).date()
+    return moment.date()
+
+
+def link_type(code: Any) -> str:
+    try:
+        return LINK_TYPES[int(code)]
+    except (KeyError, TypeError, ValueError):
+        raise MappingError("link_type", f"unknown DependencyType {code!r}") from None
+
+
+def lag_minutes(tenths: Any) -> int:
+    """``LinkLag`` (tenths of a minute, negative for a lead) as whole minutes."""
+    if tenths in (None, ""):
+        return 0
+    try:
+        value = Decimal(str(tenths)) / 10
+    except InvalidOperation:
+        raise MappingError("lag_minutes", f"LinkLag {tenths!r} is not a number") from None
+    return int(value.to_integral_value(rounding="ROUND_HALF_EVEN"))
+
+
+def percent(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        raise MappingError("percent_complete", f"{value!r} is not a number") from None
+
+
+def status_from_percent(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    if value >= 100:
+        return "done"
+    return "active" if value > 0 else "not_started"
+
+
+def _guid(raw: Mapping[str, Any], *names: str) -> str | None:
+    """First present id among flat names and ``Nav/Id`` forms (``Parent`` expanded)."""
+    for name in names:
+        if "/" in name:
+            nav, _, key = name.partition("/")
+            inner = raw.get(nav)
+            if isinstance(inner, Mapping) and inner.get(key):
+                return str(inner[key]).lower()
+        elif raw.get(name):
+            return str(raw[name]).lower()
+    return None
+
+
+def _is_empty_guid(value: str | None) -> bool:
+    return not value or set(value.replace("-", "")) == {"0"}
+
+
+# -- reading mapped fields -----------------------------------------------------------------
+
+
+def read_remote(
+    raw: Mapping[str, Any], remote: str, catalog: CustomFieldCatalog, entity: str
+) -> Any:
+    """The value of a remote field: a property of the payload or an enterprise custom field
+    (by display name, internal name or JSON key), lookup entries resolved to their text."""
+    definition = catalog.find(remote, entity)
+    if definition is not None:
+        try:
+            return decode(definition, raw.get(definition.json_key))
+        except CustomFieldValueError as exc:
+            raise MappingError(remote, str(exc)) from None
+    if remote in raw:
+        return raw[remote]
+    raise MappingError(
+        remote, f"is neither a {entity} property in the payload nor an enterprise custom field"
+    )
+
+
+def apply_values(name: str, mapping: FieldMapping, value: Any) -> Any:
+    """Translate remote options to canonical values with the mapping's ``values`` table."""
+    if mapping.values is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [apply_values(name, mapping, v) for v in value]
+    if value in mapping.values:
+        return mapping.values[value]
+    for option, canonical in mapping.values.items():
+        if str(option).lower() == str(value).lower():
+            return canonical
+    raise MappingError(name, f"remote value {value!r} has no entry in the mapping's values")
+
+
+def _annotation_text(entity_type: EntityType, name: str) -> str:
+    info = ENTITY_CLASSES[entity_type].model_fields.get(name)
+    return str(info.annotation) if info else ""
+
+
+def coerce(entity_type: EntityType, name: str, value: Any) -> Any:
+    """Fit a remote value to the canonical field's type where the remote type differs."""
+    text = _annotation_text(entity_type, name)
+    if isinstance(value, datetime) and "datetime.date" in text and "datetime.datetime" not in text:
+        return (
+            finish_date(value)
+            if name in ("due", "planned_finish", "baseline_due")
+            else (value.date())
+        )
+    if isinstance(value, str) and "datetime.date" in text and value:
+        parsed = parse_datetime(value)
+        return parsed.date() if parsed else None
+    if isinstance(value, Decimal) and ("int" in text and "Decimal" not in text):
+        return int(value)
+    if isinstance(value, list) and "list" not in text:
+        return value[0] if value else None
+    return value
+
+
+def finish(entity_type: EntityType, values: dict[str, Any], record: str) -> dict[str, Any]:
+    """Validate canonical values; a bad one becomes a MappingError naming the field."""
+    try:
+        return validate_fields(entity_type, values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        raise MappingError(
+            name,
+            f"{values.get(name)!r} is not valid for {entity_type.value}.{name}: "
+            f"{first['msg']} ({record})",
+        ) from None
+
+
+def mapped_values(
+    raw: Mapping[str, Any],
+    *,
+    entity_type: EntityType,
+    remote_entity: str,
+    fields: Mapping[str, FieldMapping],
+    catalog: CustomFieldCatalog,
+) -> dict[str, Any]:
+    """Canonical values of every pull-direction field the team mapping names."""
+    cls = ENTITY_CLASSES[entity_type]
+    out: dict[str, Any] = {}
+    for name, mapping in fields.items():
+        direction = mapping.direction or ("push" if name in cls.computed else "both")
+        if direction == "push" or name in cls.references:
+            continue
+        value = read_remote(raw, mapping.field, catalog, remote_entity)
+        out[name] = coerce(entity_type, name, apply_values(name, mapping, value))
+    return out
+
+
+# -- entities ------------------------------------------------------------------------------
+
+
+def map_project(
+    raw: Mapping[str, Any],
+    *,
+    catalog: CustomFieldCatalog,
+    fields: Mapping[str, FieldMapping],
+    percent_complete: Any = None,
+) -> Mapped:
+    """A PublishedProject (with ``IncludeCustomFields``) as a canonical Project."""
+    project_id = _guid(raw, "Id", "ProjectId")
+    if not project_id:
+        raise MappingError("Id", "project has no Id")
+    values: dict[str, Any] = {
+        "name": raw.get("Name") or raw.get("ProjectName"),
+        "description": raw.get("Description") or None,
+        "planned_start": start_date(raw.get("StartDate") or raw.get("ProjectStartDate")),
+        "planned_finish": finish_date(raw.get("FinishDate") or raw.get("ProjectFinishDate")),
+    }
+    pct = percent(percent_complete)
+    if pct is not None:
+        values["percent_complete"] = pct
+        values["status"] = status_from_percent(pct)
+    values.update(
+        mapped_values(
+            raw,
+            entity_type=EntityType.PROJECT,
+            remote_entity="project",
+            fields=fields,
+            catalog=catalog,
+        )
+    )
+    published = parse_datetime(raw.get("LastPublishedDate") or raw.get("ProjectLastPublishedDate"))
+    modified = published or parse_datetime(
+        raw.get("LastSavedDate") or raw.get("ProjectModifiedDate")
+    )
+    return Mapped(
+        values=finish(EntityType.PROJECT, values, f"project {project_id}"),
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
+def map_task(
+    raw: Mapping[str, Any],
+    *,
+    project_id: str,
+    summary_task_id: str | None,
+    catalog: CustomFieldCatalog,
+    fields: Mapping[str, FieldMapping],
+    assignee_id: str | None = None,
+) -> Mapped:
+    """A PublishedTask as a canonical WorkItem (kind task, summary or milestone)."""
+    task_id = _guid(raw, "Id", "TaskId")
+    if not task_id:
+        raise MappingError("Id", "task has no Id")
+    kind = "task"
+    if _flag(raw.get("IsSummary")):
+        kind = "summary"
+    elif _flag(raw.get("IsMilestone")):
+        kind = "milestone"
+    pct = percent(raw.get("PercentComplete"))
+    values: dict[str, Any] = {
+        "name": raw.get("Name"),
+        "key": raw.get("WorkBreakdownStructure") or None,
+        "kind": kind,
+        "start": start_date(raw.get("Start")),
+        "due": finish_date(raw.get("Finish")),
+        "percent_complete": pct,
+        "status": status_from_percent(pct),
+    }
+    values.update(
+        mapped_values(
+            raw,
+            entity_type=EntityType.WORK_ITEM,
+            remote_entity="task",
+            fields=fields,
+            catalog=catalog,
+        )
+    )
+    pointers = {"project": RemotePointer(EntityType.PROJECT, project_id)}
+    parent = _guid(raw, "ParentId", "Parent/Id", "TaskParentTaskId")
+    if parent and not _is_empty_guid(parent) and parent != (summary_task_id or "").lower():
+        pointers["parent"] = RemotePointer(EntityType.WORK_ITEM, parent)
+    if assignee_id:
+        pointers["assignee"] = RemotePointer(EntityType.PERSON, assignee_id)
+    modified = parse_datetime(raw.get("Modified"))
+    return Mapped(
+        values=finish(EntityType.WORK_ITEM, values, f"task {task_id}"),
+        pointers=pointers,
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
+def is_milestone(raw: Mapping[str, Any]) -> bool:
+    return _flag(raw.get("IsMilestone")) and not _flag(raw.get("IsSummary"))
+
+
+def map_milestone(
+    raw: Mapping[str, Any],
+    *,
+    project_id: str,
+    baseline_finish: Any = None,
+    fields: Mapping[str, FieldMapping] | None = None,
+    catalog: CustomFieldCatalog | None = None,
+) -> Mapped:
+    """A milestone task as a canonical Milestone; ``baseline_finish`` overrides the task's own
+    ``BaselineFinish`` (baseline 0) when a ProjectData baseline was chosen."""
+    task_id = _guid(raw, "Id", "TaskId")
+    if not task_id:
+        raise MappingError("Id", "task has no Id")
+    pct = percent(raw.get("PercentComplete"))
+    baseline = baseline_finish if baseline_finish is not None else raw.get("BaselineFinish")
+    values: dict[str, Any] = {
+        "name": raw.get("Name"),
+        "due": finish_date(raw.get("Finish")),
+        "baseline_due": finish_date(baseline),
+        "status": status_from_percent(pct),
+        "done": None if pct is None else pct >= 100,
+    }
+    if fields and catalog is not None:
+        values.update(
+            mapped_values(
+                raw,
+                entity_type=EntityType.MILESTONE,
+                remote_entity="task",
+                fields=fields,
+                catalog=catalog,
+            )
+        )
+    modified = parse_datetime(raw.get("Modified"))
+    return Mapped(
+        values=finish(EntityType.MILESTONE, values, f"milestone {task_id}"),
+        pointers={"project": RemotePointer(EntityType.PROJECT, project_id)},
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
+def link_id(raw: Mapping[str, Any]) -> str:
+    found = _guid(raw, "Id")
+    if found:
+        return found
+    pred, succ = link_ends(raw)
+    return f"{pred}->{succ}"
+
+
+def link_ends(raw: Mapping[str, Any]) -> tuple[str, str]:
+    pred = _guid(raw, "PredecessorTaskId", "Start/Id", "StartId", "PredecessorId")
+    succ = _guid(raw, "SuccessorTaskId", "End/Id", "EndId", "SuccessorId")
+    if not pred or not succ:
+        raise MappingError("predecessor", "task link without both predecessor and successor")
+    return pred, succ
+
+
+def map_link(raw: Mapping[str, Any]) -> Mapped:
+    """A TaskLink as a canonical logic Dependency, stored predecessor -> successor."""
+    pred, succ = link_ends(raw)
+    values = {
+        "link_type": link_type(raw.get("DependencyType", 1)),
+        "lag_minutes": lag_minutes(raw.get("LinkLag", raw.get("Lag"))),
+        "dependency_class": "logic",
+    }
+    return Mapped(
+        values=finish(EntityType.DEPENDENCY, values, f"link {link_id(raw)}"),
+        pointers={
+            "predecessor": RemotePointer(EntityType.WORK_ITEM, pred),
+            "successor": RemotePointer(EntityType.WORK_ITEM, succ),
+        },
+    )
+
+
+def map_resource(raw: Mapping[str, Any]) -> Mapped:
+    """An (enterprise or project) resource as a canonical Person."""
+    resource_id = _guid(raw, "Id", "ResourceId")
+    if not resource_id:
+        raise MappingError("Id", "resource has no Id")
+    values = {
+        "name": raw.get("Name") or raw.get("ResourceName"),
+        "email": raw.get("Email") or raw.get("ResourceEmail") or None,
+    }
+    modified = parse_datetime(raw.get("Modified") or raw.get("ResourceModifiedDate"))
+    return Mapped(
+        values=finish(EntityType.PERSON, values, f"resource {resource_id}"),
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
+def primary_assignees(assignments: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """task id -> the resource carrying most work on it (ties: lowest resource id, so stable)."""
+    best: dict[str, tuple[Decimal, str]] = {}
+    for raw in assignments:
+        task = _guid(raw, "TaskId", "Task/Id")
+        resource = _guid(raw, "ResourceId", "Resource/Id")
+        if not task or not resource or _is_empty_guid(resource):
+            continue
+        work = _work_amount(raw)
+        current = best.get(task)
+        if current is None or work > current[0] or (work == current[0] and resource < current[1]):
+            best[task] = (work, resource)
+    return {task: resource for task, (_, resource) in best.items()}
+
+
+def _work_amount(raw: Mapping[str, Any]) -> Decimal:
+    for key in ("WorkMilliseconds", "AssignmentWork", "Work"):
+        value = raw.get(key)
+        if value in (None, ""):
+            continue
+        try:
+            return Decimal(str(value))
+        except InvalidOperation:
+            digits = "".join(c for c in str(value) if c.isdigit() or c == ".")
+            try:
+                return Decimal(digits) if digits else Decimal(0)
+            except InvalidOperation:
+                return Decimal(0)
+    return Decimal(0)
+
+
+def raid_id(kind: str, raw: Mapping[str, Any]) -> str:
+    project = _guid(raw, "ProjectId")
+    item = raw.get("IssueId" if kind == "issue" else "RiskId")
+    if not project or item in (None, ""):
+        raise MappingError("id", f"{kind} without ProjectId and {kind.title()}Id")
+    return f"{kind}/{project}/{str(item).lower()}"
+
+
+def map_raid(
+    kind: str,
+    raw: Mapping[str, Any],
+    *,
+    fields: Mapping[str, FieldMapping],
+    catalog: CustomFieldCatalog,
+    resources_by_name: Mapping[str, str] | None = None,
+) -> Mapped:
+    """A ProjectData Issue or Risk as a canonical RaidItem.
+
+    Risk ``Probability`` is a percentage and ``Impact`` a 1-10 score in PWA's default risk
+    list; the canonical model scores both 1-5, so they are bucketed (0-20 % -> 1, ...; 1-2 -> 1,
+    ...). The owner is the project team member whose name matches ``AssignedToResource``.
+    """
+    external_id = raid_id(kind, raw)
+    status_mapping = fields.get("status")
+    raw_status = raw.get("Status")
+    if status_mapping is not None and status_mapping.values is not None:
+        status = apply_values("status", status_mapping, raw_status)
+    elif raw_status in (None, ""):
+        status = None
+    else:
+        status = DEFAULT_RAID_STATUS.get(str(raw_status))
+        if status is None:
+            raise MappingError("status", f"unknown {kind} status {raw_status!r}")
+    values: dict[str, Any] = {
+        "name": raw.get("Title"),
+        "kind": kind,
+        "status": status,
+        "due": start_date(raw.get("DueDate")),
+    }
+    if kind == "risk":
+        values["probability"] = _bucket(raw.get("Probability"), 100, "probability")
+        values["impact"] = _bucket(raw.get("Impact"), 10, "impact")
+        values["mitigation"] = raw.get("MitigationPlan") or None
+    other = {k: v for k, v in fields.items() if k != "status"}
+    values.update(
+        mapped_values(
+            raw,
+            entity_type=EntityType.RAID_ITEM,
+            remote_entity=kind,
+            fields=other,
+            catalog=catalog,
+        )
+    )
+    project_id = _guid(raw, "ProjectId")
+    assert project_id is not None
+    pointers = {"project": RemotePointer(EntityType.PROJECT, project_id)}
+    owner_name = raw.get("AssignedToResource") or raw.get("Owner")
+    if owner_name and resources_by_name:
+        owner = resources_by_name.get(str(owner_name).strip().lower())
+        if owner:
+            pointers["owner"] = RemotePointer(EntityType.PERSON, owner)
+    modified = parse_datetime(raw.get("ModifiedDate"))
+    return Mapped(
+        values=finish(EntityType.RAID_ITEM, values, f"{kind} {external_id}"),
+        pointers=pointers,
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
+def _bucket(value: Any, scale: int, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise MappingError(name, f"{value!r} is not a number") from None
+    if number <= 0:
+        return None
+    if scale == 100 and number <= 1:
+        number *= 100  # some lists store probability as a fraction
+    return max(1, min(5, math.ceil(number / (scale / 5))))
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("true", "1")
+    return bool(value)
+
+
+# -- push: canonical -> PWA ----------------------------------------------------------------
+
+
+@dataclass
+class ProjectWrite:
+    """What one project's changes turn into: custom field entries and draft properties."""
+
+    custom_fields: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (value, type)
+    draft: dict[str, Any] = field(default_factory=dict)
+
+    def custom_field_dictionary(self) -> list[dict[str, str]]:
+        return [
+            {"Key": key, "Value": value, "ValueType": value_type}
+            for key, (value, value_type) in self.custom_fields.items()
+        ]
+
+
+def project_write(
+    changes: Mapping[str, Any],
+    *,
+    fields: Mapping[str, FieldMapping],
+    catalog: CustomFieldCatalog,
+) -> ProjectWrite:
+    """Canonical project field changes as UpdateCustomFields entries and Draft properties."""
+    out = ProjectWrite()
+    for name, value in changes.items():
+        mapping = fields.get(name)
+        if mapping is None:
+            if name in PROJECT_DEFAULTS:
+                mapping = FieldMapping(field=PROJECT_DEFAULTS[name], direction="both")
+            else:
+                raise MappingError(name, "is not mapped to a PWA field")
+        if mapping.direction == "pull":
+            raise MappingError(name, "is mapped pull-only")
+        remote_value = _remote_option(name, mapping, value)
+        definition = catalog.find(mapping.field, "project")
+        if definition is not None:
+            try:
+                out.custom_fields[definition.internal_name] = encode(definition, remote_value)
+            except CustomFieldValueError as exc:
+                raise MappingError(name, str(exc)) from None
+        elif mapping.field in DRAFT_PROJECT_WRITABLE:
+            out.draft[mapping.field] = _draft_value(mapping.field, remote_value)
+        else:
+            raise MappingError(
+                name,
+                f"remote field {mapping.field!r} is neither a project custom field nor a "
+                f"writable project property ({', '.join(sorted(DRAFT_PROJECT_WRITABLE))})",
+            )
+    return out
+
+
+def _remote_option(name: str, mapping: FieldMapping, value: Any) -> Any:
+    if mapping.values is None or value is None:
+        return value
+    if isinstance(value, list):
+        return [_remote_option(name, mapping, v) for v in value]
+    remote = mapping.remote_for(value)
+    if remote is None:
+        raise MappingError(name, f"canonical value {value!r} has no remote option in values")
+    return remote
+
+
+def _draft_value(remote: str, value: Any) -> Any:
+    if remote in ("StartDate", "StatusDate") and value is not None:
+        moment = parse_datetime(value) if isinstance(value, str) else value
+        if isinstance(moment, date) and not isinstance(moment, datetime):
+            moment = datetime.combine(moment, time(0, 0))
+        return moment.isoformat() if moment else None
+    return value
+
+
+def task_write(
+    changes: Mapping[str, Any],
+    *,
+    fields: Mapping[str, FieldMapping],
+    day_start: time = time(8, 0),
+    day_finish: time = time(17, 0),
+) -> dict[str, Any]:
+    """Canonical WorkItem/Milestone changes as a DraftTask MERGE body.
+
+    Canonical dates are days; PWA wants instants, so a start goes to the working day's first
+    minute and a finish to its last (the project calendar's defaults, 08:00 and 17:00).
+    """
+    body: dict[str, Any] = {}
+    for name, value in changes.items():
+        mapping = fields.get(name)
+        remote = mapping.field if mapping else TASK_WRITABLE.get(name)
+        if mapping is not None and mapping.direction == "pull":
+            raise MappingError(name, "is mapped pull-only")
+        if remote not in TASK_WRITABLE.values():
+            raise MappingError(
+                name,
+                "task custom fields and most task properties cannot be written through the "
+                f"REST API (writable: {', '.join(sorted(TASK_WRITABLE.values()))})",
+            )
+        if mapping is not None:
+            value = _remote_option(name, mapping, value)
+        body[remote] = _task_value(name, remote, value, day_start, day_finish)
+    return body
+
+
+def _task_value(name: str, remote: str, value: Any, day_start: time, day_finish: time) -> Any:
+    if remote in ("Start", "Finish"):
+        if value is None:
+            raise MappingError(name, "a task date cannot be cleared")
+        day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+        if isinstance(day, datetime):
+            return day.replace(tzinfo=None, microsecond=0).isoformat()
+        moment = datetime.combine(day, day_start if remote == "Start" else day_finish)
+        return moment.isoformat()
+    if remote == "PercentComplete":
+        if value is None:
+            raise MappingError(name, "percent complete cannot be cleared")
+        number = Decimal(str(value))
+        if not 0 <= number <= 100:
+            raise MappingError(name, f"{value!r} is outside 0-100")
+        return int(number.to_integral_value())
+    return value
+
+
+def canonical_milestone_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
+    """A Milestone's writable fields in WorkItem terms (``due`` -> task Finish)."""
+    return {k: v for k, v in changes.items() if k in ("name", "due")}
