@@ -1,0 +1,967 @@
+"""The Jira connector: wires the client, the field catalog and the mapper.
+
+Mapping options (``entities.<type>.options`` in the team YAML) this connector reads:
+
+work_item / raid_item
+  ``default_fields`` (bool, default true): also read the structural fields the mapping does
+  not name (summary, key, issuetype, project, parent, status, assignee, duedate, labels),
+  read-only.
+  ``cancelled_resolutions`` (list): resolutions that make a done issue ``cancelled``
+  (default Won't Do, Won't Fix, Duplicate, Cancelled).
+  ``transition_fields`` (dict): canonical target status (or ``"*"``) -> {field id or name:
+  value}, filled into a transition's screen, e.g. ``{done: {resolution: Done}}``. A required
+  screen field with no value here makes that write fail (reported, nothing written).
+  ``create_project`` / ``create_issue_type``: where creates go (default: first project, first
+  issue type of the mapping, else Task).
+dependency
+  ``link_types`` (mapping key): Jira link type name -> FS/SS/FF/SF.
+  ``outward_is_successor`` (list): link types whose outward verb reads "depends on" (the
+  outward issue comes first). Blocks-like types (default) make the outward side's subject
+  the predecessor.
+  ``classes`` (dict): link type -> logic/gating/info (default logic; Relates/Duplicate/Cloners
+  info).
+  ``push_link_type`` (str): link type created for a dependency between two Jira issues
+  (default: the first of ``link_types``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from jira import JIRAError
+
+from pmosync.canonical_model import (
+    ENTITY_CLASSES,
+    EntityType,
+    PlannedWrite,
+    PulledRecord,
+    Quarantined,
+    WriteResult,
+)
+from pmosync.config.connections.jira import JiraConnection
+from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
+from pmosync.connectors.base import Capabilities, Scope
+from pmosync.connectors.http import HttpPolicy
+from pmosync.connectors.jira.client import JiraClient, jira_error_text, translate
+from pmosync.connectors.jira.fields import FieldCatalog
+from pmosync.connectors.jira.mapper import (
+    DEFAULT_CANCELLED_RESOLUTIONS,
+    FieldSpec,
+    IssueProfile,
+    LinkProfile,
+    MapContext,
+    MappingProblem,
+    _pointer,
+    build_jql,
+    canonical_type,
+    expected_remote_types,
+    jql_moment,
+    jql_quote,
+    map_issue,
+    map_links,
+    map_project,
+    map_sprints,
+    map_version,
+    read_status,
+    read_value,
+    same_value,
+    target_status,
+    write_value,
+)
+from pmosync.errors import ConfigError, PmoSyncError
+
+log = logging.getLogger(__name__)
+
+PROPERTY_KEY = "pmo-sync"
+ISSUE_ENTITIES = (EntityType.WORK_ITEM, EntityType.RAID_ITEM)
+CATALOG_ENTITIES = (EntityType.PROJECT, EntityType.MILESTONE, EntityType.RELEASE)
+DEFAULT_FIELDS: dict[EntityType, dict[str, str]] = {
+    EntityType.WORK_ITEM: {
+        "name": "summary",
+        "key": "key",
+        "kind": "issuetype",
+        "project": "project",
+        "parent": "parent",
+        "status": "status",
+        "assignee": "assignee",
+        "due": "duedate",
+        "labels": "labels",
+    },
+    EntityType.RAID_ITEM: {
+        "name": "summary",
+        "kind": "issuetype",
+        "project": "project",
+        "owner": "assignee",
+        "status": "status",
+        "due": "duedate",
+    },
+}
+# Canonical fields an edit cannot change in Jira (moving projects or types is a UI flow).
+NOT_WRITABLE = frozenset({"key", "kind", "project"})
+# The recent writes kept for reconcileIssues (the API takes at most 50).
+RECENT_WRITES = 50
+
+
+@dataclass
+class _Prepared:
+    cloud: bool
+    adf: bool
+    catalog: FieldCatalog
+    profiles: dict[str, IssueProfile]  # scope name -> profile
+    links: LinkProfile | None
+    iterations: bool
+    ctx: MapContext
+    catalog_scopes: dict[str, tuple[tuple[str, ...], frozenset[EntityType]]] = field(
+        default_factory=dict
+    )
+
+
+class JiraConnector:
+    """Connector protocol over Jira Cloud (REST v3/v2) and Data Center (v2)."""
+
+    def __init__(
+        self,
+        name: str,
+        config: JiraConnection,
+        mappings: list[TeamMapping],
+        *,
+        overlap_seconds: float = 300.0,
+        recent_writes: Iterable[str] = (),
+        policy: HttpPolicy | None = None,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.mappings = list(mappings)
+        self.overlap = timedelta(seconds=overlap_seconds)
+        self.client = JiraClient(name, config, policy=policy)
+        self._prepared: _Prepared | None = None
+        # Issue ids we wrote (or the engine says were written): passed as reconcileIssues so
+        # Cloud's eventually consistent search cannot hide them.
+        self._recent: OrderedDict[str, None] = OrderedDict()
+        self.remember_writes(recent_writes)
+        self._keys: dict[str, str] = {}  # issue key -> id, filled by every issue seen
+        self._versions: dict[tuple[str, str], str] = {}  # (scope, id) -> updated yielded
+        self._created: dict[str, str] = {}  # pmo-sync id -> issue id created by this process
+        self._notify_off_allowed = True
+
+    # -- protocol: description -------------------------------------------------------------
+    def capabilities(self) -> Capabilities:
+        readable: dict[EntityType, set[str]] = {}
+        writable: dict[EntityType, set[str]] = {}
+        creatable: set[EntityType] = set()
+        for mapping in self.mappings:
+            for entity_type, entity in mapping.entities.items():
+                names = set(entity.readable(entity_type))
+                if entity_type in DEFAULT_FIELDS and entity.options.get("default_fields", True):
+                    names |= set(DEFAULT_FIELDS[entity_type])
+                if entity_type is EntityType.DEPENDENCY:
+                    names |= {"predecessor", "successor", "link_type", "dependency_class"}
+                readable.setdefault(entity_type, set()).update(names)
+                if entity_type in ISSUE_ENTITIES:
+                    writable.setdefault(entity_type, set()).update(
+                        entity.writable(entity_type) - NOT_WRITABLE
+                    )
+                    creatable.add(entity_type)
+                if entity_type is EntityType.DEPENDENCY:
+                    creatable.add(entity_type)
+        return Capabilities(
+            readable={k: frozenset(v) for k, v in readable.items()},
+            writable={k: frozenset(v) for k, v in writable.items()},
+            can_create=frozenset(creatable),
+            incremental=True,
+        )
+
+    def scopes(self) -> list[Scope]:
+        out: list[Scope] = []
+        for index, mapping in enumerate(self.mappings):
+            team = mapping.team or f"team{index}"
+            if any(t in mapping.entities for t in CATALOG_ENTITIES):
+                out.append(Scope(f"{team}:projects", EntityType.PROJECT))
+            for entity_type in ISSUE_ENTITIES:
+                if entity_type in mapping.entities:
+                    out.append(Scope(f"{team}:{entity_type.value}", entity_type))
+        return out
+
+    def api_calls(self) -> int:
+        return self.client.api_calls()
+
+    def close(self) -> None:
+        self.client.close()
+
+    def remember_writes(self, issue_ids: Iterable[str]) -> None:
+        """Issue ids recently written (by us or an earlier run) for read-after-write."""
+        for issue_id in issue_ids:
+            self._recent.pop(str(issue_id), None)
+            self._recent[str(issue_id)] = None
+        while len(self._recent) > RECENT_WRITES:
+            self._recent.popitem(last=False)
+
+    # -- preparation: server, user zone, fields, compiled mappings --------------------------
+    def prepare(self) -> _Prepared:
+        """Detect the deployment and resolve every mapped field; cached per connector.
+
+        Raises:
+            ConfigError: a mapped field vanished or changed type (fail closed).
+            AuthError: the credentials were refused.
+        """
+        if self._prepared is not None:
+            return self._prepared
+        info = self.client.server_info()
+        self.client.myself()
+        catalog = FieldCatalog(self.client.fields(), connection=self.name, instance=self.config.url)
+        profiles: dict[str, IssueProfile] = {}
+        catalog_scopes: dict[str, tuple[tuple[str, ...], frozenset[EntityType]]] = {}
+        link_types: dict[str, str] = {}
+        outward_succ: set[str] = set()
+        classes: dict[str, str] = {}
+        iterations = False
+        for index, mapping in enumerate(self.mappings):
+            team = mapping.team or f"team{index}"
+            raid = mapping.entities.get(EntityType.RAID_ITEM)
+            raid_types = (
+                frozenset(t.lower() for t in (raid.issue_types or [])) if raid else frozenset()
+            )
+            all_projects: list[str] = []
+            for entity_type in ISSUE_ENTITIES:
+                entity = mapping.entities.get(entity_type)
+                if entity is None:
+                    continue
+                profile = self._profile(team, mapping, entity_type, entity, catalog, raid_types)
+                profiles[f"{team}:{entity_type.value}"] = profile
+                all_projects.extend(p for p in profile.projects if p not in all_projects)
+            wanted = frozenset(t for t in CATALOG_ENTITIES if t in mapping.entities)
+            if wanted:
+                projects = list(all_projects)
+                for entity_type in wanted:
+                    projects.extend(
+                        p for p in mapping.entities[entity_type].projects or [] if p not in projects
+                    )
+                catalog_scopes[f"{team}:projects"] = (tuple(projects), wanted)
+            dep = mapping.entities.get(EntityType.DEPENDENCY)
+            if dep is not None:
+                for type_name, kind in (dep.link_types or {"Blocks": "FS"}).items():
+                    link_types[type_name.lower()] = kind
+                outward_succ |= {t.lower() for t in dep.options.get("outward_is_successor", [])}
+                classes.update(
+                    {str(k).lower(): str(v) for k, v in (dep.options.get("classes") or {}).items()}
+                )
+            iterations = iterations or EntityType.ITERATION in mapping.entities
+        sprint = catalog.sprint_field()
+        epic = catalog.epic_link_field()
+        ctx = MapContext(
+            connection=self.name,
+            cloud=info.is_cloud,
+            epic_link_field=epic.id if epic else None,
+            sprint_field=sprint.id if (sprint and iterations) else None,
+            resolve_key=self._resolve_key,
+        )
+        self._prepared = _Prepared(
+            cloud=info.is_cloud,
+            adf=info.api_version == "3",
+            catalog=catalog,
+            profiles=profiles,
+            links=LinkProfile(link_types, frozenset(outward_succ), classes) if link_types else None,
+            iterations=iterations,
+            ctx=ctx,
+            catalog_scopes=catalog_scopes,
+        )
+        return self._prepared
+
+    def _profile(
+        self,
+        team: str,
+        mapping: TeamMapping,
+        entity_type: EntityType,
+        entity: EntityMapping,
+        catalog: FieldCatalog,
+        raid_types: frozenset[str],
+    ) -> IssueProfile:
+        source = mapping.source or f"team {team}"
+        effective: dict[str, tuple[FieldMapping, bool]] = {}
+        if entity.options.get("default_fields", True):
+            for canonical, remote in DEFAULT_FIELDS[entity_type].items():
+                effective[canonical] = (FieldMapping(field=remote, direction="pull"), False)
+        for canonical, fm in entity.fields.items():
+            effective[canonical] = (fm, True)
+        specs: dict[str, FieldSpec] = {}
+        for canonical, (fm, explicit) in effective.items():
+            where = f"{source} › entities.{entity_type.value}.fields.{canonical}.field"
+            if not explicit:
+                found = catalog.find(fm.field)
+                if len(found) != 1:
+                    continue  # a default this instance does not have (e.g. parent on old DC)
+                jf = found[0]
+            else:
+                jf = catalog.resolve(
+                    fm.field, where=where, expect=expected_remote_types(entity_type, canonical)
+                )
+            direction = fm.direction or entity.direction(entity_type, canonical)
+            specs[canonical] = FieldSpec(canonical, jf, fm.values, direction, where)
+        if not entity.projects and not entity.jql:
+            raise ConfigError(
+                f"{source} › entities.{entity_type.value}: give projects or jql (Jira Cloud "
+                "refuses unbounded searches)",
+                connection=self.name,
+            )
+        issue_types = frozenset(t.lower() for t in entity.issue_types or [])
+        cancelled = entity.options.get("cancelled_resolutions")
+        return IssueProfile(
+            team=team,
+            entity_type=entity_type,
+            specs=specs,
+            projects=tuple(entity.projects or ()),
+            issue_types=issue_types,
+            exclude_types=raid_types if entity_type is EntityType.WORK_ITEM else frozenset(),
+            jql=entity.jql,
+            cancelled_resolutions=(
+                frozenset(str(c).lower() for c in cancelled)
+                if cancelled is not None
+                else DEFAULT_CANCELLED_RESOLUTIONS
+            ),
+            options={**entity.options, "issue_type_names": list(entity.issue_types or [])},
+        )
+
+    def _resolve_key(self, key: str) -> str | None:
+        if key in self._keys:
+            return self._keys[key]
+        try:
+            raw = self.client.get_json(
+                f"issue/{key}", {"fields": "summary"}, what=f"GET issue {key}"
+            )
+        except PmoSyncError:
+            return None
+        issue_id = str(raw.get("id") or "") or None
+        if issue_id:
+            self._keys[key] = issue_id
+        return issue_id
+
+    def _search_fields(self, prep: _Prepared, profile: IssueProfile) -> list[str]:
+        wanted = {"updated", "status", "resolution", "issuetype", "project", "summary"}
+        wanted |= {s.id for s in profile.specs.values() if s.id not in ("key", "id")}
+        if prep.links is not None:
+            wanted.add("issuelinks")
+        if prep.ctx.sprint_field:
+            wanted.add(prep.ctx.sprint_field)
+        if prep.ctx.epic_link_field and "parent" in profile.specs:
+            wanted.add(prep.ctx.epic_link_field)
+        return sorted(wanted)
+
+    # -- protocol: pull ---------------------------------------------------------------------
+    def pull(
+        self, scope: Scope, since: datetime | None, until: datetime | None
+    ) -> Iterator[PulledRecord | Quarantined]:
+        prep = self.prepare()
+        if scope.name in prep.catalog_scopes:
+            yield from self._pull_catalog(prep, scope.name)
+            return
+        profile = prep.profiles.get(scope.name)
+        if profile is None:
+            raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
+        zone = self.client.time_zone()
+        since_text = jql_moment(since - self.overlap, zone) if since is not None else None
+        until_text = jql_moment(until, zone, round_up=True) if until is not None else None
+        jql = build_jql(profile, since=since_text, until=until_text)
+        if profile.exclude_types and not profile.issue_types:
+            names = ", ".join(jql_quote(t) for t in sorted(profile.exclude_types))
+            jql = jql.replace(" ORDER BY", f" AND issuetype not in ({names}) ORDER BY", 1)
+        incremental = since is not None
+        seen: set[tuple[str, str]] = set()
+        emitted: set[tuple[EntityType, str]] = set()
+        reconcile = list(self._recent) if prep.cloud else []
+        for issue in self.client.search(
+            jql, fields=self._search_fields(prep, profile), reconcile=reconcile
+        ):
+            issue_id = str(issue.get("id") or "")
+            fields = issue.get("fields") or {}
+            updated = str(fields.get("updated") or "")
+            if issue.get("key") and issue_id:
+                self._keys[str(issue["key"])] = issue_id
+            if not profile.accepts(((fields.get("issuetype") or {}) or {}).get("name")):
+                continue
+            version = (issue_id, updated)
+            if version in seen:
+                continue
+            seen.add(version)
+            if incremental and self._versions.get((scope.name, issue_id)) == updated:
+                continue  # already yielded by an earlier pull of this connector (overlap)
+            for item in map_issue(issue, profile, prep.ctx):
+                if isinstance(item, PulledRecord) and item.ref.entity_type is EntityType.PERSON:
+                    key = (EntityType.PERSON, item.ref.external_id)
+                    if key in emitted:
+                        continue
+                    emitted.add(key)
+                yield item
+            if prep.links is not None:
+                for item in map_links(issue, prep.links, prep.ctx):
+                    key = (
+                        EntityType.DEPENDENCY,
+                        item.external_id if isinstance(item, Quarantined) else item.ref.external_id,
+                    )
+                    if key not in emitted:
+                        emitted.add(key)
+                        yield item
+            if prep.ctx.sprint_field:
+                for item in map_sprints(issue, prep.ctx):
+                    key = (
+                        EntityType.ITERATION,
+                        item.external_id if isinstance(item, Quarantined) else item.ref.external_id,
+                    )
+                    if key not in emitted:
+                        emitted.add(key)
+                        yield item
+            self._versions[(scope.name, issue_id)] = updated
+
+    def _pull_catalog(self, prep: _Prepared, scope: str) -> Iterator[PulledRecord | Quarantined]:
+        """Projects and their versions: small, no change feed, read whole every run."""
+        keys, wanted = prep.catalog_scopes[scope]
+        projects = self.client.get_json("project", what="GET project")
+        by_key = {str(p.get("key")): p for p in projects if isinstance(p, dict)}
+        for key in keys:
+            project = by_key.get(key)
+            if project is None:
+                raise ConfigError(
+                    f"Jira project {key} is not visible to the API user on {self.config.url}",
+                    connection=self.name,
+                )
+            if EntityType.PROJECT in wanted:
+                yield from map_project(project, prep.ctx)
+            for entity_type in (EntityType.MILESTONE, EntityType.RELEASE):
+                if entity_type not in wanted:
+                    continue
+                versions = self.client.get_json(
+                    f"project/{key}/versions", what=f"GET project/{key}/versions"
+                )
+                for version in versions or []:
+                    yield map_version(version, str(project.get("id") or ""), entity_type, prep.ctx)
+
+    # -- protocol: push ---------------------------------------------------------------------
+    def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
+        """Apply writes one by one; a write that cannot be applied is a failed result.
+
+        Each update reads the issue first and sends only fields whose remote value differs,
+        so a repeated push (or one re-planned from stale state) makes no edit requests.
+        Connection-level failures (auth, unreachable) raise.
+        """
+        prep = self.prepare()
+        results: list[WriteResult] = []
+        for write in writes:
+            try:
+                if write.entity_type is EntityType.DEPENDENCY:
+                    result = self._push_dependency(prep, write)
+                elif write.entity_type not in ISSUE_ENTITIES:
+                    result = self._failed(write, f"{write.entity_type.value} is read-only in Jira")
+                elif write.op == "create":
+                    result = self._push_create(prep, write)
+                else:
+                    result = self._push_update(prep, write)
+            except _WriteFailed as failed:
+                result = self._failed(write, str(failed))
+            except PmoSyncError as exc:
+                if isinstance(exc, ConfigError) or not _is_record_error(exc):
+                    raise
+                result = self._failed(write, str(exc))
+            results.append(result)
+        return results
+
+    def _failed(self, write: PlannedWrite, error: str) -> WriteResult:
+        return WriteResult(write.outbox_id, False, external_id=write.external_id, error=error)
+
+    def _profile_for(
+        self, prep: _Prepared, entity_type: EntityType, issue: Mapping[str, Any] | None
+    ) -> IssueProfile:
+        candidates = [p for p in prep.profiles.values() if p.entity_type is entity_type]
+        if not candidates:
+            raise _WriteFailed(f"no mapping for {entity_type.value} on this connection")
+        if issue is not None:
+            fields = issue.get("fields") or {}
+            project = str((fields.get("project") or {}).get("key") or "")
+            itype = (fields.get("issuetype") or {}).get("name")
+            for profile in candidates:
+                if (not profile.projects or project in profile.projects) and profile.accepts(itype):
+                    return profile
+        return candidates[0]
+
+    def _get_issue(self, prep: _Prepared, issue_id: str, fields: Iterable[str]) -> dict[str, Any]:
+        try:
+            with self.client.call(f"GET issue {issue_id}"):
+                return dict(
+                    self.client.jira._get_json(
+                        f"issue/{issue_id}", params={"fields": ",".join(sorted(set(fields)))}
+                    )
+                )
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(f"issue {issue_id}: {exc}") from None
+            raise
+
+    def _push_update(self, prep: _Prepared, write: PlannedWrite) -> WriteResult:
+        if not write.external_id:
+            raise _WriteFailed("update without an external id")
+        profiles = [p for p in prep.profiles.values() if p.entity_type is write.entity_type]
+        wanted = {"updated", "status", "resolution", "issuetype", "project"}
+        for profile in profiles:
+            wanted |= {s.id for s in profile.specs.values() if s.id not in ("key", "id")}
+        if prep.ctx.epic_link_field:
+            wanted.add(prep.ctx.epic_link_field)
+        issue = self._get_issue(prep, write.external_id, wanted)
+        profile = self._profile_for(prep, write.entity_type, issue)
+        edits, status_goal = self._diff(prep, profile, issue, write)
+        transition = None
+        if status_goal is not None:
+            transition = self._choose_transition(prep, profile, write.external_id, *status_goal)
+        if not edits and transition is None:
+            updated = (issue.get("fields") or {}).get("updated")
+            return WriteResult(
+                write.outbox_id, True, external_id=write.external_id, version_token=updated
+            )
+        if edits:
+            self._edit(prep, write.external_id, edits)
+        if transition is not None:
+            self._transition(write.external_id, *transition)
+        self.remember_writes([write.external_id])
+        after = self._get_issue(prep, write.external_id, ["updated"])
+        return WriteResult(
+            write.outbox_id,
+            True,
+            external_id=write.external_id,
+            version_token=(after.get("fields") or {}).get("updated"),
+        )
+
+    def _diff(
+        self, prep: _Prepared, profile: IssueProfile, issue: Mapping[str, Any], write: PlannedWrite
+    ) -> tuple[dict[str, Any], tuple[str, str, str] | None]:
+        """Remote JSON for the fields that really differ, and the status goal if any."""
+        fields = issue.get("fields") or {}
+        refs = ENTITY_CLASSES[write.entity_type].references
+        edits: dict[str, Any] = {}
+        status_goal: tuple[str, str, str] | None = None
+        for change in write.changes:
+            spec = profile.specs.get(change.field)
+            if spec is None:
+                raise _WriteFailed(f"{change.field} is not mapped for {write.entity_type.value}")
+            if spec.direction == "pull" or change.field in NOT_WRITABLE:
+                raise _WriteFailed(f"{change.field} ({spec.id}) is read-only in this mapping")
+            raw = fields.get(spec.id)
+            if change.field == "status" and spec.id == "status":
+                try:
+                    current = read_status(
+                        raw, fields.get("resolution"), spec.values, profile.cancelled_resolutions
+                    )
+                except MappingProblem:
+                    current = None
+                if current != change.new:
+                    goal = target_status(spec.values, str(change.new))
+                    if goal is None:
+                        raise _WriteFailed(f"no Jira status is mapped to {change.new!r}")
+                    status_goal = (str(change.new), *goal)
+                continue
+            if change.field in refs:
+                try:
+                    pointer, _ = _pointer(spec, refs[change.field], raw, prep.ctx)
+                except MappingProblem:
+                    pointer = None
+                current_ref = pointer.external_id if pointer else None
+                if current_ref == change.new:
+                    continue
+                edits[spec.id] = self._ref_json(prep, refs[change.field], change.new)
+                continue
+            ctype = canonical_type(write.entity_type, change.field)
+            try:
+                current_value = read_value(spec, raw, ctype)
+            except MappingProblem:
+                current_value = object()
+            if same_value(ctype, _jsonable(current_value), change.new):
+                continue
+            try:
+                edits[spec.id] = write_value(spec, ctype, change.new, adf=prep.adf)
+            except (MappingProblem, ValueError) as exc:
+                raise _WriteFailed(str(exc)) from None
+        return edits, status_goal
+
+    def _ref_json(self, prep: _Prepared, target: EntityType, external_id: Any) -> Any:
+        if external_id is None:
+            return None
+        if target is EntityType.PERSON:
+            return {"accountId": str(external_id)} if prep.cloud else {"name": str(external_id)}
+        return {"id": str(external_id)}
+
+    def _edit(self, prep: _Prepared, issue_id: str, edits: dict[str, Any]) -> None:
+        session = self.client.jira._session
+        url = self.client.url(f"issue/{issue_id}")
+        body = json.dumps({"fields": edits})
+        quiet = prep.cloud and self._notify_off_allowed
+        try:
+            with self.client.call(f"PUT issue {issue_id}"):
+                try:
+                    session.put(url, params={"notifyUsers": "false"} if quiet else None, data=body)
+                except JIRAError as exc:
+                    # Turning notifications off needs admin rights; without them Jira says 400
+                    # or 403. Send the edit again with notifications, and stop asking.
+                    if quiet and exc.status_code in (400, 403) and _mentions_notify(exc):
+                        self._notify_off_allowed = False
+                        session.put(url, data=body)
+                    else:
+                        raise
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(str(exc)) from None
+            raise
+
+    def _choose_transition(
+        self,
+        prep: _Prepared,
+        profile: IssueProfile,
+        issue_id: str,
+        canonical: str,
+        kind: str,
+        target: str,
+    ) -> tuple[str, dict[str, Any]]:
+        with self.client.call(f"GET issue/{issue_id}/transitions"):
+            raw = self.client.jira._get_json(
+                f"issue/{issue_id}/transitions", params={"expand": "transitions.fields"}
+            )
+        transitions = list((raw or {}).get("transitions") or [])
+        configured = profile.options.get("transition_fields") or {}
+        values = {**(configured.get("*") or {}), **(configured.get(canonical) or {})}
+        candidates = []
+        for transition in transitions:
+            to = transition.get("to") or {}
+            if kind == "status" and str(to.get("name", "")).lower() != target.lower():
+                continue
+            if kind == "category" and (to.get("statusCategory") or {}).get("key") != target:
+                continue
+            candidates.append(transition)
+        if not candidates:
+            raise _WriteFailed(
+                f"no transition from the current status leads to {target!r} ({canonical})"
+            )
+        problems: list[str] = []
+        for transition in candidates:
+            filled, missing = self._screen_values(prep, transition, values)
+            if not missing:
+                return str(transition.get("id")), filled
+            problems.append(f"transition {transition.get('name')!r} requires {', '.join(missing)}")
+        raise _WriteFailed(
+            "; ".join(problems)
+            + f"; set them under options.transition_fields.{canonical} in the mapping"
+        )
+
+    def _screen_values(
+        self, prep: _Prepared, transition: Mapping[str, Any], values: Mapping[str, Any]
+    ) -> tuple[dict[str, Any], list[str]]:
+        screen = transition.get("fields") or {}
+        filled: dict[str, Any] = {}
+        by_name = {str(meta.get("name", fid)).lower(): fid for fid, meta in screen.items()}
+        for ref, value in values.items():
+            fid = ref if ref in screen else by_name.get(str(ref).lower())
+            if fid is None:
+                continue  # not on this transition's screen
+            schema = (screen[fid] or {}).get("schema") or {}
+            filled[fid] = _screen_json(schema.get("type") or schema.get("system"), value)
+        missing = [
+            str(meta.get("name") or fid)
+            for fid, meta in screen.items()
+            if meta.get("required") and not meta.get("hasDefaultValue") and fid not in filled
+        ]
+        return filled, missing
+
+    def _transition(self, issue_id: str, transition_id: str, fields: dict[str, Any]) -> None:
+        try:
+            with self.client.call(f"POST issue/{issue_id}/transitions"):
+                self.client.jira.transition_issue(issue_id, transition_id, fields=fields or None)
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(str(exc)) from None
+            raise
+
+    # -- creates ----------------------------------------------------------------------------
+    def find_twin(self, prep: _Prepared, canonical_id: str, projects: Sequence[str]) -> str | None:
+        """An issue an earlier attempt created for ``canonical_id`` (entity property)."""
+        if canonical_id in self._created:
+            return self._created[canonical_id]
+        clause = f"issue.property[{PROPERTY_KEY}].id = {jql_quote(canonical_id)}"
+        if projects:
+            clause = f"project in ({', '.join(jql_quote(p) for p in projects)}) AND {clause}"
+        try:
+            for issue in self.client.search(clause, fields=["updated"], page_size=5):
+                return str(issue["id"])
+        except PmoSyncError as exc:
+            if not _is_record_error(exc):
+                raise
+            log.info("%s: entity property search refused (%s)", self.name, exc)
+        return None
+
+    def _push_create(self, prep: _Prepared, write: PlannedWrite) -> WriteResult:
+        profile = self._profile_for(prep, write.entity_type, None)
+        project = str(
+            profile.options.get("create_project")
+            or (profile.projects[0] if profile.projects else "")
+        )
+        if not project:
+            raise _WriteFailed("no project to create in: set options.create_project")
+        twin = self.find_twin(prep, write.canonical_id, [project])
+        if twin is not None:
+            self._created[write.canonical_id] = twin
+            after = self._get_issue(prep, twin, ["updated"])
+            return WriteResult(
+                write.outbox_id,
+                True,
+                external_id=twin,
+                version_token=(after.get("fields") or {}).get("updated"),
+            )
+        issue_type = str(
+            profile.options.get("create_issue_type")
+            or (profile.options.get("issue_type_names") or ["Task"])[0]
+        )
+        values = write.values
+        kind_spec = profile.specs.get("kind")
+        if "kind" in values and kind_spec is not None and kind_spec.values:
+            for remote, canonical in kind_spec.values.items():
+                if canonical == values["kind"]:
+                    issue_type = str(remote)
+                    break
+        fields: dict[str, Any] = {"project": {"key": project}, "issuetype": {"name": issue_type}}
+        refs = ENTITY_CLASSES[write.entity_type].references
+        status_goal = None
+        for change in write.changes:
+            spec = profile.specs.get(change.field)
+            if change.field in ("kind", "project", "key") or spec is None or change.new is None:
+                continue
+            if change.field == "status":
+                status_goal = change.new
+                continue
+            if change.field in refs:
+                fields[spec.id] = self._ref_json(prep, refs[change.field], change.new)
+                continue
+            ctype = canonical_type(write.entity_type, change.field)
+            try:
+                fields[spec.id] = write_value(spec, ctype, change.new, adf=prep.adf)
+            except (MappingProblem, ValueError) as exc:
+                raise _WriteFailed(str(exc)) from None
+        body = {
+            "fields": fields,
+            # Atomic with the create: a retry after a lost reply finds this issue by it.
+            "properties": [{"key": PROPERTY_KEY, "value": {"id": write.canonical_id}}],
+        }
+        try:
+            with self.client.call("POST issue"):
+                response = self.client.jira._session.post(
+                    self.client.url("issue"), data=json.dumps(body)
+                )
+                created = response.json()
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(str(exc)) from None
+            raise
+        issue_id = str(created.get("id") or "")
+        if not issue_id:
+            raise _WriteFailed("create answered without an issue id")
+        self._created[write.canonical_id] = issue_id
+        if created.get("key"):
+            self._keys[str(created["key"])] = issue_id
+        self.remember_writes([issue_id])
+        if status_goal is not None:
+            update = PlannedWrite(
+                write.connection,
+                write.entity_type,
+                write.canonical_id,
+                "update",
+                [c for c in write.changes if c.field == "status"],
+                external_id=issue_id,
+            )
+            try:
+                self._push_update(prep, update)
+            except _WriteFailed as failed:
+                raise _WriteFailed(f"created {created.get('key')} but {failed}") from None
+        after = self._get_issue(prep, issue_id, ["updated"])
+        return WriteResult(
+            write.outbox_id,
+            True,
+            external_id=issue_id,
+            version_token=(after.get("fields") or {}).get("updated"),
+        )
+
+    # -- dependencies -----------------------------------------------------------------------
+    def _push_dependency(self, prep: _Prepared, write: PlannedWrite) -> WriteResult:
+        """A dependency as an issue link (both ends in Jira) or a remote link (one end).
+
+        ``predecessor``/``successor`` are Jira issue ids (or keys) of this connection, or,
+        for an item in another tool, a dict ``{"url", "title"}``.
+        """
+        values = write.values
+        pred, succ = values.get("predecessor"), values.get("successor")
+        if pred is None or succ is None:
+            raise _WriteFailed("a dependency needs predecessor and successor")
+        link_types = list(prep.links.link_types) if prep.links else ["blocks"]
+        dep_options: dict[str, Any] = {}
+        for mapping in self.mappings:
+            dep = mapping.entities.get(EntityType.DEPENDENCY)
+            if dep is not None:
+                dep_options = dep.options
+                link_types = list(dep.link_types or {"Blocks": "FS"})
+                break
+        type_name = str(dep_options.get("push_link_type") or link_types[0])
+        link_type = self._link_type(type_name)
+        if isinstance(pred, dict) or isinstance(succ, dict):
+            if isinstance(pred, dict) and isinstance(succ, dict):
+                raise _WriteFailed("neither end of the dependency is in Jira")
+            return self._push_remote_link(write, pred, succ, link_type)
+        pred_id = self._resolve_key(str(pred)) if not str(pred).isdigit() else str(pred)
+        succ_id = self._resolve_key(str(succ)) if not str(succ).isdigit() else str(succ)
+        if not pred_id or not succ_id:
+            raise _WriteFailed(f"issue {pred if not pred_id else succ} not found")
+        existing = self._find_link(prep, pred_id, succ_id, link_type["name"])
+        if existing is not None:
+            return WriteResult(
+                write.outbox_id,
+                True,
+                external_id=existing,
+                version_token=f"{pred_id}>{succ_id}:{link_type['name']}",
+            )
+        outward_succ = (
+            prep.links is not None and link_type["name"].lower() in prep.links.outward_is_successor
+        )
+        # The library sends inwardIssue=first, outwardIssue=second and the link then reads
+        # "first <outward verb> second" (first lists it with outwardIssue: second).
+        first, second = (succ_id, pred_id) if outward_succ else (pred_id, succ_id)
+        try:
+            with self.client.call("POST issueLink"):
+                self.client.jira.create_issue_link(link_type["name"], first, second)
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(str(exc)) from None
+            raise
+        self.remember_writes([pred_id, succ_id])
+        link_id = self._find_link(prep, pred_id, succ_id, link_type["name"])
+        return WriteResult(
+            write.outbox_id,
+            True,
+            external_id=link_id,
+            version_token=f"{pred_id}>{succ_id}:{link_type['name']}",
+        )
+
+    def _link_type(self, name: str) -> dict[str, Any]:
+        raw = self.client.get_json("issueLinkType", what="GET issueLinkType")
+        for link_type in (raw or {}).get("issueLinkTypes") or []:
+            if str(link_type.get("name", "")).lower() == name.lower():
+                return dict(link_type)
+        raise ConfigError(
+            f"Jira has no issue link type {name!r} on {self.config.url}", connection=self.name
+        )
+
+    def _find_link(self, prep: _Prepared, pred_id: str, succ_id: str, type_name: str) -> str | None:
+        issue = self._get_issue(prep, pred_id, ["issuelinks"])
+        profile = LinkProfile(
+            {type_name.lower(): "FS"},
+            prep.links.outward_is_successor if prep.links else frozenset(),
+        )
+        for record in map_links(issue, profile, prep.ctx):
+            if isinstance(record, PulledRecord) and (
+                record.pointers["predecessor"].external_id == pred_id
+                and record.pointers["successor"].external_id == succ_id
+            ):
+                return record.ref.external_id
+        return None
+
+    def _push_remote_link(
+        self, write: PlannedWrite, pred: Any, succ: Any, link_type: Mapping[str, Any]
+    ) -> WriteResult:
+        local, remote, phrase = (
+            (str(succ), pred, str(link_type.get("inward") or "is blocked by"))
+            if isinstance(pred, dict)
+            else (str(pred), succ, str(link_type.get("outward") or "blocks"))
+        )
+        issue_id = local if local.isdigit() else self._resolve_key(local)
+        if not issue_id:
+            raise _WriteFailed(f"issue {local} not found")
+        global_id = f"pmo-sync:{write.canonical_id}"
+        body = {
+            "globalId": global_id,
+            "relationship": phrase,
+            "object": {
+                "url": str(remote.get("url") or ""),
+                "title": str(remote.get("title") or remote.get("url") or ""),
+            },
+        }
+        path = f"issue/{issue_id}/remotelink"
+        current = self.client.get_json(path, {"globalId": global_id}, what=f"GET {path}")
+        existing = current[0] if isinstance(current, list) and current else current or None
+        if isinstance(existing, dict) and existing.get("id"):
+            obj = existing.get("object") or {}
+            if (
+                existing.get("relationship") == phrase
+                and obj.get("url") == body["object"]["url"]
+                and obj.get("title") == body["object"]["title"]
+            ):
+                return WriteResult(
+                    write.outbox_id,
+                    True,
+                    external_id=f"remote:{existing['id']}",
+                    version_token=global_id,
+                )
+        try:
+            with self.client.call(f"POST {path}"):
+                response = self.client.jira._session.post(
+                    self.client.url(path), data=json.dumps(body)
+                )
+                created = response.json() if response.content else {}
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                raise _WriteFailed(str(exc)) from None
+            raise
+        self.remember_writes([issue_id])
+        return WriteResult(
+            write.outbox_id,
+            True,
+            external_id=f"remote:{created.get('id', '')}",
+            version_token=global_id,
+        )
+
+
+class _WriteFailed(Exception):
+    """One write cannot be applied; reported in its WriteResult, the batch goes on."""
+
+
+def _is_record_error(exc: PmoSyncError) -> bool:
+    from pmosync.errors import AuthError, RetriableError, SkippableRecordError
+
+    if isinstance(exc, AuthError | RetriableError):
+        return False
+    return isinstance(exc, SkippableRecordError)
+
+
+def _mentions_notify(exc: JIRAError) -> bool:
+    text = jira_error_text(exc).lower()
+    return "notif" in text or exc.status_code == 403
+
+
+def _screen_json(schema_type: str | None, value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return value
+    if schema_type in ("resolution", "priority", "version", "component", "issuetype"):
+        return {"name": str(value)}
+    if schema_type == "option":
+        return {"value": str(value)}
+    if schema_type == "user":
+        return {"accountId": str(value)}
+    return value
+
+
+def _jsonable(value: Any) -> Any:
+    from datetime import date
+    from decimal import Decimal
+
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+__all__ = ["PROPERTY_KEY", "JiraConnector", "translate"]
