@@ -31,6 +31,9 @@ from pmosync.connectors.jira.mapper import (
 )
 from pmosync.errors import ConfigError
 
+CF = "com.atlassian.jira.plugin.system.customfieldtypes:"
+GH = "com.pyxis.greenhopper.jira:"
+
 SITE = "https://acme.atlassian.net"
 
 FIELDS = [
@@ -54,19 +57,20 @@ FIELDS = [
      "schema": {"type": "array", "items": "string", "system": "labels"}},
     {"id": "customfield_10015", "name": "Start date", "custom": True,
      "clauseNames": ["cf[10015]", "Start date"],
-     "schema": {"type": "date", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:datepicker", "customId": 10015}},
+     "schema": {"type": "date", "custom": CF + "datepicker", "customId": 10015}},
     {"id": "customfield_10016", "name": "Story Points", "custom": True,
      "clauseNames": ["cf[10016]", "Story Points"],
-     "schema": {"type": "number", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:float", "customId": 10016}},
+     "schema": {"type": "number", "custom": CF + "float", "customId": 10016}},
     {"id": "customfield_10020", "name": "Sprint", "custom": True,
      "clauseNames": ["cf[10020]", "Sprint"],
-     "schema": {"type": "array", "items": "json", "custom": "com.pyxis.greenhopper.jira:gh-sprint", "customId": 10020}},
+     "schema": {"type": "array", "items": "json", "custom": GH + "gh-sprint",
+                "customId": 10020}},
     {"id": "customfield_10030", "name": "Risk Impact", "custom": True,
      "clauseNames": ["cf[10030]", "Risk Impact"],
-     "schema": {"type": "option", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:select", "customId": 10030}},
+     "schema": {"type": "option", "custom": CF + "select", "customId": 10030}},
     {"id": "customfield_10032", "name": "Mitigation", "custom": True,
      "clauseNames": ["cf[10032]", "Mitigation"],
-     "schema": {"type": "string", "custom": "com.atlassian.jira.plugin.system.customfieldtypes:textarea", "customId": 10032}},
+     "schema": {"type": "string", "custom": CF + "textarea", "customId": 10032}},
 ]  # fmt: skip
 
 
@@ -146,7 +150,7 @@ def test_issue_maps_to_work_item_with_pointers_and_person(catalog: FieldCatalog)
 
 def test_dc_user_and_epic_link_key_resolved_to_id(catalog: FieldCatalog) -> None:
     dc_fields = [*FIELDS, {"id": "customfield_10104", "name": "Epic Link", "custom": True,
-                 "schema": {"type": "any", "custom": "com.pyxis.greenhopper.jira:gh-epic-link"}}]  # fmt: skip
+                 "schema": {"type": "any", "custom": GH + "gh-epic-link"}}]  # fmt: skip
     dc_catalog = FieldCatalog(dc_fields, connection="jira", instance=SITE)
     ctx = MapContext(
         connection="jira",
@@ -293,8 +297,8 @@ def test_jql_dates_are_written_in_the_users_zone() -> None:
 
 
 def test_build_jql(catalog: FieldCatalog) -> None:
-    prof = IssueProfile(team="t", entity_type=EntityType.RAID_ITEM, specs={}, projects=("APP", "OPS"),
-                        issue_types=frozenset({"risk"}), jql='labels = "pmo"',
+    prof = IssueProfile(team="t", entity_type=EntityType.RAID_ITEM, specs={},
+                        projects=("APP", "OPS"), issue_types=frozenset({"risk"}), jql='labels = "pmo"',
                         options={"issue_type_names": ["Risk"]})  # fmt: skip
     assert build_jql(prof, since="2026/11/21 17:25") == (
         'project in ("APP", "OPS") AND issuetype in ("Risk") AND (labels = "pmo") '
