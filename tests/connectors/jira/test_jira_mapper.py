@@ -298,7 +298,8 @@ def test_jql_dates_are_written_in_the_users_zone() -> None:
 
 def test_build_jql(catalog: FieldCatalog) -> None:
     prof = IssueProfile(team="t", entity_type=EntityType.RAID_ITEM, specs={},
-                        projects=("APP", "OPS"), issue_types=frozenset({"risk"}), jql='labels = "pmo"',
+                        projects=("APP", "OPS"), issue_types=frozenset({"risk"}),
+                        jql='labels = "pmo"',
                         options={"issue_type_names": ["Risk"]})  # fmt: skip
     assert build_jql(prof, since="2026/11/21 17:25") == (
         'project in ("APP", "OPS") AND issuetype in ("Risk") AND (labels = "pmo") '
