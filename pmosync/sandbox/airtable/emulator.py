@@ -1,0 +1,833 @@
+"""Loopback emulator of the Airtable Web API and metadata API, as pyairtable 3.5 uses them.
+
+Follows api-wire-protocol §3: table by URL-quoted name or ``tbl`` id, 100-record pages with
+expiring ``itr…/rec…`` offsets, ``listRecords`` POST twin, writes of at most 10 records,
+``performUpsert``, ``typecast``, the meta schema with the options pyairtable's models need,
+Bearer-only auth and the 5 req/s per base (50 per token) limit with a 30 s lock-out.
+
+Python API for tests and the demo (connectors never use it): :meth:`add_base`,
+:meth:`add_token`, :meth:`edit_record` (a human editing in the UI), :meth:`create_record`,
+:meth:`records`. Admin routes: ``POST /_admin/airtable/edit`` and ``GET /_admin/airtable/records``.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from pmosync.sandbox.admin import Burst, EmulatorBase
+from pmosync.sandbox.airtable import errors, fieldtypes
+from pmosync.sandbox.airtable.errors import AirtableError
+from pmosync.sandbox.airtable.fieldtypes import now_ms
+from pmosync.sandbox.airtable.formula import FormulaSyntaxError, parse, parse_datetime
+from pmosync.sandbox.airtable.listing import Iterators, list_page, query_from_args, query_from_body
+from pmosync.sandbox.airtable.ratelimit import SlidingWindowLimiter
+from pmosync.sandbox.airtable.store import (
+    Base,
+    Field,
+    IdFactory,
+    Record,
+    Table,
+    View,
+    field_schema,
+    is_id,
+    render_record,
+    table_schema,
+)
+from pmosync.sandbox.airtable.writes import Prepared, Writer, delete_record
+
+ALL_SCOPES = (
+    "data.records:read",
+    "data.records:write",
+    "data.recordComments:read",
+    "data.recordComments:write",
+    "schema.bases:read",
+    "schema.bases:write",
+    "webhook:manage",
+    "user.email:read",
+)
+MAX_RECORDS_PER_WRITE = 10
+_META_BASE = re.compile(r"^/v0/meta/bases/([^/]+)")
+_DATA_BASE = re.compile(r"^/v0/([^/]+)/")
+
+
+@dataclass
+class TokenGrant:
+    """What a personal access token may do."""
+
+    user_id: str
+    email: str
+    name: str
+    scopes: tuple[str, ...] = ALL_SCOPES
+    bases: frozenset[str] | None = None  # None: every base
+
+
+@dataclass
+class Knobs:
+    requests_per_second: int = 5
+    token_requests_per_second: int = 50
+    lockout_seconds: float = 30.0
+    offset_ttl_seconds: float = 300.0
+    rate_limit_enabled: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "requests_per_second": self.requests_per_second,
+            "token_requests_per_second": self.token_requests_per_second,
+            "lockout_seconds": self.lockout_seconds,
+            "offset_ttl_seconds": self.offset_ttl_seconds,
+            "rate_limit_enabled": self.rate_limit_enabled,
+        }
+
+
+class AirtableEmulator(EmulatorBase):
+    kind = "airtable"
+
+    def __init__(self, seed: int | str = 0, clock: Callable[[], datetime] = now_ms) -> None:
+        super().__init__()
+        self.ids = IdFactory(seed)
+        self.clock = clock
+        self.bases: dict[str, Base] = {}
+        self.tokens: dict[str, TokenGrant] = {}
+        self.knobs = Knobs()
+        self.limiter = SlidingWindowLimiter()
+        self.iterators = Iterators(self.ids)
+        self._seed_state: dict[str, Base] = {}
+
+    # -- Python API ---------------------------------------------------------------------------
+    def add_token(
+        self,
+        token: str,
+        *,
+        user_id: str | None = None,
+        email: str = "pmo.bot@example.com",
+        name: str = "PMO Bot",
+        scopes: tuple[str, ...] = ALL_SCOPES,
+        bases: list[str] | None = None,
+    ) -> TokenGrant:
+        grant = TokenGrant(
+            user_id=user_id or self.ids.new("usr"),
+            email=email,
+            name=name,
+            scopes=tuple(scopes),
+            bases=frozenset(bases) if bases is not None else None,
+        )
+        with self.lock:
+            self.tokens[token] = grant
+        return grant
+
+    def add_base(
+        self,
+        base_id: str,
+        name: str,
+        tables: list[dict[str, Any]],
+        *,
+        collaborators: list[dict[str, str]] | None = None,
+        permission_level: str = "create",
+    ) -> Base:
+        """Add a base from table specs shaped like the meta API's create-table body, plus
+        ``id``s (optional), ``views`` and ``records``: ``[{"id"?, "createdTime"?,
+        "fields": {name or id: value}}]``. Link fields name the other table by id or name
+        in ``options.linkedTableId``; a missing inverse link field is created, as Airtable
+        does. The base becomes part of the state :meth:`reset` returns to."""
+        with self.lock:
+            base = Base(
+                id=self.ids.reserve(base_id),
+                name=name,
+                tables=[],
+                permission_level=permission_level,
+                collaborators=[dict(c) for c in collaborators or []],
+            )
+            for spec in tables:
+                base.tables.append(self._build_table(spec))
+            self._wire_links(base)
+            self._seed_records(base, tables)
+            self.bases[base.id] = base
+            self._seed_state = copy.deepcopy(self.bases)
+            return base
+
+    def edit_record(
+        self, base_id: str, table: str, record_id: str, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A human edit in the Airtable UI: typecast on, modification times move to now."""
+        with self.lock:
+            base, tbl = self._base_table(base_id, table)
+            record = tbl.records.get(record_id)
+            if record is None:
+                raise errors.record_not_found(record_id)
+            writer = Writer(base, tbl, self.ids, typecast=True)
+            prepared = writer.prepare(fields)
+            writer.commit_choices()
+            writer.apply(record, prepared.values, self.clock())
+            return render_record(base, tbl, record)
+
+    def create_record(self, base_id: str, table: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A human adding a row in the UI."""
+        with self.lock:
+            base, tbl = self._base_table(base_id, table)
+            writer = Writer(base, tbl, self.ids, typecast=True)
+            prepared = writer.prepare(fields)
+            writer.commit_choices()
+            return render_record(base, tbl, writer.create(prepared, self.clock()))
+
+    def delete_record(self, base_id: str, table: str, record_id: str) -> None:
+        with self.lock:
+            base, tbl = self._base_table(base_id, table)
+            if record_id not in tbl.records:
+                raise errors.record_not_found(record_id)
+            delete_record(base, tbl, record_id, self.clock())
+
+    def records(self, base_id: str, table: str, *, by_id: bool = False) -> list[dict[str, Any]]:
+        """Current records as the API would return them (creation order)."""
+        with self.lock:
+            base, tbl = self._base_table(base_id, table)
+            return [render_record(base, tbl, r, by_id=by_id) for r in tbl.records.values()]
+
+    def schema(self, base_id: str) -> dict[str, Any]:
+        with self.lock:
+            base = self.bases[base_id]
+            return {"tables": [table_schema(t, True) for t in base.tables]}
+
+    # -- EmulatorBase hooks -------------------------------------------------------------------
+    def reset(self) -> None:
+        with self.lock:
+            self.bases = copy.deepcopy(self._seed_state)
+            self.iterators.clear()
+            self.limiter.clear()
+
+    def configure(self, knobs: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            for key, value in knobs.items():
+                if key in ("requests_per_second", "token_requests_per_second"):
+                    setattr(self.knobs, key, int(value))
+                elif key in ("lockout_seconds", "offset_ttl_seconds"):
+                    setattr(self.knobs, key, float(value))
+                elif key == "rate_limit_enabled":
+                    self.knobs.rate_limit_enabled = bool(value)
+                else:
+                    raise ValueError(f"unknown Airtable emulator setting {key!r}")
+            self.iterators.ttl = self.knobs.offset_ttl_seconds
+            if knobs:
+                self.limiter.clear()
+            return self.knobs.as_dict()
+
+    def fault_response(self, burst: Burst) -> Response:
+        if burst.body is not None:
+            body = burst.body
+        elif burst.status == 429:
+            body = errors.rate_limited().body()
+        elif burst.status == 404:
+            body = {"error": "NOT_FOUND"}
+        else:
+            body = {"error": {"type": "SERVER_ERROR", "message": "Injected server error"}}
+        response = jsonify(body)
+        response.status_code = burst.status
+        return response
+
+    # -- building bases -----------------------------------------------------------------------
+    def _build_table(self, spec: dict[str, Any]) -> Table:
+        fields: list[Field] = []
+        for fspec in spec["fields"]:
+            if fspec["type"] not in fieldtypes.SUPPORTED_TYPES:
+                raise ValueError(f"field type {fspec['type']!r} is not emulated")
+            fields.append(
+                Field(
+                    id=self.ids.reserve(fspec["id"]) if "id" in fspec else self.ids.new("fld"),
+                    name=fspec["name"],
+                    type=fspec["type"],
+                    options=fieldtypes.default_options(fspec["type"], fspec.get("options")),
+                    description=fspec.get("description"),
+                )
+            )
+        for fld in fields:
+            for choice in (fld.options or {}).get("choices", []):
+                choice.setdefault("id", self.ids.new("sel"))
+        views = [
+            View(
+                id=self.ids.reserve(v["id"]) if "id" in v else self.ids.new("viw"),
+                name=v["name"],
+                type=v.get("type", "grid"),
+                visible_field_ids=v.get("visibleFieldIds"),
+                formula=v.get("formula"),
+                sort=[(s["field"], s.get("direction", "asc")) for s in v.get("sort", [])],
+            )
+            for v in spec.get("views") or [{"name": "Grid view"}]
+        ]
+        table = Table(
+            id=self.ids.reserve(spec["id"]) if "id" in spec else self.ids.new("tbl"),
+            name=spec["name"],
+            primary_field_id=fields[0].id,
+            fields=fields,
+            views=views,
+            description=spec.get("description"),
+        )
+        for view in table.views:  # view sort and visible fields may name fields
+            view.sort = [(_field_id(table, f), d) for f, d in view.sort]
+            if view.visible_field_ids is not None:
+                view.visible_field_ids = [_field_id(table, f) for f in view.visible_field_ids]
+        return table
+
+    def _wire_links(self, base: Base) -> None:
+        for table in list(base.tables):
+            for fld in list(table.fields):
+                options = fld.options or {}
+                if fld.type == "count" and "recordLinkFieldId" in options:
+                    options["recordLinkFieldId"] = _field_id(table, options["recordLinkFieldId"])
+                if fld.type == "lastModifiedTime" and options.get("referencedFieldIds"):
+                    options["referencedFieldIds"] = [
+                        _field_id(table, f) for f in options["referencedFieldIds"]
+                    ]
+                if fld.type != "multipleRecordLinks":
+                    continue
+                linked = base.table(options["linkedTableId"])
+                if linked is None:
+                    raise ValueError(f"{fld.name}: no table {options['linkedTableId']!r}")
+                options["linkedTableId"] = linked.id
+                inverse_key = options.get("inverseLinkFieldId")
+                if inverse_key:
+                    inverse = linked.field(inverse_key)
+                    if inverse is None:
+                        raise ValueError(f"{fld.name}: no inverse field {inverse_key!r}")
+                elif linked is not table:
+                    inverse = Field(
+                        id=self.ids.new("fld"),
+                        name=_unique_name(linked, table.name),
+                        type="multipleRecordLinks",
+                        options=fieldtypes.default_options("multipleRecordLinks", {}),
+                    )
+                    linked.fields.append(inverse)
+                else:
+                    continue
+                options["inverseLinkFieldId"] = inverse.id
+                inverse_options = inverse.options if inverse.options is not None else {}
+                inverse_options["linkedTableId"] = table.id
+                inverse_options["inverseLinkFieldId"] = fld.id
+                inverse.options = inverse_options
+        for table in base.tables:
+            for fld in table.fields:
+                if fld.type == "formula":
+                    try:
+                        parse(
+                            (fld.options or {}).get("formula", ""),
+                            lambda n, t=table: t.field_by_name(n) is not None,
+                        )
+                    except FormulaSyntaxError as exc:
+                        raise ValueError(f"formula field {fld.name!r}: {exc}") from exc
+
+    def _seed_records(self, base: Base, specs: list[dict[str, Any]]) -> None:
+        # Two passes so links may point at records defined later (in any table).
+        pending_links: list[tuple[Table, Record, dict[str, Any], datetime]] = []
+        for spec, table in zip(specs, base.tables, strict=False):
+            writer = Writer(base, table, self.ids, typecast=False)
+            for rspec in spec.get("records", []):
+                created = rspec.get("createdTime") or self.clock()
+                if isinstance(created, str):
+                    created = parse_datetime(created) or self.clock()
+                plain: dict[str, Any] = {}
+                links: dict[str, Any] = {}
+                for key, value in rspec.get("fields", {}).items():
+                    fld = table.field(key)
+                    target = (
+                        links if fld is not None and fld.type == "multipleRecordLinks" else plain
+                    )
+                    target[key] = value
+                prepared = writer.prepare(plain)
+                writer.commit_choices()
+                record_id = self.ids.reserve(rspec["id"]) if "id" in rspec else None
+                record = writer.create(prepared, created, record_id)
+                if links:
+                    pending_links.append((table, record, links, created))
+        for table, record, links, created in pending_links:
+            writer = Writer(base, table, self.ids, typecast=False)
+            writer.apply(record, writer.prepare(links).values, created)
+
+    def _base_table(self, base_id: str, table: str) -> tuple[Base, Table]:
+        base = self.bases.get(base_id)
+        tbl = base.table(table) if base else None
+        if base is None or tbl is None:
+            raise errors.model_not_found()
+        return base, tbl
+
+    # -- HTTP ---------------------------------------------------------------------------------
+    def register_routes(self, app: Flask) -> None:
+        emulator = self
+
+        @app.before_request
+        def _auth_and_rate_limit() -> Response | None:
+            if not request.path.startswith("/v0/"):
+                return None
+            try:
+                emulator._authenticate()
+                emulator._rate_limit()
+            except AirtableError as exc:
+                return _error_response(exc)
+            return None
+
+        @app.errorhandler(AirtableError)
+        def _airtable_error(exc: AirtableError) -> Response:
+            return _error_response(exc)
+
+        @app.errorhandler(404)
+        @app.errorhandler(405)
+        def _not_found(_: HTTPException) -> Response:
+            return _error_response(errors.not_found_route())
+
+        app.add_url_rule("/v0/meta/whoami", "whoami", self._whoami, methods=["GET"])
+        app.add_url_rule("/v0/meta/bases", "bases", self._list_bases, methods=["GET"])
+        app.add_url_rule(
+            "/v0/meta/bases/<base_id>/tables", "schema", self._get_schema, methods=["GET"]
+        )
+        app.add_url_rule(
+            "/v0/meta/bases/<base_id>/tables/<table>/fields",
+            "create_field",
+            self._create_field,
+            methods=["POST"],
+        )
+        app.add_url_rule(
+            "/v0/meta/bases/<base_id>/tables/<table>/fields/<field_id>",
+            "update_field",
+            self._update_field,
+            methods=["PATCH"],
+        )
+        app.add_url_rule(
+            "/v0/<base_id>/<table>",
+            "table",
+            self._table_route,
+            methods=["GET", "POST", "PATCH", "PUT", "DELETE"],
+        )
+        app.add_url_rule(
+            "/v0/<base_id>/<table>/listRecords",
+            "list_records_post",
+            self._list_records_post,
+            methods=["POST"],
+        )
+        app.add_url_rule(
+            "/v0/<base_id>/<table>/<record_id>",
+            "record",
+            self._record_route,
+            methods=["GET", "PATCH", "PUT", "DELETE"],
+        )
+        app.add_url_rule("/_admin/airtable/edit", "admin_edit", self._admin_edit, methods=["POST"])
+        app.add_url_rule(
+            "/_admin/airtable/records", "admin_records", self._admin_records, methods=["GET"]
+        )
+
+    # -- request plumbing ---------------------------------------------------------------------
+    def _authenticate(self) -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        with self.lock:
+            grant = self.tokens.get(token.strip()) if scheme == "Bearer" else None
+        if grant is None:
+            raise errors.authentication_required()
+        request.environ["pmosync.airtable.token"] = token.strip()
+        request.environ["pmosync.airtable.grant"] = grant
+
+    def _rate_limit(self) -> None:
+        if not self.knobs.rate_limit_enabled:
+            return
+        token: str = request.environ["pmosync.airtable.token"]
+        limits = [(f"token:{token}", self.knobs.token_requests_per_second)]
+        match = _META_BASE.match(request.path) or _DATA_BASE.match(request.path)
+        if match and match.group(1) != "meta":
+            limits.append((f"base:{match.group(1)}", self.knobs.requests_per_second))
+        if not self.limiter.allow(limits, self.knobs.lockout_seconds):
+            raise errors.rate_limited()
+
+    def _grant(self) -> TokenGrant:
+        grant: TokenGrant = request.environ["pmosync.airtable.grant"]
+        return grant
+
+    def _access(self, base_id: str, scope: str) -> Base:
+        grant = self._grant()
+        base = self.bases.get(base_id)
+        if (
+            base is None
+            or scope not in grant.scopes
+            or (grant.bases is not None and base_id not in grant.bases)
+        ):
+            raise errors.model_not_found()
+        return base
+
+    def _table(self, base_id: str, table: str, scope: str) -> tuple[Base, Table]:
+        base = self._access(base_id, scope)
+        tbl = base.table(table)
+        if tbl is None:
+            raise errors.model_not_found()
+        return base, tbl
+
+    @staticmethod
+    def _body() -> dict[str, Any]:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise AirtableError(400, "INVALID_REQUEST_BODY", "Could not parse request body")
+        return body
+
+    # -- meta ---------------------------------------------------------------------------------
+    def _whoami(self) -> Response:
+        grant = self._grant()
+        out: dict[str, Any] = {"id": grant.user_id, "scopes": list(grant.scopes)}
+        if "user.email:read" in grant.scopes:
+            out["email"] = grant.email
+        return jsonify(out)
+
+    def _list_bases(self) -> Response:
+        grant = self._grant()
+        with self.lock:
+            bases = [
+                {"id": b.id, "name": b.name, "permissionLevel": b.permission_level}
+                for b in self.bases.values()
+                if grant.bases is None or b.id in grant.bases
+            ]
+        return jsonify({"bases": bases})
+
+    def _get_schema(self, base_id: str) -> Response:
+        include = request.args.getlist("include") + request.args.getlist("include[]")
+        with self.lock:
+            base = self._access(base_id, "schema.bases:read")
+            tables = [table_schema(t, "visibleFieldIds" in include) for t in base.tables]
+        return jsonify({"tables": tables})
+
+    def _create_field(self, base_id: str, table: str) -> Response:
+        body = self._body()
+        with self.lock:
+            _, tbl = self._table(base_id, table, "schema.bases:write")
+            name, kind = body.get("name"), body.get("type")
+            if not isinstance(name, str) or not name.strip() or tbl.field_by_name(name):
+                raise AirtableError(
+                    422,
+                    "DUPLICATE_OR_EMPTY_FIELD_NAME",
+                    "Field names must be unique and non-empty",
+                )
+            creatable = fieldtypes.SUPPORTED_TYPES - fieldtypes.COMPUTED_TYPES
+            if kind not in creatable or kind == "multipleRecordLinks":
+                raise AirtableError(
+                    422, "INVALID_FIELD_TYPE", f"Cannot create a field of type {kind!r}"
+                )
+            options = body.get("options")
+            if options is not None and not isinstance(options, dict):
+                raise errors.invalid_request()
+            fld = Field(
+                id=self.ids.new("fld"),
+                name=name,
+                type=kind,
+                options=fieldtypes.default_options(kind, options),
+                description=body.get("description"),
+            )
+            for choice in (fld.options or {}).get("choices", []):
+                choice.setdefault("id", self.ids.new("sel"))
+            tbl.fields.append(fld)
+            for view in tbl.views:
+                if view.visible_field_ids is not None:
+                    view.visible_field_ids.append(fld.id)
+            return jsonify(field_schema(tbl, fld))
+
+    def _update_field(self, base_id: str, table: str, field_id: str) -> Response:
+        body = self._body()
+        with self.lock:
+            _, tbl = self._table(base_id, table, "schema.bases:write")
+            fld = tbl.field(field_id)
+            if fld is None:
+                raise AirtableError(404, "MODEL_ID_NOT_FOUND", f"Could not find field {field_id}")
+            if "name" in body:
+                name = body["name"]
+                other = tbl.field_by_name(name) if isinstance(name, str) else None
+                if not isinstance(name, str) or not name.strip() or other not in (None, fld):
+                    raise AirtableError(
+                        422,
+                        "DUPLICATE_OR_EMPTY_FIELD_NAME",
+                        "Field names must be unique and non-empty",
+                    )
+                old_name, fld.name = fld.name, name
+                _rename_in_formulas(tbl, old_name, name)
+            if "description" in body:
+                fld.description = body["description"] or None
+            return jsonify(field_schema(tbl, fld))
+
+    # -- records ------------------------------------------------------------------------------
+    def _table_route(self, base_id: str, table: str) -> Response:
+        method = request.method
+        if method == "GET":
+            with self.lock:
+                base, tbl = self._table(base_id, table, "data.records:read")
+                return jsonify(list_page(base, tbl, query_from_args(request.args), self.iterators))
+        if method == "DELETE":
+            return self._delete_many(base_id, table)
+        body = self._body()
+        if method == "POST":
+            return self._create(base_id, table, body)
+        return self._update_many(base_id, table, body, replace=method == "PUT")
+
+    def _list_records_post(self, base_id: str, table: str) -> Response:
+        body = self._body()
+        with self.lock:
+            base, tbl = self._table(base_id, table, "data.records:read")
+            query = query_from_body(body, request.args)
+            return jsonify(list_page(base, tbl, query, self.iterators))
+
+    def _record_route(self, base_id: str, table: str, record_id: str) -> Response:
+        method = request.method
+        scope = "data.records:read" if method == "GET" else "data.records:write"
+        with self.lock:
+            base, tbl = self._table(base_id, table, scope)
+            if not is_id(record_id, "rec"):
+                raise errors.not_found_route()
+            record = tbl.records.get(record_id)
+            if record is None:
+                raise errors.record_not_found(record_id)
+            if method == "GET":
+                by_id = request.args.get("returnFieldsByFieldId", "0").lower() in ("1", "true")
+                cell_format = request.args.get("cellFormat", "json")
+                return jsonify(
+                    render_record(
+                        base,
+                        tbl,
+                        record,
+                        by_id=by_id,
+                        cell_format=cell_format if cell_format == "string" else "json",
+                        time_zone=request.args.get("timeZone"),
+                    )
+                )
+            if method == "DELETE":
+                delete_record(base, tbl, record_id, self.clock())
+                return jsonify({"id": record_id, "deleted": True})
+            body = self._body()
+            if "fields" not in body:
+                raise errors.missing_fields()
+            writer = Writer(base, tbl, self.ids, typecast=body.get("typecast") is True)
+            prepared = writer.prepare(body["fields"])
+            writer.commit_choices()
+            writer.apply(record, prepared.values, self.clock(), replace=method == "PUT")
+            return jsonify(render_record(base, tbl, record, by_id=_by_id(body)))
+
+    def _create(self, base_id: str, table: str, body: dict[str, Any]) -> Response:
+        with self.lock:
+            base, tbl = self._table(base_id, table, "data.records:write")
+            writer = Writer(base, tbl, self.ids, typecast=body.get("typecast") is True)
+            if "records" in body:
+                items = _record_list(body["records"])
+                prepared = [writer.prepare(_fields_of(item)) for item in items]
+            elif "fields" in body:
+                prepared = [writer.prepare(body["fields"])]
+            else:
+                raise errors.missing_fields()
+            writer.commit_choices()
+            now = self.clock()
+            created = [writer.create(p, now) for p in prepared]
+            rendered = [render_record(base, tbl, r, by_id=_by_id(body)) for r in created]
+            return jsonify({"records": rendered} if "records" in body else rendered[0])
+
+    def _update_many(
+        self, base_id: str, table: str, body: dict[str, Any], *, replace: bool
+    ) -> Response:
+        with self.lock:
+            base, tbl = self._table(base_id, table, "data.records:write")
+            if "records" not in body:
+                raise errors.invalid_request('Could not find field "records" in the request body')
+            items = _record_list(body["records"])
+            writer = Writer(base, tbl, self.ids, typecast=body.get("typecast") is True)
+            upsert = body.get("performUpsert")
+            if upsert is not None:
+                return self._upsert(base, tbl, writer, items, upsert, body, replace)
+            prepared: list[Prepared] = []
+            for item in items:
+                record_id = item.get("id")
+                if not isinstance(record_id, str):
+                    raise errors.invalid_request('Each record must have an "id"')
+                if record_id not in tbl.records:
+                    raise errors.record_not_found(record_id)
+                prepared.append(writer.prepare(_fields_of(item), record_id))
+            writer.commit_choices()
+            now = self.clock()
+            out = []
+            for p in prepared:
+                assert p.record_id is not None
+                record = tbl.records[p.record_id]
+                writer.apply(record, p.values, now, replace=replace)
+                out.append(render_record(base, tbl, record, by_id=_by_id(body)))
+            return jsonify({"records": out})
+
+    def _upsert(
+        self,
+        base: Base,
+        tbl: Table,
+        writer: Writer,
+        items: list[dict[str, Any]],
+        upsert: Any,
+        body: dict[str, Any],
+        replace: bool,
+    ) -> Response:
+        merge_on = upsert.get("fieldsToMergeOn") if isinstance(upsert, dict) else None
+        if not isinstance(merge_on, list) or not 1 <= len(merge_on) <= 3:
+            raise errors.invalid_request(
+                "performUpsert.fieldsToMergeOn must list between 1 and 3 fields"
+            )
+        merge_ids: list[str] = []
+        for key in merge_on:
+            fld = tbl.field(key) if isinstance(key, str) else None
+            if fld is None:
+                raise errors.unknown_field(str(key))
+            if fld.type not in fieldtypes.MERGEABLE_TYPES:
+                raise errors.invalid_request(
+                    f'Field "{fld.name}" cannot be used in fieldsToMergeOn'
+                )
+            merge_ids.append(fld.id)
+        prepared: list[Prepared] = []
+        for item in items:
+            record_id = item.get("id")
+            if record_id is not None:
+                if not isinstance(record_id, str) or record_id not in tbl.records:
+                    raise errors.record_not_found(str(record_id))
+                prepared.append(writer.prepare(_fields_of(item), record_id))
+                continue
+            p = writer.prepare(_fields_of(item))
+            missing = [tbl.field_by_id(f).name for f in merge_ids if f not in p.values]
+            if missing:
+                raise errors.invalid_request(
+                    "Records without an id must include every fieldsToMergeOn field: "
+                    + ", ".join(missing)
+                )
+            if len(_matches(tbl, merge_ids, p.values)) > 1:
+                raise errors.invalid_records(
+                    "Cannot upsert: more than one record matches the fieldsToMergeOn values"
+                )
+            prepared.append(p)
+        writer.commit_choices()
+        now = self.clock()
+        records: list[Record] = []
+        created: list[str] = []
+        updated: list[str] = []
+        for p in prepared:
+            if p.record_id is not None:
+                record = tbl.records[p.record_id]
+            else:
+                found = _matches(tbl, merge_ids, p.values)
+                if not found:
+                    record = writer.create(p, now)
+                    created.append(record.id)
+                    records.append(record)
+                    continue
+                record = found[0]
+            writer.apply(record, p.values, now, replace=replace)
+            if record.id not in updated and record.id not in created:
+                updated.append(record.id)
+            records.append(record)
+        return jsonify(
+            {
+                "records": [render_record(base, tbl, r, by_id=_by_id(body)) for r in records],
+                "createdRecords": created,
+                "updatedRecords": updated,
+            }
+        )
+
+    def _delete_many(self, base_id: str, table: str) -> Response:
+        ids = request.args.getlist("records[]") + request.args.getlist("records")
+        with self.lock:
+            base, tbl = self._table(base_id, table, "data.records:write")
+            if not ids:
+                raise errors.invalid_request('Could not find "records[]" in the query string')
+            if len(ids) > MAX_RECORDS_PER_WRITE:
+                raise errors.invalid_records(
+                    f"You can delete at most {MAX_RECORDS_PER_WRITE} records per request"
+                )
+            for record_id in ids:
+                if record_id not in tbl.records:
+                    raise errors.record_not_found(record_id)
+            now = self.clock()
+            for record_id in dict.fromkeys(ids):
+                delete_record(base, tbl, record_id, now)
+            return jsonify({"records": [{"id": rid, "deleted": True} for rid in ids]})
+
+    # -- admin --------------------------------------------------------------------------------
+    def _admin_edit(self) -> Response:
+        body = request.get_json(force=True) or {}
+        try:
+            if body.get("record"):
+                record = self.edit_record(
+                    body["base"], body["table"], body["record"], body.get("fields") or {}
+                )
+            else:
+                record = self.create_record(body["base"], body["table"], body.get("fields") or {})
+        except AirtableError as exc:
+            return _error_response(exc)
+        return jsonify(record)
+
+    def _admin_records(self) -> Response:
+        try:
+            records = self.records(
+                request.args["base"],
+                request.args["table"],
+                by_id=request.args.get("returnFieldsByFieldId") == "1",
+            )
+        except AirtableError as exc:
+            return _error_response(exc)
+        return jsonify({"records": records})
+
+
+# -- helpers ----------------------------------------------------------------------------------
+def _error_response(exc: AirtableError) -> Response:
+    response = jsonify(exc.body())
+    response.status_code = exc.status
+    return response
+
+
+def _by_id(body: dict[str, Any]) -> bool:
+    # On writes Airtable takes a JSON bool; the query-string form is honoured too.
+    return body.get("returnFieldsByFieldId") is True or request.args.get(
+        "returnFieldsByFieldId", ""
+    ).lower() in ("1", "true")
+
+
+def _record_list(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise errors.invalid_request('"records" must be a non-empty array of objects')
+    if len(value) > MAX_RECORDS_PER_WRITE:
+        raise errors.invalid_records(
+            f"You can write at most {MAX_RECORDS_PER_WRITE} records per request"
+        )
+    return value
+
+
+def _fields_of(item: dict[str, Any]) -> Any:
+    if "fields" not in item:
+        raise errors.missing_fields()
+    return item["fields"]
+
+
+def _matches(tbl: Table, merge_ids: list[str], values: dict[str, Any]) -> list[Record]:
+    return [
+        r
+        for r in tbl.records.values()
+        if all(r.cells.get(fid) == values.get(fid) for fid in merge_ids)
+    ]
+
+
+def _field_id(table: Table, key: str) -> str:
+    fld = table.field(key)
+    if fld is None:
+        raise ValueError(f"table {table.name!r} has no field {key!r}")
+    return fld.id
+
+
+def _unique_name(table: Table, wanted: str) -> str:
+    name, n = wanted, 2
+    while table.field_by_name(name) is not None:
+        name, n = f"{wanted} {n}", n + 1
+    return name
+
+
+def _rename_in_formulas(table: Table, old: str, new: str) -> None:
+    for fld in table.fields:
+        if fld.type == "formula" and fld.options and "formula" in fld.options:
+            fld.options["formula"] = fld.options["formula"].replace(
+                "{" + old + "}", "{" + new + "}"
+            )
+            fld._parsed = None
