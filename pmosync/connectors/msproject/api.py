@@ -1,0 +1,170 @@
+"""The PWA calls the connector makes, named after what they fetch or do.
+
+Thin wrappers over :class:`PwaClient` that know the endpoint paths and query options; no
+mapping here (that is ``mapper``) and no policy decisions (that is ``connector``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from pmosync.connectors.msproject import odata
+from pmosync.connectors.msproject.client import PwaClient, changed_filter
+
+PROJECT_LIST_SELECT = "Id,Name,LastPublishedDate,LastSavedDate,IsCheckedOut"
+
+
+def _p(project_id: str) -> str:
+    return f"/Projects{odata.key_segment(project_id)}"
+
+
+class PwaApi:
+    def __init__(self, client: PwaClient) -> None:
+        self.client = client
+
+    # -- metadata ------------------------------------------------------------------------
+    def custom_fields(self) -> list[dict[str, Any]]:
+        return list(
+            self.client.collection(
+                "/CustomFields",
+                what="custom fields",
+                params={"$expand": "EntityType,LookupTable"},
+            )
+        )
+
+    def lookup_tables(self) -> list[dict[str, Any]]:
+        return list(
+            self.client.collection(
+                "/LookupTables", what="lookup tables", params={"$expand": "Entries"}
+            )
+        )
+
+    # -- projects ------------------------------------------------------------------------
+    def projects(
+        self, *, changed_since: datetime | None = None, field: str = "LastPublishedDate"
+    ) -> Iterator[dict[str, Any]]:
+        params = {"$select": PROJECT_LIST_SELECT}
+        if changed_since is not None:
+            params["$filter"] = changed_filter(field, changed_since)
+        return self.client.collection("/Projects", what="projects", params=params)
+
+    def project(self, project_id: str) -> dict[str, Any]:
+        """The published project with its enterprise custom fields (``Custom_x005f_…``)."""
+        return self.client.entity(
+            f"{_p(project_id)}/IncludeCustomFields", what=f"project {project_id}"
+        )
+
+    def project_summary_task(self, project_id: str) -> dict[str, Any]:
+        return self.client.entity(
+            f"{_p(project_id)}/ProjectSummaryTask", what=f"project {project_id} summary task"
+        )
+
+    def tasks(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            f"{_p(project_id)}/Tasks",
+            what=f"project {project_id} tasks",
+            params={"$expand": "Parent"},
+        )
+
+    def task_links(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            f"{_p(project_id)}/TaskLinks",
+            what=f"project {project_id} task links",
+            params={"$expand": "Start,End"},
+        )
+
+    def assignments(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            f"{_p(project_id)}/Assignments",
+            what=f"project {project_id} assignments",
+            params={"$expand": "Resource,Task"},
+        )
+
+    def project_resources(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            f"{_p(project_id)}/ProjectResources", what=f"project {project_id} resources"
+        )
+
+    # -- reporting (ProjectData) ---------------------------------------------------------
+    def reporting(
+        self, entity_set: str, project_id: str, *, extra_filter: str | None = None
+    ) -> Iterator[dict[str, Any]]:
+        flt = f"ProjectId eq {odata.guid_literal(project_id)}"
+        if extra_filter:
+            flt += f" and {extra_filter}"
+        return self.client.collection(
+            self.client.data_url(entity_set),
+            what=f"project {project_id} {entity_set}",
+            params={"$filter": flt},
+        )
+
+    def task_project(self, task_id: str) -> str | None:
+        """The project of a task, through the reporting feed (no global ProjectServer index)."""
+        for row in self.client.collection(
+            self.client.data_url("Tasks"),
+            what=f"task {task_id}",
+            params={
+                "$filter": f"TaskId eq {odata.guid_literal(task_id)}",
+                "$select": "ProjectId,TaskId",
+            },
+        ):
+            if row.get("ProjectId"):
+                return str(row["ProjectId"]).lower()
+        return None
+
+    # -- write flow ----------------------------------------------------------------------
+    def check_out(self, project_id: str) -> dict[str, Any] | None:
+        return self.client.post(f"{_p(project_id)}/checkOut()", what=f"check out {project_id}")
+
+    def update_custom_fields(
+        self, project_id: str, entries: list[Mapping[str, str]]
+    ) -> dict[str, Any] | None:
+        items: list[dict[str, Any]] = []
+        for entry in entries:
+            item: dict[str, Any] = dict(entry)
+            if self.client.verbose:
+                item = {"__metadata": {"type": "SP.KeyValue"}, **item}
+            items.append(item)
+        return self.client.post(
+            f"{_p(project_id)}/Draft/UpdateCustomFields()",
+            what=f"update custom fields of {project_id}",
+            body={"customFieldDictionary": items},
+        )
+
+    def merge_draft(self, project_id: str, properties: Mapping[str, Any]) -> None:
+        self.client.merge(
+            f"{_p(project_id)}/Draft",
+            properties,
+            entity_type="PS.DraftProject",
+            what=f"update draft {project_id}",
+        )
+
+    def merge_draft_task(
+        self, project_id: str, task_id: str, properties: Mapping[str, Any]
+    ) -> None:
+        self.client.merge(
+            f"{_p(project_id)}/Draft/Tasks{odata.key_segment(task_id)}",
+            properties,
+            entity_type="PS.DraftTask",
+            what=f"update draft task {task_id}",
+        )
+
+    def update_draft(self, project_id: str) -> dict[str, Any] | None:
+        return self.client.post(f"{_p(project_id)}/Draft/update()", what=f"save draft {project_id}")
+
+    def publish(self, project_id: str, *, check_in: bool = True) -> dict[str, Any] | None:
+        flag = "true" if check_in else "false"
+        return self.client.post(
+            f"{_p(project_id)}/Draft/publish({flag})", what=f"publish {project_id}"
+        )
+
+    def check_in(self, project_id: str, *, force: bool) -> dict[str, Any] | None:
+        flag = "true" if force else "false"
+        return self.client.post(
+            f"{_p(project_id)}/Draft/checkIn({flag})", what=f"check in {project_id}"
+        )
+
+    def wait(self, project_id: str, job: Mapping[str, Any] | None, what: str) -> None:
+        self.client.wait_for_job(project_id, job, what=what)

@@ -1,0 +1,572 @@
+"""PWA connector: Project Server Subscription Edition / Project Online through the REST API.
+
+Pull has one scope, ``projects``: the projects published since the cursor (minus the overlap
+window), each re-read whole (project with custom fields, tasks with summaries and milestones,
+links, assignments, team resources, baselines, and the reporting feed's Issues and Risks). The
+cursor therefore means "projects published since", and any failure while reading a changed
+project raises, so a cursor never moves past a project whose children were not all read.
+
+Push writes one project at a time: all of its changes inside ONE check-out → UpdateCustomFields
+/ Draft MERGE → publish(check-in) cycle with queue-job polling; any failure force-checks-in so
+no project stays locked; a project checked out by someone else is retried with back-off and then
+reported as failed writes while the other projects go on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from pmosync.canonical_model import (
+    EntityType,
+    ExternalRef,
+    PlannedWrite,
+    PulledRecord,
+    Quarantined,
+    WriteResult,
+)
+from pmosync.config.connections.pwa import PwaConnection
+from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
+from pmosync.connectors.base import Capabilities, Scope
+from pmosync.connectors.msproject import mapper
+from pmosync.connectors.msproject.api import PwaApi
+from pmosync.connectors.msproject.auth import Credentials, credentials_for
+from pmosync.connectors.msproject.client import (
+    NotFoundError,
+    ProjectCheckedOutError,
+    ProjectWriteLockError,
+    PwaClient,
+)
+from pmosync.connectors.msproject.customfields import CustomFieldCatalog
+from pmosync.connectors.msproject.odata import parse_datetime
+from pmosync.connectors.msproject.transport import build_session
+from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
+
+log = logging.getLogger(__name__)
+
+PROJECTS_SCOPE = Scope("projects", EntityType.PROJECT)
+
+READABLE: dict[EntityType, frozenset[str]] = {
+    EntityType.PROJECT: frozenset(
+        {"name", "description", "planned_start", "planned_finish", "percent_complete", "status"}
+    ),
+    EntityType.WORK_ITEM: frozenset(
+        {
+            "name",
+            "key",
+            "kind",
+            "start",
+            "due",
+            "percent_complete",
+            "status",
+            "project",
+            "parent",
+            "assignee",
+        }
+    ),
+    EntityType.MILESTONE: frozenset({"name", "due", "baseline_due", "status", "done", "project"}),
+    EntityType.DEPENDENCY: frozenset(
+        {"predecessor", "successor", "link_type", "lag_minutes", "dependency_class"}
+    ),
+    EntityType.RAID_ITEM: frozenset(
+        {"name", "kind", "status", "due", "probability", "impact", "mitigation", "project", "owner"}
+    ),
+    EntityType.PERSON: frozenset({"name", "email"}),
+}
+
+
+@dataclass(frozen=True)
+class PwaOptions:
+    """Connector settings read from the project entity mapping's ``options``."""
+
+    projects: tuple[str, ...] = ()  # project names or GUIDs; empty = every project
+    milestones: Literal["both", "milestone", "work_item"] = "both"
+    baseline: int = 0  # 0 reads the tasks' own baseline; 1-10 read ProjectData TaskBaselines
+    raid: bool = True  # ProjectData Issues and Risks
+    changed_by: Literal["LastPublishedDate", "LastSavedDate"] = "LastPublishedDate"
+    day_start: str = "08:00"
+    day_finish: str = "17:00"
+
+    @classmethod
+    def from_mapping(cls, mapping: EntityMapping | None) -> PwaOptions:
+        if mapping is None:
+            return cls()
+        raw = dict(mapping.options)
+        known = set(cls.__dataclass_fields__)
+        unknown = set(raw) - known
+        if unknown:
+            raise ConfigError(
+                f"unknown PWA option(s) {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(sorted(known))})"
+            )
+        if mapping.projects:
+            raw.setdefault("projects", mapping.projects)
+        if "projects" in raw:
+            raw["projects"] = tuple(str(p) for p in raw["projects"] or ())
+        options = cls(**raw)
+        if options.milestones not in ("both", "milestone", "work_item"):
+            raise ConfigError("option milestones: use both, milestone or work_item")
+        if options.changed_by not in ("LastPublishedDate", "LastSavedDate"):
+            raise ConfigError("option changed_by: use LastPublishedDate or LastSavedDate")
+        if not 0 <= int(options.baseline) <= 10:
+            raise ConfigError("option baseline: use a baseline number 0-10")
+        return options
+
+    def clock(self, which: str) -> Any:
+        from datetime import time as dtime
+
+        text = self.day_start if which == "start" else self.day_finish
+        try:
+            return dtime.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(f"option day_{which}: {text!r} is not a time like 08:00") from None
+
+
+@dataclass
+class _ProjectPlan:
+    project_id: str
+    write: mapper.ProjectWrite = field(default_factory=mapper.ProjectWrite)
+    tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: list[int] = field(default_factory=list)
+
+
+def _merge_mappings(mappings: Sequence[TeamMapping]) -> dict[EntityType, EntityMapping]:
+    merged: dict[EntityType, EntityMapping] = {}
+    for team in mappings:
+        for entity_type, entity in team.entities.items():
+            if entity_type not in merged:
+                merged[entity_type] = entity
+                continue
+            current = merged[entity_type]
+            merged[entity_type] = current.model_copy(
+                update={
+                    "fields": {**current.fields, **entity.fields},
+                    "options": {**current.options, **entity.options},
+                }
+            )
+    return merged
+
+
+class PwaConnector:
+    """Implements the Connector protocol for one PWA site."""
+
+    def __init__(
+        self,
+        name: str,
+        config: PwaConnection,
+        mappings: list[TeamMapping],
+        *,
+        overlap_seconds: float = 300.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.name = name
+        self.config = config
+        self.overlap = timedelta(seconds=overlap_seconds)
+        self.entities = _merge_mappings(mappings)
+        try:
+            self.options = PwaOptions.from_mapping(self.entities.get(EntityType.PROJECT))
+        except (ConfigError, TypeError, ValueError) as exc:
+            raise ConfigError(f"PWA mapping options: {exc}", connection=name) from None
+        self.session, self.adapter = build_session(config)
+        self.credentials: Credentials = credentials_for(name, config, self.session)
+        self.client = PwaClient(name, config, self.session, self.credentials, sleep=sleep)
+        self.api = PwaApi(self.client)
+        self._sleep = sleep
+        self._zone = ZoneInfo(config.server_timezone)
+        self._catalog: CustomFieldCatalog | None = None
+        self._task_project: dict[str, str] = {}
+
+    # -- protocol: description -----------------------------------------------------------
+    def _fields(self, entity_type: EntityType) -> dict[str, FieldMapping]:
+        entity = self.entities.get(entity_type)
+        return dict(entity.fields) if entity else {}
+
+    def capabilities(self) -> Capabilities:
+        readable: dict[EntityType, frozenset[str]] = {}
+        for entity_type, base in READABLE.items():
+            entity = self.entities.get(entity_type)
+            readable[entity_type] = base | (entity.readable(entity_type) if entity else frozenset())
+        writable: dict[EntityType, frozenset[str]] = {}
+        project = self.entities.get(EntityType.PROJECT)
+        if project:
+            writable[EntityType.PROJECT] = project.writable(EntityType.PROJECT)
+        for entity_type in (EntityType.WORK_ITEM, EntityType.MILESTONE):
+            entity = self.entities.get(entity_type)
+            if entity:
+                writable[entity_type] = frozenset(
+                    name
+                    for name in entity.writable(entity_type)
+                    if entity.fields[name].field in mapper.TASK_WRITABLE.values()
+                    and (entity_type is EntityType.WORK_ITEM or name in ("name", "due"))
+                )
+        return Capabilities(readable=readable, writable=writable, incremental=True)
+
+    def scopes(self) -> list[Scope]:
+        return [PROJECTS_SCOPE]
+
+    def api_calls(self) -> int:
+        return self.adapter.stats.requests
+
+    def close(self) -> None:
+        self.session.close()
+
+    # -- time ----------------------------------------------------------------------------
+    def _server_time(self, moment: datetime) -> datetime:
+        """An instant as the server's naive wall clock (what its date filters compare)."""
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        return moment.astimezone(self._zone).replace(tzinfo=None)
+
+    def _instant(self, naive: datetime | None) -> datetime | None:
+        if naive is None:
+            return None
+        return naive.replace(tzinfo=self._zone).astimezone(UTC)
+
+    # -- pull ----------------------------------------------------------------------------
+    def catalog(self) -> CustomFieldCatalog:
+        if self._catalog is None:
+            self._catalog = CustomFieldCatalog.from_payloads(
+                self.api.custom_fields(), self.api.lookup_tables()
+            )
+        return self._catalog
+
+    def pull(
+        self, scope: Scope, since: datetime | None, until: datetime | None
+    ) -> Iterator[PulledRecord | Quarantined]:
+        """Yield every record of every project published since ``since - overlap``.
+
+        ``until`` is not applied: a project published after it is simply read now and again
+        next run (the overlap de-duplicates), which is cheaper than missing it.
+        """
+        if scope.name != PROJECTS_SCOPE.name:
+            raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
+        threshold = self._server_time(since - self.overlap) if since else None
+        catalog = self.catalog()
+        listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
+        for summary in listed:
+            if not self._selected(summary):
+                continue
+            project_id = str(summary.get("Id") or "").lower()
+            if not project_id:
+                raise FatalConnectorError("a project in the list has no Id", connection=self.name)
+            yield from self._pull_project(project_id, catalog)
+
+    def _selected(self, summary: dict[str, Any]) -> bool:
+        if not self.options.projects:
+            return True
+        wanted = {p.lower() for p in self.options.projects}
+        return str(summary.get("Id", "")).lower() in wanted or (
+            str(summary.get("Name", "")).lower() in wanted
+        )
+
+    def _ref(
+        self,
+        entity_type: EntityType,
+        external_id: str,
+        mapped: mapper.Mapped,
+        key: str | None = None,
+    ) -> ExternalRef:
+        return ExternalRef(
+            connection=self.name,
+            entity_type=entity_type,
+            external_id=external_id,
+            external_key=key,
+            version_token=mapped.version_token,
+            source_modified_at=self._instant(mapped.modified),
+        )
+
+    def _record(
+        self,
+        entity_type: EntityType,
+        external_id: str,
+        build: Callable[..., mapper.Mapped],
+        *args: Any,
+        key: str | None = None,
+        **kwargs: Any,
+    ) -> PulledRecord | Quarantined:
+        try:
+            mapped = build(*args, **kwargs)
+        except mapper.MappingError as exc:
+            return Quarantined(
+                connection=self.name,
+                entity_type=entity_type,
+                external_id=external_id,
+                reason=f"{entity_type.value} {external_id}: {exc}",
+            )
+        return PulledRecord(
+            ref=self._ref(entity_type, external_id, mapped, key),
+            values=mapped.values,
+            pointers=mapped.pointers,
+        )
+
+    def _pull_project(
+        self, project_id: str, catalog: CustomFieldCatalog
+    ) -> Iterator[PulledRecord | Quarantined]:
+        try:
+            project = self.api.project(project_id)
+        except NotFoundError:
+            log.info("[%s] project %s vanished between listing and reading", self.name, project_id)
+            return
+        # Read every child collection before yielding anything of this project, so a failure
+        # surfaces as an exception before a partial project is handed over.
+        tasks = list(self.api.tasks(project_id))
+        links = list(self.api.task_links(project_id))
+        assignments = list(self.api.assignments(project_id))
+        resources = list(self.api.project_resources(project_id))
+        percent = self._project_percent(project_id)
+        baselines = self._baselines(project_id)
+        raid: list[tuple[str, dict[str, Any]]] = []
+        if self.options.raid:
+            raid += [("issue", r) for r in self.api.reporting("Issues", project_id)]
+            raid += [("risk", r) for r in self.api.reporting("Risks", project_id)]
+
+        project_fields = self._fields(EntityType.PROJECT)
+        yield self._record(
+            EntityType.PROJECT,
+            project_id,
+            mapper.map_project,
+            project,
+            catalog=catalog,
+            fields=project_fields,
+            percent_complete=percent,
+        )
+        by_name: dict[str, str] = {}
+        for resource in resources:
+            resource_id = str(resource.get("Id") or "").lower()
+            if not resource_id:
+                continue
+            if resource.get("Name"):
+                by_name[str(resource["Name"]).strip().lower()] = resource_id
+            yield self._record(EntityType.PERSON, resource_id, mapper.map_resource, resource)
+        assignees = mapper.primary_assignees(assignments)
+        summary_task = str(project.get("SummaryTaskId") or "").lower() or None
+        task_fields = self._fields(EntityType.WORK_ITEM)
+        milestone_fields = self._fields(EntityType.MILESTONE)
+        for task in tasks:
+            task_id = str(task.get("Id") or "").lower()
+            if not task_id:
+                continue
+            self._task_project[task_id] = project_id
+            milestone = mapper.is_milestone(task)
+            if not milestone or self.options.milestones != "milestone":
+                yield self._record(
+                    EntityType.WORK_ITEM,
+                    task_id,
+                    mapper.map_task,
+                    task,
+                    key=task.get("WorkBreakdownStructure") or None,
+                    project_id=project_id,
+                    summary_task_id=summary_task,
+                    catalog=catalog,
+                    fields=task_fields,
+                    assignee_id=assignees.get(task_id),
+                )
+            if milestone and self.options.milestones != "work_item":
+                yield self._record(
+                    EntityType.MILESTONE,
+                    task_id,
+                    mapper.map_milestone,
+                    task,
+                    project_id=project_id,
+                    baseline_finish=baselines.get(task_id),
+                    fields=milestone_fields,
+                    catalog=catalog,
+                )
+        for link in links:
+            try:
+                link_id = mapper.link_id(link)
+            except mapper.MappingError as exc:
+                yield Quarantined(
+                    self.name, EntityType.DEPENDENCY, str(link.get("Id") or "?"), f"link: {exc}"
+                )
+                continue
+            yield self._record(EntityType.DEPENDENCY, link_id, mapper.map_link, link)
+        raid_fields = self._fields(EntityType.RAID_ITEM)
+        for kind, row in raid:
+            try:
+                raid_id = mapper.raid_id(kind, row)
+            except mapper.MappingError as exc:
+                yield Quarantined(self.name, EntityType.RAID_ITEM, "?", f"{kind}: {exc}")
+                continue
+            yield self._record(
+                EntityType.RAID_ITEM,
+                raid_id,
+                mapper.map_raid,
+                kind,
+                row,
+                fields=raid_fields,
+                catalog=catalog,
+                resources_by_name=by_name,
+            )
+
+    def _project_percent(self, project_id: str) -> Any:
+        # The project itself has no PercentComplete; its summary task rolls it up.
+        try:
+            return self.api.project_summary_task(project_id).get("PercentComplete")
+        except NotFoundError:
+            return None
+
+    def _baselines(self, project_id: str) -> dict[str, Any]:
+        """task id -> baseline finish, when a baseline other than the tasks' own is chosen."""
+        number = int(self.options.baseline)
+        if number == 0:
+            return {}
+        rows = self.api.reporting(
+            "TaskBaselines", project_id, extra_filter=f"BaselineNumber eq {number}"
+        )
+        out: dict[str, Any] = {}
+        for row in rows:
+            task_id = str(row.get("TaskId") or "").lower()
+            if task_id:
+                out[task_id] = row.get("TaskBaselineFinishDate")
+        return out
+
+    # -- push ----------------------------------------------------------------------------
+    def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
+        results: list[WriteResult | None] = [None] * len(writes)
+        plans: dict[str, _ProjectPlan] = {}
+        for index, write in enumerate(writes):
+            try:
+                self._plan(write, index, plans)
+            except (mapper.MappingError, PmoSyncError) as exc:
+                results[index] = _failed(write, str(exc))
+        for plan in plans.values():
+            try:
+                token = self._apply(plan)
+            except PmoSyncError as exc:
+                for index in plan.members:
+                    results[index] = _failed(writes[index], str(exc))
+                continue
+            for index in plan.members:
+                write = writes[index]
+                results[index] = WriteResult(
+                    outbox_id=write.outbox_id,
+                    ok=True,
+                    external_id=write.external_id,
+                    version_token=token if write.entity_type is EntityType.PROJECT else None,
+                    values=write.values,
+                )
+        return [r for r in results if r is not None]
+
+    def _plan(self, write: PlannedWrite, index: int, plans: dict[str, _ProjectPlan]) -> None:
+        if write.op != "update" or not write.external_id:
+            raise FatalConnectorError(
+                f"{write.entity_type.value}: creating records in PWA is not supported; create "
+                "projects and tasks in Project and let pmo-sync link them",
+                connection=self.name,
+            )
+        external_id = write.external_id.lower()
+        if write.entity_type is EntityType.PROJECT:
+            plan = plans.setdefault(external_id, _ProjectPlan(external_id))
+            part = mapper.project_write(
+                write.values, fields=self._fields(EntityType.PROJECT), catalog=self.catalog()
+            )
+            plan.write.custom_fields.update(part.custom_fields)
+            plan.write.draft.update(part.draft)
+        elif write.entity_type in (EntityType.WORK_ITEM, EntityType.MILESTONE):
+            project_id = self._project_of(external_id)
+            plan = plans.setdefault(project_id, _ProjectPlan(project_id))
+            changes = write.values
+            if write.entity_type is EntityType.MILESTONE:
+                changes = mapper.canonical_milestone_changes(changes)
+            body = mapper.task_write(
+                changes,
+                fields=self._fields(write.entity_type),
+                day_start=self.options.clock("start"),
+                day_finish=self.options.clock("finish"),
+            )
+            plan.tasks.setdefault(external_id, {}).update(body)
+        else:
+            raise FatalConnectorError(
+                f"{write.entity_type.value} records are read-only in PWA", connection=self.name
+            )
+        plan.members.append(index)
+
+    def _project_of(self, task_id: str) -> str:
+        if task_id not in self._task_project:
+            project_id = self.api.task_project(task_id)
+            if project_id is None:
+                raise FatalConnectorError(f"task {task_id} not found", connection=self.name)
+            self._task_project[task_id] = project_id
+        return self._task_project[task_id]
+
+    def _apply(self, plan: _ProjectPlan) -> str | None:
+        """One check-out → update → publish cycle; force check-in on any failure."""
+        pid = plan.project_id
+        if not (plan.write.custom_fields or plan.write.draft or plan.tasks):
+            return None
+        self._check_out(pid)
+        try:
+            if plan.write.custom_fields:
+                job = self.api.update_custom_fields(pid, plan.write.custom_field_dictionary())
+                self.api.wait(pid, job, f"update custom fields of {pid}")
+            if plan.write.draft:
+                self.api.merge_draft(pid, plan.write.draft)
+            for task_id, body in plan.tasks.items():
+                self.api.merge_draft_task(pid, task_id, body)
+            if plan.write.draft or plan.tasks:
+                self.api.wait(pid, self.api.update_draft(pid), f"save draft {pid}")
+            self.api.wait(pid, self.api.publish(pid, check_in=True), f"publish {pid}")
+        except BaseException as exc:
+            self._force_check_in(pid, exc)
+            raise
+        try:
+            published = self.api.project(pid)
+        except PmoSyncError:
+            return None
+        moment = parse_datetime(published.get("LastPublishedDate"))
+        return moment.isoformat() if moment else None
+
+    def _check_out(self, project_id: str) -> None:
+        wait = self.config.checkout_backoff_seconds
+        attempts = self.config.checkout_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                self.api.check_out(project_id)
+                return
+            except (ProjectCheckedOutError, ProjectWriteLockError) as exc:
+                if attempt == attempts:
+                    raise type(exc)(
+                        f"project {project_id} is still locked after {attempts} check-out "
+                        f"attempts ({exc}); its writes wait for the next run",
+                        connection=self.name,
+                    ) from None
+                log.info(
+                    "[%s] project %s locked (%s); retrying check-out in %.1f s",
+                    self.name,
+                    project_id,
+                    type(exc).__name__,
+                    wait,
+                )
+                self._sleep(wait)
+                wait *= 2
+
+    def _force_check_in(self, project_id: str, cause: BaseException) -> None:
+        try:
+            job = self.api.check_in(project_id, force=True)
+            self.api.wait(project_id, job, f"force check-in {project_id}")
+        except PmoSyncError as exc:
+            # Leave the original error as the one reported, but say the lock may remain.
+            log.error(
+                "[%s] project %s may still be checked out: force check-in failed (%s) after %s",
+                self.name,
+                project_id,
+                exc,
+                cause,
+            )
+            if isinstance(cause, PmoSyncError):
+                cause.args = (
+                    f"{cause.args[0]}; force check-in ALSO failed ({exc}): the project may "
+                    "still be checked out in PWA",
+                )
+
+
+def _failed(write: PlannedWrite, error: str) -> WriteResult:
+    return WriteResult(
+        outbox_id=write.outbox_id, ok=False, external_id=write.external_id, error=error
+    )
