@@ -8,12 +8,11 @@ files are read in one ``read_schedule_files`` call per module, so one JVM start 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 import pickle
 import re
-import subprocess
-import sys
-import textwrap
+import signal
 import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -65,41 +64,146 @@ pytestmark = pytest.mark.skipif(
     reason="no Java runtime for MPXJ (apt-get install default-jre-headless, or set JAVA_HOME)",
 )
 
-# Run in a separate interpreter so this test process never holds a JVM of its own: MPXJ's
-# writers turn fixture data into the P6 formats (XER, PMXML) that have no fixture of their own.
-_MAKE_P6_FILES = textwrap.dedent(
-    """
-    import sys, jpype, mpxj
-    jpype.startJVM("-Dlog4j2.loggerContextFactory="
-                   "org.apache.logging.log4j.simple.SimpleLoggerContextFactory")
-    from java.time import LocalDateTime
-    from java.util import ArrayList
-    from org.mpxj import Duration, ProjectContext, ProjectFile, Relation, RelationType, TimeUnit
-    from org.mpxj.reader import UniversalProjectReader
-    from org.mpxj.writer import FileFormat, UniversalProjectWriter
-
-    source, out = sys.argv[1], sys.argv[2]
-    project = UniversalProjectReader().read(source)
-    UniversalProjectWriter(FileFormat.XER).write(project, out + "/relations.xer")
-    UniversalProjectWriter(FileFormat.PMXML).write(project, out + "/relations-pmxml.xml")
-    context, projects = ProjectContext(), ArrayList()
-    for n in (1, 2):
-        p = ProjectFile(context)
-        p.getProjectProperties().setDefaultCalendar(p.addDefaultBaseCalendar())
-        p.getProjectProperties().setStartDate(LocalDateTime.of(2026, 1, 5, 8, 0))
-        first = p.addTask()
-        first.setName(f"P{n} first")
-        first.setDuration(Duration.getInstance(n, TimeUnit.DAYS))
-        second = p.addTask()
-        second.setName(f"P{n} second")
-        second.setDuration(Duration.getInstance(2, TimeUnit.DAYS))
-        second.addPredecessor(Relation.Builder().predecessorTask(first)
-                              .type(RelationType.START_START)
-                              .lag(Duration.getInstance(n, TimeUnit.WEEKS)))
-        projects.add(p)
-    UniversalProjectWriter(FileFormat.XER).write(projects, out + "/two-projects.xer")
-    """
-)
+# The P6 formats have no fixture of their own, so two small files are written here in the
+# layouts Primavera exports: a two-project XER whose projects share a link (the reason a PMO
+# imports XER at all) and a one-project PMXML.
+_TWO_PROJECT_XER = [
+    [
+        "ERMHDR",
+        "20.12",
+        "2026-11-22",
+        "Project",
+        "admin",
+        "admin",
+        "dbxDatabaseNoName",
+        "Project Management",
+        "USD",
+    ],
+    ["%T", "PROJECT"],
+    ["%F", "proj_id", "proj_short_name", "plan_start_date", "clndr_id"],
+    ["%R", "1", "ALPHA", "2026-01-05 08:00", "1"],
+    ["%R", "2", "BETA", "2026-01-05 08:00", "1"],
+    ["%T", "CALENDAR"],
+    [
+        "%F",
+        "clndr_id",
+        "default_flag",
+        "clndr_name",
+        "clndr_type",
+        "day_hr_cnt",
+        "week_hr_cnt",
+        "month_hr_cnt",
+    ],
+    ["%R", "1", "Y", "Standard", "CA_Base", "8", "40", "160"],
+    ["%T", "TASK"],
+    [
+        "%F",
+        "task_id",
+        "proj_id",
+        "clndr_id",
+        "task_code",
+        "task_name",
+        "task_type",
+        "target_drtn_hr_cnt",
+        "remain_drtn_hr_cnt",
+        "target_start_date",
+        "target_end_date",
+    ],
+    [
+        "%R",
+        "11",
+        "1",
+        "1",
+        "A1000",
+        "Design",
+        "TT_Task",
+        "16",
+        "16",
+        "2026-01-05 08:00",
+        "2026-01-06 17:00",
+    ],
+    [
+        "%R",
+        "12",
+        "1",
+        "1",
+        "A1010",
+        "Build",
+        "TT_Task",
+        "40",
+        "40",
+        "2026-01-07 08:00",
+        "2026-01-13 17:00",
+    ],
+    [
+        "%R",
+        "21",
+        "2",
+        "1",
+        "B1000",
+        "Test",
+        "TT_Task",
+        "24",
+        "24",
+        "2026-01-14 08:00",
+        "2026-01-16 17:00",
+    ],
+    [
+        "%R",
+        "22",
+        "2",
+        "1",
+        "B1010",
+        "Launch",
+        "TT_FinMile",
+        "0",
+        "0",
+        "2026-01-16 17:00",
+        "2026-01-16 17:00",
+    ],
+    ["%T", "TASKPRED"],
+    [
+        "%F",
+        "task_pred_id",
+        "task_id",
+        "pred_task_id",
+        "proj_id",
+        "pred_proj_id",
+        "pred_type",
+        "lag_hr_cnt",
+    ],
+    ["%R", "1", "12", "11", "1", "1", "PR_SS", "8"],
+    ["%R", "2", "22", "21", "2", "2", "PR_FF", "-4"],
+    ["%R", "3", "21", "12", "2", "1", "PR_FS", "0"],  # ALPHA's Build drives BETA's Test
+    ["%E"],
+]
+_PMXML = """<?xml version="1.0" encoding="UTF-8"?>
+<APIBusinessObjects xmlns="http://xmlns.oracle.com/Primavera/P6/V8.3/API/BusinessObjects">
+  <Project>
+    <ObjectId>1</ObjectId><Id>GAMMA</Id><Name>Gamma rollout</Name>
+    <PlannedStartDate>2026-02-02T08:00:00</PlannedStartDate>
+    <Activity>
+      <ObjectId>101</ObjectId><Id>G1000</Id><Name>Plan</Name><ProjectObjectId>1</ProjectObjectId>
+      <Type>Task Dependent</Type><PlannedDuration>16</PlannedDuration>
+      <RemainingDuration>16</RemainingDuration><AtCompletionDuration>16</AtCompletionDuration>
+      <PlannedStartDate>2026-02-02T08:00:00</PlannedStartDate>
+      <PlannedFinishDate>2026-02-03T17:00:00</PlannedFinishDate>
+    </Activity>
+    <Activity>
+      <ObjectId>102</ObjectId><Id>G1010</Id><Name>Go live</Name><ProjectObjectId>1</ProjectObjectId>
+      <Type>Finish Milestone</Type><PlannedDuration>0</PlannedDuration>
+      <RemainingDuration>0</RemainingDuration><AtCompletionDuration>0</AtCompletionDuration>
+      <PlannedStartDate>2026-02-05T17:00:00</PlannedStartDate>
+      <PlannedFinishDate>2026-02-05T17:00:00</PlannedFinishDate>
+    </Activity>
+    <Relationship>
+      <ObjectId>7</ObjectId><PredecessorActivityObjectId>101</PredecessorActivityObjectId>
+      <SuccessorActivityObjectId>102</SuccessorActivityObjectId>
+      <Type>Finish to Start</Type><Lag>8</Lag>
+    </Relationship>
+  </Project>
+</APIBusinessObjects>
+"""
 
 
 @dataclass(frozen=True)
@@ -110,7 +214,6 @@ class Batch:
     seconds: float
     missing: Path
     not_a_schedule: Path
-    p6_dir: Path
 
     def one(self, name: str) -> ScheduleFile:
         found = [f for f in self.files if f.path.name == name]
@@ -126,20 +229,16 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     not_a_schedule = work / "minutes.mpp"
     not_a_schedule.write_text("Steering committee minutes, not a schedule.\n")
     missing = work / "gone.mpp"
-    p6_dir = work / "p6"
-    p6_dir.mkdir()
-    subprocess.run(
-        [sys.executable, "-c", _MAKE_P6_FILES, str(FIXTURES / "mspdirelations.xml"), str(p6_dir)],
-        check=True,
-        timeout=120,
-    )
+    xer = work / "alpha-beta.xer"
+    xer.write_text("\n".join("\t".join(row) for row in _TWO_PROJECT_XER) + "\n")
+    pmxml = work / "gamma-p6.xml"
+    pmxml.write_text(_PMXML)
     paths = [
         *(FIXTURES / name for name in (*MSPDI_FILES, *MPP_FILES)),
         missing,
         not_a_schedule,
-        p6_dir / "relations.xer",
-        p6_dir / "relations-pmxml.xml",
-        p6_dir / "two-projects.xer",
+        pmxml,
+        xer,
     ]
     progress: list[Path] = []
     started = time.perf_counter()
@@ -151,7 +250,6 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
         seconds=time.perf_counter() - started,
         missing=missing,
         not_a_schedule=not_a_schedule,
-        p6_dir=p6_dir,
     )
 
 
@@ -216,6 +314,21 @@ def _links(schedule: ScheduleFile) -> set[tuple[int, int, str, float | None]]:
     }
 
 
+def _links_with_project(
+    schedule: ScheduleFile,
+) -> set[tuple[int, int, str, float | None, int | None]]:
+    return {
+        (
+            link.predecessor_unique_id,
+            link.successor_unique_id,
+            link.type,
+            link.lag_minutes,
+            link.other_project_index,
+        )
+        for link in schedule.links
+    }
+
+
 def _custom_value(raw: str, data_type: str | None) -> object:
     """An ExtendedAttribute <Value> as typed data; MSPDI stores currency in hundredths."""
     if data_type == "CURRENCY":
@@ -259,7 +372,7 @@ def test_missing_and_non_schedule_files_give_per_file_errors(batch: Batch) -> No
     # The files on either side of the bad ones still imported.
     assert [f.path.name for f in batch.files if f.error is None] == [
         p.name for p in batch.paths if p not in (batch.missing, batch.not_a_schedule)
-    ] + ["two-projects.xer"]
+    ] + ["alpha-beta.xer"]  # two projects in one file
 
 
 @pytest.mark.parametrize("name", MSPDI_FILES + MPP_FILES)
@@ -591,26 +704,77 @@ def test_slack9_mpp_holds_constraints_and_negative_slack(batch: Batch) -> None:
     assert all(t.critical for t in real_tasks if (t.total_slack_minutes or 0) < 0)
 
 
-# -- P6 formats (written from the fixtures by MPXJ itself) --------------------------------------
+# -- P6 formats -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["relations.xer", "relations-pmxml.xml"])
-def test_p6_formats_read_through_the_same_call(batch: Batch, name: str) -> None:
-    schedule = batch.one(name)
+def test_pmxml_reads_through_the_same_call(batch: Batch) -> None:
+    schedule = batch.one("gamma-p6.xml")
     assert schedule.properties is not None
-    assert schedule.properties.file_application == "Primavera"
-    assert _links(schedule) == _links(batch.one("mspdirelations.xml"))
+    assert (schedule.properties.file_type, schedule.properties.file_application) == (
+        "PMXML",
+        "Primavera",
+    )
+    assert schedule.properties.name == "Gamma rollout"
+    assert [(t.unique_id, t.name, t.duration_minutes, t.milestone) for t in schedule.tasks] == [
+        (101, "Plan", 960.0, False),
+        (102, "Go live", 0.0, True),
+    ]
+    assert _links(schedule) == {(101, 102, "FS", 480.0)}  # P6 lag is in hours
 
 
 def test_multi_project_xer_gives_one_schedule_file_per_project(batch: Batch) -> None:
-    projects = [f for f in batch.files if f.path.name == "two-projects.xer"]
-    assert [p.project_index for p in projects] == [0, 1]
-    assert len({p.sha256 for p in projects}) == 1
-    for n, project in enumerate(projects, start=1):
-        assert [t.name for t in project.tasks] == [f"P{n} first", f"P{n} second"]
-        [link] = project.links
-        # XER keeps lag in hours, whatever unit it was entered in.
-        assert (link.type, link.lag_minutes) == ("SS", 2400.0 * n)
+    alpha, beta = [f for f in batch.files if f.path.name == "alpha-beta.xer"]
+    assert (alpha.project_index, beta.project_index) == (0, 1)
+    assert alpha.sha256 == beta.sha256
+    assert alpha.properties is not None and beta.properties is not None
+    assert (alpha.properties.project_id, beta.properties.project_id) == ("ALPHA", "BETA")
+    assert alpha.properties.file_application == "Primavera"
+    assert [(t.unique_id, t.name, t.duration_minutes) for t in alpha.tasks] == [
+        (11, "Design", 960.0),
+        (12, "Build", 2400.0),
+    ]
+    assert [(t.name, t.milestone) for t in beta.tasks] == [("Test", False), ("Launch", True)]
+    # The link between the projects shows up in both, pointing at the other one.
+    assert _links_with_project(alpha) == {(11, 12, "SS", 480.0, None), (12, 21, "FS", 0.0, 1)}
+    assert _links_with_project(beta) == {(21, 22, "FF", -240.0, None), (12, 21, "FS", 0.0, 0)}
+
+
+# -- a hung or dead worker costs one file at most --------------------------------------------------
+
+
+def test_a_file_that_outlasts_its_timeout_fails_alone_and_its_worker_is_killed() -> None:
+    path = FIXTURES / "sample.xml"
+    # No MPXJ read finishes in a microsecond, so this is a hang as far as the reader can tell.
+    [result] = read_schedule_files([path], timeout_per_file=1e-6)
+    assert result.error is not None
+    assert result.error.kind == "timeout"
+    assert str(path) in result.error.message
+    assert result.worker_pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.kill(result.worker_pid, 0)
+
+
+def test_a_worker_that_dies_between_files_is_replaced(tmp_path: Path) -> None:
+    killed: list[int] = []
+
+    def kill_the_worker(path: Path) -> None:
+        if not killed:
+            [worker] = [p for p in multiprocessing.active_children() if p.name == "pmosync-mpxj"]
+            assert worker.pid is not None
+            os.kill(worker.pid, signal.SIGKILL)
+            worker.join()
+            killed.append(worker.pid)
+
+    # A non-schedule first file keeps the test quick: MPXJ rejects it without loading a reader.
+    junk = tmp_path / "agenda.txt"
+    junk.write_text("not a schedule\n")
+    first, second = read_schedule_files(
+        [junk, FIXTURES / "mspdirelations.xml"], on_progress=kill_the_worker
+    )
+    assert first.error is not None and first.error.kind == "not_a_schedule"
+    assert second.error is None
+    assert first.worker_pid == killed[0] != second.worker_pid
+    assert _links(second) == _xml_links(_xml("mspdirelations.xml"))
 
 
 # -- no Java, and the unit arithmetic -----------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -96,11 +97,16 @@ def start_jvm() -> None:
     import jpype
     import mpxj  # noqa: F401  (importing it puts MPXJ's jars on the class path)
 
-    jpype.startJVM(*JVM_OPTIONS, convertStrings=True)
+    # interrupt=False: Ctrl-C is the parent's to handle; the JVM must not install its own
+    # SIGINT handler in the worker.
+    jpype.startJVM(*JVM_OPTIONS, convertStrings=True, interrupt=False)
 
 
 def serve(conn: Connection) -> None:
     """Worker process entry point: start the JVM once, then read one path per request."""
+    # Ctrl-C reaches the whole process group; the parent decides what stops, and kills this
+    # process if need be, so the worker must not die with a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     started = time.perf_counter()
     try:
         start_jvm()
@@ -144,9 +150,8 @@ def read_path(path: Path) -> list[ScheduleFile]:
     except OSError as exc:
         return failed("unreadable", f"{path}: cannot open it: {exc.strerror or exc}")
 
-    j = _java()
     try:
-        projects = list(j.UniversalProjectReader().readAll(str(path)))
+        projects = _read_projects(path)
     except Exception as exc:  # noqa: BLE001  (any MPXJ failure is this file's problem only)
         return failed("unreadable", f"{path}: MPXJ could not read it: {_java_message(exc)}")
     if not projects:
@@ -158,7 +163,7 @@ def read_path(path: Path) -> list[ScheduleFile]:
     files: list[ScheduleFile] = []
     for index, project in enumerate(projects):
         try:
-            extracted = _Extractor(project).schedule_file(path, sha256, index)
+            extracted = _Extractor(project, projects).schedule_file(path, sha256, index)
         except Exception as exc:  # noqa: BLE001
             return failed(
                 "unreadable",
@@ -167,6 +172,22 @@ def read_path(path: Path) -> list[ScheduleFile]:
         files.append(extracted)
     timing = {"worker_pid": os.getpid(), "read_seconds": time.perf_counter() - started}
     return [f.model_copy(update=timing) for f in files]
+
+
+def _read_projects(path: Path) -> list[Any]:
+    """Every project in the file; empty when MPXJ does not recognise the format."""
+    proxy = _java().UniversalProjectReader().getProjectReaderProxy(str(path))
+    if proxy is None:
+        return []
+    try:
+        format_reader = proxy.getProjectReader()
+        # A multi-project XER keeps links between its projects only when asked to; by default
+        # MPXJ silently drops them, and cross-project logic is what a PMO imports XER for.
+        if hasattr(format_reader, "setLinkCrossProjectRelations"):
+            format_reader.setLinkCrossProjectRelations(True)
+        return list(proxy.readAll())
+    finally:
+        proxy.close()
 
 
 def _sha256(path: Path) -> str:
@@ -256,8 +277,9 @@ def _name(enum_value: Any) -> str | None:
 class _Extractor:
     """Turns one MPXJ ProjectFile into a ScheduleFile, using that file's own time units."""
 
-    def __init__(self, project: Any) -> None:
+    def __init__(self, project: Any, file_projects: list[Any]) -> None:
         self._project = project
+        self._file_projects = file_projects
         self._j = _java()
         props = project.getProjectProperties()
         self._props = props
@@ -393,6 +415,7 @@ class _Extractor:
         return ScheduleProperties(
             name=_str(props.getName()),
             title=_str(props.getProjectTitle()),
+            project_id=_str(props.getProjectID()),
             guid=_str(props.getGUID()),
             author=_str(props.getAuthor()),
             company=_str(props.getCompany()),
@@ -492,6 +515,7 @@ class _Extractor:
             if predecessor is None or successor is None:
                 continue
             pred_uid = int(predecessor.getUniqueID())
+            other_project_index = self._other_project_index(predecessor, successor)
             lag = relation.getLag()
             lag_value = 0.0 if lag is None else float(lag.getDuration())
             lag_unit = "DAYS" if lag is None else str(lag.getUnits().name())
@@ -510,9 +534,20 @@ class _Extractor:
                     lag_value=lag_value,
                     lag_unit=lag_unit,
                     lag_elapsed=lag_unit.startswith("ELAPSED_"),
+                    other_project_index=other_project_index,
                 )
             )
         return links
+
+    def _other_project_index(self, predecessor: Any, successor: Any) -> int | None:
+        """For a link to a task of another project in the same file: that project's index."""
+        for task in (predecessor, successor):
+            owner = task.getParentFile()
+            if owner is not None and not owner.equals(self._project):
+                for index, project in enumerate(self._file_projects):
+                    if project.equals(owner):
+                        return index
+        return None
 
     def _resources(self) -> list[ScheduleResource]:
         resources: list[ScheduleResource] = []

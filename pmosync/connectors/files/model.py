@@ -55,6 +55,7 @@ class ScheduleProperties(_Frozen):
 
     name: str | None = None
     title: str | None = None
+    project_id: str | None = None  # P6's project ID (proj_short_name); MS Project has none
     guid: str | None = None
     author: str | None = None
     company: str | None = None
@@ -130,7 +131,11 @@ class ScheduleTask(_Frozen):
 
 
 class ScheduleLink(_Frozen):
-    """A logic link. ``lag_value``/``lag_unit`` are as MPXJ reports them (e.g. 1.0, "WEEKS")."""
+    """A logic link. ``lag_value``/``lag_unit`` are as MPXJ reports them (e.g. 1.0, "WEEKS").
+
+    A link between two projects of one multi-project file (XER) appears in both projects'
+    ``links``, with the same ``unique_id`` and ``other_project_index`` naming the other one.
+    """
 
     unique_id: int | None = None
     predecessor_unique_id: int
@@ -140,6 +145,7 @@ class ScheduleLink(_Frozen):
     lag_value: float
     lag_unit: str
     lag_elapsed: bool = False
+    other_project_index: int | None = None
 
 
 class ScheduleResource(_Frozen):

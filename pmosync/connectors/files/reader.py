@@ -85,6 +85,10 @@ def read_schedule_files(
     try:
         for path in paths:
             path = Path(path)
+            if worker is not None and not worker.alive():
+                # It died between files (OOM killer, someone's kill): no file is to blame.
+                worker.close(kill=True)
+                worker = None
             if worker is None:
                 worker = _Worker()
             files, worker_ok = worker.read(path, timeout_per_file)
@@ -94,6 +98,12 @@ def read_schedule_files(
                 worker = None
             if on_progress is not None:
                 on_progress(path)
+    except BaseException:
+        # Ctrl-C or a failing callback: the worker may be mid-file, so do not wait for it.
+        if worker is not None:
+            worker.close(kill=True)
+            worker = None
+        raise
     finally:
         if worker is not None:
             worker.close()
@@ -159,6 +169,9 @@ class _Worker:
                 )
             ], False
         return list(reply[1]), True
+
+    def alive(self) -> bool:
+        return self._process.is_alive()
 
     def close(self, *, kill: bool = False) -> None:
         """Stop the worker: politely, or at once when it is hung or already dead."""
