@@ -279,14 +279,15 @@ class JiraClient:
         expand: str | None = None,
         reconcile: Sequence[str] = (),
         page_size: int | None = None,
+        properties: str | None = None,
     ) -> Iterator[dict[str, Any]]:
         """Every issue matching ``jql``, as raw JSON, page by page (a generator)."""
         info = self.server_info()
         size = page_size or self.config.page_size
         if info.is_cloud:
-            yield from self._search_cloud(jql, list(fields), expand, reconcile, size)
+            yield from self._search_cloud(jql, list(fields), expand, reconcile, size, properties)
         else:
-            yield from self._search_dc(jql, list(fields), expand, size)
+            yield from self._search_dc(jql, list(fields), expand, size, properties)
 
     def _search_cloud(
         self,
@@ -295,6 +296,7 @@ class JiraClient:
         expand: str | None,
         reconcile: Sequence[str],
         size: int,
+        properties: str | None,
     ) -> Iterator[dict[str, Any]]:
         ids = [int(i) for i in list(reconcile)[-RECONCILE_MAX:] if str(i).isdigit()]
 
@@ -307,6 +309,7 @@ class JiraClient:
                     fields=list(fields),
                     expand=expand,
                     reconcileIssues=ids or None,
+                    properties=properties,
                     json_result=True,
                 )
             if not isinstance(page, dict):
@@ -318,7 +321,12 @@ class JiraClient:
         yield from paginate(fetch, what=f"[{self.name}] search/jql")
 
     def _search_dc(
-        self, jql: str, fields: list[str], expand: str | None, size: int
+        self,
+        jql: str,
+        fields: list[str],
+        expand: str | None,
+        size: int,
+        properties: str | None,
     ) -> Iterator[dict[str, Any]]:
         # Offset paging over a live, updated-ordered listing: an issue edited while we page
         # moves to the end and shifts the rest one place back, so one issue would be skipped.
@@ -339,6 +347,7 @@ class JiraClient:
                         maxResults=size,
                         fields=list(fields),
                         expand=expand,
+                        properties=properties,
                         json_result=True,
                     )
                 issues = list(page.get("issues") or [])

@@ -106,6 +106,8 @@ DEFAULT_FIELDS: dict[EntityType, dict[str, str]] = {
 NOT_WRITABLE = frozenset({"key", "kind", "project"})
 # The recent writes kept for reconcileIssues (the API takes at most 50).
 RECENT_WRITES = 50
+# How many same-summary issues a retried create checks for its earlier twin.
+TWIN_CANDIDATES = 20
 
 
 @dataclass
@@ -681,21 +683,56 @@ class JiraConnector:
             raise
 
     # -- creates ----------------------------------------------------------------------------
-    def find_twin(self, prep: _Prepared, canonical_id: str, projects: Sequence[str]) -> str | None:
-        """An issue an earlier attempt created for ``canonical_id`` (entity property)."""
+    def find_twin(
+        self, prep: _Prepared, canonical_id: str, project: str, name: str | None
+    ) -> str | None:
+        """An issue an earlier attempt created for ``canonical_id`` (its entity property).
+
+        JQL on entity properties (``issue.property[pmo-sync].id``) finds it in one search
+        where the server supports it; otherwise the candidates (same project and summary)
+        are checked through the property itself. Cloud search lag can still hide a twin
+        created seconds ago: nothing but the property ties it to us, so it cannot be
+        reconciled by id.
+        """
         if canonical_id in self._created:
             return self._created[canonical_id]
-        clause = f"issue.property[{PROPERTY_KEY}].id = {jql_quote(canonical_id)}"
-        if projects:
-            clause = f"project in ({', '.join(jql_quote(p) for p in projects)}) AND {clause}"
+        quoted = jql_quote(canonical_id)
+        clause = f"project = {jql_quote(project)} AND issue.property[{PROPERTY_KEY}].id = {quoted}"
         try:
             for issue in self.client.search(clause, fields=["updated"], page_size=5):
                 return str(issue["id"])
+            return None
         except PmoSyncError as exc:
             if not _is_record_error(exc):
                 raise
-            log.info("%s: entity property search refused (%s)", self.name, exc)
+            log.info("%s: no JQL on entity properties here; checking candidates", self.name)
+        window = f"summary ~ {jql_quote(name)}" if name else 'created >= "-7d"'
+        candidates = self.client.search(
+            f"project = {jql_quote(project)} AND {window} ORDER BY created DESC",
+            fields=["summary"],
+            page_size=20,
+            properties=PROPERTY_KEY,
+        )
+        for index, issue in enumerate(candidates):
+            if index >= TWIN_CANDIDATES:
+                break
+            props = issue.get("properties")
+            if props is None:
+                props = {PROPERTY_KEY: self._property(str(issue["id"]))}
+            value = (props or {}).get(PROPERTY_KEY)
+            if isinstance(value, dict) and value.get("id") == canonical_id:
+                return str(issue["id"])
         return None
+
+    def _property(self, issue_id: str) -> Any:
+        path = f"issue/{issue_id}/properties/{PROPERTY_KEY}"
+        try:
+            raw = self.client.get_json(path, what=f"GET {path}")
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                return None  # 404: no such property
+            raise
+        return (raw or {}).get("value")
 
     def _push_create(self, prep: _Prepared, write: PlannedWrite) -> WriteResult:
         profile = self._profile_for(prep, write.entity_type, None)
@@ -705,7 +742,8 @@ class JiraConnector:
         )
         if not project:
             raise _WriteFailed("no project to create in: set options.create_project")
-        twin = self.find_twin(prep, write.canonical_id, [project])
+        name = write.values.get("name")
+        twin = self.find_twin(prep, write.canonical_id, project, str(name) if name else None)
         if twin is not None:
             self._created[write.canonical_id] = twin
             after = self._get_issue(prep, twin, ["updated"])
