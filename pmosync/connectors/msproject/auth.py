@@ -157,6 +157,9 @@ class MsalCredentials:
         self._token: str | None = None
         self._lock = threading.Lock()
 
+    def __repr__(self) -> str:  # the token and the secret must never reach a log line
+        return f"MsalCredentials(connection={self.name!r}, auth={self.config.auth!r})"
+
     # -- msal application ----------------------------------------------------------------
     @property
     def app(self) -> msal.ClientApplication:
@@ -203,9 +206,13 @@ class MsalCredentials:
             if token is None:
                 return
             cache = self.cache_file.cache
-            for item in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN):
-                if item.get("secret") == token:
-                    cache.remove_at(item)
+            stale = [
+                item
+                for item in cache.search(msal.TokenCache.CredentialType.ACCESS_TOKEN)
+                if item.get("secret") == token
+            ]
+            for item in stale:  # removing while msal's search iterates would break it
+                cache.remove_at(item)
             self.cache_file.save()
 
     def access_token(self) -> str:
