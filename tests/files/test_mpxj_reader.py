@@ -32,7 +32,7 @@ from pmosync.connectors.files import (
 from pmosync.connectors.files import reader as reader_module
 from pmosync.connectors.files._worker import duration_minutes
 from pmosync.connectors.files.model import CustomValue
-from pmosync.errors import ConfigError
+from pmosync.errors import ConfigError, SkippableRecordError
 
 SHARED_DIR = Path(
     os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")
@@ -214,6 +214,7 @@ class Batch:
     seconds: float
     missing: Path
     not_a_schedule: Path
+    truncated: Path
 
     def one(self, name: str) -> ScheduleFile:
         found = [f for f in self.files if f.path.name == name]
@@ -229,6 +230,8 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     not_a_schedule = work / "minutes.mpp"
     not_a_schedule.write_text("Steering committee minutes, not a schedule.\n")
     missing = work / "gone.mpp"
+    truncated = work / "truncated.xml"
+    truncated.write_bytes((FIXTURES / "mspdirelations.xml").read_bytes()[:3000])
     xer = work / "alpha-beta.xer"
     xer.write_text("\n".join("\t".join(row) for row in _TWO_PROJECT_XER) + "\n")
     pmxml = work / "gamma-p6.xml"
@@ -237,6 +240,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
         *(FIXTURES / name for name in (*MSPDI_FILES, *MPP_FILES)),
         missing,
         not_a_schedule,
+        truncated,
         pmxml,
         xer,
     ]
@@ -250,6 +254,7 @@ def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
         seconds=time.perf_counter() - started,
         missing=missing,
         not_a_schedule=not_a_schedule,
+        truncated=truncated,
     )
 
 
@@ -356,22 +361,29 @@ def test_one_worker_process_serves_every_file(batch: Batch) -> None:
     assert batch.seconds < 30, f"reading {len(batch.paths)} files took {batch.seconds:.1f} s"
 
 
-def test_missing_and_non_schedule_files_give_per_file_errors(batch: Batch) -> None:
+def test_bad_files_give_per_file_errors_naming_the_file(batch: Batch) -> None:
     by_path = {f.path: f for f in batch.files}
-    missing = by_path[batch.missing]
-    assert missing.error is not None
-    assert missing.error.kind == "not_found"
-    assert str(batch.missing) in missing.error.message
+    for path, kind in [
+        (batch.missing, "not_found"),
+        (batch.not_a_schedule, "not_a_schedule"),
+        (batch.truncated, "unreadable"),
+    ]:
+        error = by_path[path].error
+        assert error is not None, path
+        assert error.kind == kind, error
+        assert error.message.startswith(f"{path}: "), error.message
+        with pytest.raises(SkippableRecordError, match=re.escape(str(path))):
+            by_path[path].raise_for_error()
+    # MPXJ's "Failed to parse file" alone would not tell a user what to fix; the cause does.
+    truncated_error = by_path[batch.truncated].error
+    assert truncated_error is not None
+    assert "XML document structures must start and end" in truncated_error.message
     junk = by_path[batch.not_a_schedule]
-    assert junk.error is not None
-    assert junk.error.kind == "not_a_schedule"
-    assert str(batch.not_a_schedule) in junk.error.message
     assert junk.sha256 == hashlib.sha256(batch.not_a_schedule.read_bytes()).hexdigest()
-    with pytest.raises(Exception, match=re.escape(str(batch.not_a_schedule))):
-        junk.raise_for_error()
     # The files on either side of the bad ones still imported.
+    bad = (batch.missing, batch.not_a_schedule, batch.truncated)
     assert [f.path.name for f in batch.files if f.error is None] == [
-        p.name for p in batch.paths if p not in (batch.missing, batch.not_a_schedule)
+        p.name for p in batch.paths if p not in bad
     ] + ["alpha-beta.xer"]  # two projects in one file
 
 

@@ -157,8 +157,8 @@ def read_path(path: Path) -> list[ScheduleFile]:
     if not projects:
         return failed(
             "not_a_schedule",
-            f"{path}: not a schedule file MPXJ recognises (expected .mpp, MSPDI .xml, .xer, "
-            "PMXML or another format MPXJ reads)",
+            f"{path}: not a schedule file MPXJ recognises, or a damaged one (expected .mpp, "
+            "MSPDI .xml, .xer, PMXML or another format MPXJ reads)",
         )
     files: list[ScheduleFile] = []
     for index, project in enumerate(projects):
@@ -199,9 +199,19 @@ def _sha256(path: Path) -> str:
 
 
 def _java_message(exc: BaseException) -> str:
+    """The exception and its Java causes: MPXJ's own message ("Failed to parse file") rarely
+    says what is wrong, the parser's cause underneath usually does."""
     getter = getattr(exc, "getMessage", None)
-    message = getter() if callable(getter) else None
-    return f"{type(exc).__name__}: {message or exc}"
+    if not callable(getter):
+        return f"{type(exc).__name__}: {exc}"
+    parts: list[str] = []
+    cause: Any = exc
+    while cause is not None and len(parts) < 4:
+        text = f"{cause.getClass().getSimpleName()}: {cause.getMessage()}"
+        if text not in parts:
+            parts.append(text)
+        cause = cause.getCause()
+    return "; caused by ".join(parts)
 
 
 @cache

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import logging
 import multiprocessing
 import os
 import shutil
@@ -36,6 +37,8 @@ __all__ = [
 DEFAULT_FILE_TIMEOUT_S = 300.0
 JVM_START_TIMEOUT_S = 120.0
 _SHUTDOWN_GRACE_S = 5.0
+
+log = logging.getLogger(__name__)
 
 INSTALL_JAVA_HINT = (
     "Install a Java runtime, version 11 or newer (17 recommended): "
@@ -148,6 +151,13 @@ class _Worker:
                 f"Java is installed but MPXJ's JVM did not start: {detail}. {INSTALL_JAVA_HINT}"
             )
         _, self.pid, self.jvm_start_seconds, self.versions = reply
+        log.debug(
+            "MPXJ worker %d ready in %.2f s (Java %s, MPXJ %s)",
+            self.pid,
+            self.jvm_start_seconds,
+            self.versions.get("java"),
+            self.versions.get("mpxj"),
+        )
 
     def read(self, path: Path, timeout: float) -> tuple[list[ScheduleFile], bool]:
         """The file's results, and whether this worker can serve another file."""
