@@ -349,8 +349,8 @@ class PwaConnector:
         milestone_fields = self._fields(EntityType.MILESTONE)
         for task in tasks:
             task_id = str(task.get("Id") or "").lower()
-            if not task_id:
-                continue
+            if not task_id or task_id == summary_task or str(task.get("OutlineLevel")) == "0":
+                continue  # the project summary task is the project itself
             self._task_project[task_id] = project_id
             milestone = mapper.is_milestone(task)
             if not milestone or self.options.milestones != "milestone":
