@@ -386,6 +386,12 @@ class AirtableEmulator(EmulatorBase):
             "/v0/meta/bases/<base_id>/tables", "schema", self._get_schema, methods=["GET"]
         )
         app.add_url_rule(
+            "/v0/meta/bases/<base_id>/tables",
+            "create_table",
+            self._create_table,
+            methods=["POST"],
+        )
+        app.add_url_rule(
             "/v0/meta/bases/<base_id>/tables/<table>/fields",
             "create_field",
             self._create_field,
@@ -495,6 +501,49 @@ class AirtableEmulator(EmulatorBase):
             base = self._access(base_id, "schema.bases:read")
             tables = [table_schema(t, "visibleFieldIds" in include) for t in base.tables]
         return jsonify({"tables": tables})
+
+    def _create_table(self, base_id: str) -> Response:
+        body = self._body()
+        with self.lock:
+            base = self._access(base_id, "schema.bases:write")
+            name, fields = body.get("name"), body.get("fields")
+            if not isinstance(name, str) or not name.strip() or base.table(name) is not None:
+                raise AirtableError(
+                    422, "DUPLICATE_TABLE_NAME", "Table names must be unique and non-empty"
+                )
+            if not isinstance(fields, list) or not fields:
+                raise errors.invalid_request("A table needs at least one field")
+            specs = []
+            for fspec in fields:
+                if not isinstance(fspec, dict) or not isinstance(fspec.get("name"), str):
+                    raise errors.invalid_request()
+                if fspec.get("type") not in fieldtypes.SUPPORTED_TYPES - fieldtypes.COMPUTED_TYPES:
+                    raise AirtableError(
+                        422,
+                        "INVALID_FIELD_TYPE",
+                        f"Cannot create a field of type {fspec.get('type')!r}",
+                    )
+                specs.append(
+                    {k: fspec[k] for k in ("name", "type", "description", "options") if k in fspec}
+                )
+            names = [s["name"] for s in specs]
+            if len(set(names)) != len(names):
+                raise AirtableError(
+                    422,
+                    "DUPLICATE_OR_EMPTY_FIELD_NAME",
+                    "Field names must be unique and non-empty",
+                )
+            try:
+                table = self._build_table(
+                    {"name": name, "description": body.get("description"), "fields": specs}
+                )
+                base.tables.append(table)
+                self._wire_links(base)
+            except (KeyError, ValueError) as exc:
+                if base.tables and base.tables[-1].name == name:
+                    base.tables.pop()
+                raise errors.invalid_request(f"Invalid table definition: {exc}") from None
+            return jsonify(table_schema(table, False))
 
     def _create_field(self, base_id: str, table: str) -> Response:
         body = self._body()

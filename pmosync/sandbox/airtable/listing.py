@@ -43,6 +43,7 @@ class ListQuery:
     cell_format: str = "json"
     time_zone: str | None = None
     user_locale: str | None = None
+    comment_count: bool = False
 
 
 def _int(value: Any, low: int, high: int | None) -> int:
@@ -82,6 +83,7 @@ def query_from_args(args: MultiDict[str, str]) -> ListQuery:
     query.cell_format = args.get("cellFormat", "json")
     query.time_zone = args.get("timeZone")
     query.user_locale = args.get("userLocale")
+    query.comment_count = "commentCount" in args.getlist("recordMetadata[]")
     return query
 
 
@@ -109,6 +111,8 @@ def query_from_body(body: Mapping[str, Any], args: MultiDict[str, str]) -> ListQ
     # timeZone and userLocale cannot travel in the body (pyairtable keeps them in the query).
     query.time_zone = args.get("timeZone")
     query.user_locale = args.get("userLocale")
+    metadata = body.get("recordMetadata") or []
+    query.comment_count = isinstance(metadata, list) and "commentCount" in metadata
     return query
 
 
@@ -263,6 +267,9 @@ def list_page(base: Base, table: Table, query: ListQuery, iterators: Iterators) 
         for rid in chunk
         if rid in table.records  # deleted since the listing started
     ]
+    if query.comment_count:
+        for record in records:
+            record["commentCount"] = 0  # comments are not emulated
     out: dict[str, Any] = {"records": records}
     next_position = position + query.page_size
     if next_position < len(iterator.record_ids):
