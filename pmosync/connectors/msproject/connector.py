@@ -86,8 +86,11 @@ class PwaOptions:
 
     projects: tuple[str, ...] = ()  # project names or GUIDs; empty = every project
     milestones: Literal["both", "milestone", "work_item"] = "both"
-    baseline: int = 0  # 0 reads the tasks' own baseline; 1-10 read ProjectData TaskBaselines
+    # None: the tasks' own BaselineFinish (baseline 0, no extra request); 0-10: that baseline
+    # from ProjectData TaskBaselines.
+    baseline: int | None = None
     raid: bool = True  # ProjectData Issues and Risks
+    risk_impact_scale: int = 10  # PWA's risk list scores Impact 1-10
     changed_by: Literal["LastPublishedDate", "LastSavedDate"] = "LastPublishedDate"
     day_start: str = "08:00"
     day_finish: str = "17:00"
@@ -113,8 +116,10 @@ class PwaOptions:
             raise ConfigError("option milestones: use both, milestone or work_item")
         if options.changed_by not in ("LastPublishedDate", "LastSavedDate"):
             raise ConfigError("option changed_by: use LastPublishedDate or LastSavedDate")
-        if not 0 <= int(options.baseline) <= 10:
+        if options.baseline is not None and not 0 <= int(options.baseline) <= 10:
             raise ConfigError("option baseline: use a baseline number 0-10")
+        if options.risk_impact_scale not in (5, 10, 100):
+            raise ConfigError("option risk_impact_scale: use 5, 10 or 100")
         return options
 
     def clock(self, which: str) -> Any:
@@ -374,6 +379,7 @@ class PwaConnector:
                     task,
                     project_id=project_id,
                     baseline_finish=baselines.get(task_id),
+                    task_baseline=self.options.baseline is None,
                     fields=milestone_fields,
                     catalog=catalog,
                 )
@@ -402,6 +408,7 @@ class PwaConnector:
                 fields=raid_fields,
                 catalog=catalog,
                 resources_by_name=by_name,
+                impact_scale=self.options.risk_impact_scale,
             )
 
     def _project_percent(self, project_id: str) -> Any:
@@ -413,9 +420,9 @@ class PwaConnector:
 
     def _baselines(self, project_id: str) -> dict[str, Any]:
         """task id -> baseline finish, when a baseline other than the tasks' own is chosen."""
-        number = int(self.options.baseline)
-        if number == 0:
+        if self.options.baseline is None:
             return {}
+        number = int(self.options.baseline)
         rows = self.api.reporting(
             "TaskBaselines", project_id, extra_filter=f"BaselineNumber eq {number}"
         )

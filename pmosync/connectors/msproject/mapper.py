@@ -354,14 +354,16 @@ def map_milestone(
     baseline_finish: Any = None,
     fields: Mapping[str, FieldMapping] | None = None,
     catalog: CustomFieldCatalog | None = None,
+    task_baseline: bool = True,
 ) -> Mapped:
-    """A milestone task as a canonical Milestone; ``baseline_finish`` overrides the task's own
-    ``BaselineFinish`` (baseline 0) when a ProjectData baseline was chosen."""
+    """A milestone task as a canonical Milestone. With ``task_baseline`` the baseline is the
+    task's own ``BaselineFinish`` (baseline 0); without it, ``baseline_finish`` (from
+    ProjectData TaskBaselines, None when the task has no such baseline)."""
     task_id = _guid(raw, "Id", "TaskId")
     if not task_id:
         raise MappingError("Id", "task has no Id")
     pct = percent(raw.get("PercentComplete"))
-    baseline = baseline_finish if baseline_finish is not None else raw.get("BaselineFinish")
+    baseline = raw.get("BaselineFinish") if task_baseline else baseline_finish
     values: dict[str, Any] = {
         "name": raw.get("Name"),
         "due": finish_date(raw.get("Finish")),
@@ -484,12 +486,14 @@ def map_raid(
     fields: Mapping[str, FieldMapping],
     catalog: CustomFieldCatalog,
     resources_by_name: Mapping[str, str] | None = None,
+    impact_scale: int = 10,
 ) -> Mapped:
     """A ProjectData Issue or Risk as a canonical RaidItem.
 
     Risk ``Probability`` is a percentage and ``Impact`` a 1-10 score in PWA's default risk
-    list; the canonical model scores both 1-5, so they are bucketed (0-20 % -> 1, ...; 1-2 -> 1,
-    ...). The owner is the project team member whose name matches ``AssignedToResource``.
+    list (``impact_scale`` when a site changed it); the canonical model scores both 1-5, so
+    they are bucketed (0-20 % -> 1, ...; impact 1-2 -> 1, ...). The owner is the project team
+    member whose name matches ``AssignedToResource``.
     """
     external_id = raid_id(kind, raw)
     status_mapping = fields.get("status")
@@ -510,7 +514,7 @@ def map_raid(
     }
     if kind == "risk":
         values["probability"] = _bucket(raw.get("Probability"), 100, "probability")
-        values["impact"] = _bucket(raw.get("Impact"), 10, "impact")
+        values["impact"] = _bucket(raw.get("Impact"), impact_scale, "impact")
         values["mitigation"] = raw.get("MitigationPlan") or None
     other = {k: v for k, v in fields.items() if k != "status"}
     values.update(

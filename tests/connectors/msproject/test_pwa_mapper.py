@@ -335,9 +335,14 @@ def test_tasks_summary_and_milestone(catalog: CustomFieldCatalog) -> None:
         "done": True,
     }
     rebaselined = mapper.map_milestone(
-        raw_milestone, project_id=PID, baseline_finish="/Date(1743084000000)/"
+        raw_milestone,
+        project_id=PID,
+        baseline_finish="/Date(1743084000000)/",
+        task_baseline=False,
     )
     assert rebaselined.values["baseline_due"] == "2025-03-27"
+    never = mapper.map_milestone(raw_milestone, project_id=PID, task_baseline=False)
+    assert never.values["baseline_due"] is None  # no row for baseline N: no fallback to 0
 
 
 def test_task_custom_field_through_mapping(catalog: CustomFieldCatalog) -> None:
