@@ -122,56 +122,61 @@ def serve(conn: Connection) -> None:
             return
         if request is None:
             return
-        conn.send(("done", read_path(Path(request))))
+        path = Path(request)
+        try:
+            files = read_path(path)
+        except Exception as exc:  # noqa: BLE001  (e.g. a PermissionError: one file, not the batch)
+            files = _failed(path, "unreadable", f"cannot read it: {_java_message(exc)}")
+        conn.send(("done", files))
 
 
 def read_path(path: Path) -> list[ScheduleFile]:
     """Read every project in one file; failures come back as one ScheduleFile with ``error``."""
     started = time.perf_counter()
-    sha256: str | None = None
-
-    def failed(kind: FileErrorKind, message: str) -> list[ScheduleFile]:
-        return [
-            ScheduleFile(
-                path=path,
-                sha256=sha256,
-                error=ScheduleFileError(kind=kind, message=message),
-                worker_pid=os.getpid(),
-                read_seconds=time.perf_counter() - started,
-            )
-        ]
-
     if not path.exists():
-        return failed("not_found", f"{path}: no such file")
+        return _failed(path, "not_found", "no such file")
     if not path.is_file():
-        return failed("unreadable", f"{path}: not a regular file")
+        return _failed(path, "unreadable", "not a regular file")
     try:
         sha256 = _sha256(path)
     except OSError as exc:
-        return failed("unreadable", f"{path}: cannot open it: {exc.strerror or exc}")
+        return _failed(path, "unreadable", f"cannot open it: {exc.strerror or exc}")
 
     try:
         projects = _read_projects(path)
     except Exception as exc:  # noqa: BLE001  (any MPXJ failure is this file's problem only)
-        return failed("unreadable", f"{path}: MPXJ could not read it: {_java_message(exc)}")
+        message = f"MPXJ could not read it: {_java_message(exc)}"
+        return _failed(path, "unreadable", message, sha256=sha256)
     if not projects:
-        return failed(
-            "not_a_schedule",
-            f"{path}: not a schedule file MPXJ recognises, or a damaged one (expected .mpp, "
-            "MSPDI .xml, .xer, PMXML or another format MPXJ reads)",
+        message = (
+            "not a schedule file MPXJ recognises, or a damaged one (expected .mpp, "
+            "MSPDI .xml, .xer, PMXML or another format MPXJ reads)"
         )
+        return _failed(path, "not_a_schedule", message, sha256=sha256)
     files: list[ScheduleFile] = []
     for index, project in enumerate(projects):
         try:
             extracted = _Extractor(project, projects).schedule_file(path, sha256, index)
         except Exception as exc:  # noqa: BLE001
-            return failed(
-                "unreadable",
-                f"{path}: project {index} could not be extracted: {_java_message(exc)}",
-            )
+            message = f"project {index} could not be extracted: {_java_message(exc)}"
+            return _failed(path, "unreadable", message, sha256=sha256)
         files.append(extracted)
     timing = {"worker_pid": os.getpid(), "read_seconds": time.perf_counter() - started}
     return [f.model_copy(update=timing) for f in files]
+
+
+def _failed(
+    path: Path, kind: FileErrorKind, reason: str, *, sha256: str | None = None
+) -> list[ScheduleFile]:
+    """The one ScheduleFile that stands for a file that could not be read."""
+    return [
+        ScheduleFile(
+            path=path,
+            sha256=sha256,
+            error=ScheduleFileError(kind=kind, message=f"{path}: {reason}"),
+            worker_pid=os.getpid(),
+        )
+    ]
 
 
 def _read_projects(path: Path) -> list[Any]:

@@ -32,8 +32,9 @@ __all__ = [
     "read_schedule_files",
 ]
 
-# Generous: MPXJ reads a 2,000-task .mpp in well under a second, so only a wedged reader or a
-# pathological file gets anywhere near this.
+# Generous: a 2,000-task MSPDI file takes about 1 s warm and 3 s as the first file of a
+# worker (MPXJ parse plus extraction), so only a wedged reader or a pathological file gets
+# anywhere near this.
 DEFAULT_FILE_TIMEOUT_S = 300.0
 JVM_START_TIMEOUT_S = 120.0
 _SHUTDOWN_GRACE_S = 5.0
@@ -169,7 +170,7 @@ class _Worker:
         if reply is None:
             if self._process.is_alive():
                 return [
-                    self._failed(path, "timeout", f"MPXJ did not finish within {timeout:.0f} s")
+                    self._failed(path, "timeout", f"MPXJ did not finish within {timeout:g} s")
                 ], False
             return [
                 self._failed(
