@@ -466,6 +466,11 @@ class JiraEmulator(EmulatorBase):
         add("sprint/<int:sprint_id>/issue", e.h_sprint_add, ("POST",), agile=True)
         add("epic/<ref>/issue", e.h_epic_add, ("POST",), agile=True)
 
+        @app.get("/rest/applinks/latest/listApplicationlinks")
+        def _applinks() -> Response:
+            # jira.add_remote_link() asks for application links first; a site with none
+            return emulator._respond({"list": []})
+
         @app.errorhandler(404)
         @app.errorhandler(405)
         def _not_found(exc: HTTPException) -> Response:

@@ -258,9 +258,7 @@ class _Parser:
                 f"by this Jira emulator. (line 1, character {tok.pos + 1})"
             )
         raise self.error(
-            "operator but got"
-            if False
-            else "one of the operators '=', '!=', '~', '<', '>', "
+            "one of the operators '=', '!=', '~', '<', '>', "
             "'<=', '>=', 'IN', 'NOT IN', 'IS' or 'IS NOT'"
         )
 
@@ -517,9 +515,8 @@ def _scalar(operand: Any, fdef: FieldDef, ctx: EvalContext, name: str) -> Any:
             except ValueError:
                 pass
         raise JqlError(f"The value '{_fn_text(operand)}' is not a number for field '{name}'.")
-    if fdef.kind == "key":
-        if isinstance(operand, Value):
-            return _parse_key(operand.text, name)
+    if fdef.kind == "key" and isinstance(operand, Value):
+        return _parse_key(operand.text, name)
     raise JqlError(f"The operand '{_fn_text(operand)}' is not valid for the field '{name}'.")
 
 

@@ -44,6 +44,12 @@ class View:
     base: str  # e.g. https://127.0.0.1:5000 (no trailing slash)
     api: str  # "2" | "3" | "latest" (rendered as asked)
     tz: ZoneInfo
+    _children: dict[int, list[int]] | None = None  # per request: parent id -> child ids
+
+    def children(self, issue: Issue) -> list[Issue]:
+        if self._children is None:
+            self._children = self.state.child_index()
+        return [self.state.issues[i] for i in self._children.get(issue.id, [])]
 
     @property
     def rich(self) -> bool:
@@ -467,7 +473,7 @@ class View:
         if fid == "subtasks":
             return [
                 self.issue_ref(child)
-                for child in state.children(issue)
+                for child in self.children(issue)
                 if state.issue_types[child.fields["issuetype"]].subtask
             ]
         if fid == "issuelinks":

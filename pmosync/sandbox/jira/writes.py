@@ -444,9 +444,13 @@ def validate_create(
     issue_type = state.issue_types.get(values.get("issuetype", ""))
     if issue_type is not None and issue_type.subtask and not values.get("parent"):
         errors["parent"] = "Given parent issue does not belong to appropriate hierarchy."
-    if issue_type is not None and values.get("parent") and not state.cloud:
-        if not issue_type.subtask:
-            errors["parent"] = "Only sub-tasks can have a parent; use the Epic Link field."
+    if (
+        issue_type is not None
+        and values.get("parent")
+        and not state.cloud
+        and not issue_type.subtask
+    ):
+        errors["parent"] = "Only sub-tasks can have a parent; use the Epic Link field."
     if errors:
         raise FieldErrors(errors)
     return project.id, values
