@@ -71,7 +71,19 @@ def duration_minutes(
     elapsed units are wall-clock (a day is 24h, a month 30 days). Percent units are relative to
     another duration and have no minutes on their own, so they give None.
     """
-    factors: dict[str, float] = {
+    factor = _unit_minutes(minutes_per_day, minutes_per_week, days_per_month).get(unit)
+    if factor is None:
+        return None
+    # Files store tenths of a minute; rounding strips float noise such as 479.99999 from
+    # values MPXJ converted into days and back.
+    return round(value * factor, 3)
+
+
+@cache
+def _unit_minutes(
+    minutes_per_day: int, minutes_per_week: int, days_per_month: int
+) -> dict[str, int]:
+    return {
         "MINUTES": 1,
         "HOURS": 60,
         "DAYS": minutes_per_day,
@@ -85,12 +97,6 @@ def duration_minutes(
         "ELAPSED_MONTHS": 30 * 24 * 60,
         "ELAPSED_YEARS": 365 * 24 * 60,
     }
-    factor = factors.get(unit)
-    if factor is None:
-        return None
-    # Files store tenths of a minute; rounding strips float noise such as 479.99999 from
-    # values MPXJ converted into days and back.
-    return round(value * factor, 3)
 
 
 def start_jvm() -> None:
@@ -302,6 +308,9 @@ class _Extractor:
         self._minutes_per_week = _int(props.getMinutesPerWeek()) or 2400
         self._days_per_month = _int(props.getDaysPerMonth()) or 20
         self._definitions = self._custom_field_definitions()
+        self._fields_by_entity: dict[str, list[tuple[str, Any]]] = {}
+        for definition, field in self._definitions:
+            self._fields_by_entity.setdefault(definition.entity, []).append((definition.key, field))
 
     def schedule_file(self, path: Path, sha256: str, index: int) -> ScheduleFile:
         tasks = self._tasks()
@@ -315,7 +324,7 @@ class _Extractor:
             links=tuple(self._links(task_minutes)),
             resources=tuple(self._resources()),
             assignments=tuple(self._assignments()),
-            custom_fields=tuple(d for d, _ in self._definitions.values()),
+            custom_fields=tuple(definition for definition, _ in self._definitions),
         )
 
     # -- conversions -------------------------------------------------------------------------
@@ -361,8 +370,8 @@ class _Extractor:
         data_type = _name(field.getDataType())
         return str(field.name()).startswith("ENTERPRISE_") and data_type in _VALUE_DATA_TYPES
 
-    def _custom_field_definitions(self) -> dict[Any, tuple[CustomFieldDefinition, Any]]:
-        """Every custom field that has an alias or a value, keyed by MPXJ field type."""
+    def _custom_field_definitions(self) -> list[tuple[CustomFieldDefinition, Any]]:
+        """Every custom field that has an alias or a value, with its MPXJ field type."""
         project = self._project
         configured: dict[Any, Any] = {}
         for custom_field in project.getCustomFields():
@@ -381,7 +390,7 @@ class _Extractor:
         ]
         fields = list(configured) + [f for f in populated if f not in configured]
 
-        definitions: dict[Any, tuple[CustomFieldDefinition, Any]] = {}
+        definitions: list[tuple[CustomFieldDefinition, Any]] = []
         keys_in_use: set[tuple[str, str]] = set()
         for field in sorted(fields, key=lambda f: (str(f.getFieldTypeClass()), str(f.name()))):
             custom_field = configured.get(field)
@@ -410,17 +419,15 @@ class _Extractor:
                 lookup_values=lookup,
                 key=key,
             )
-            definitions[field] = (definition, field)
+            definitions.append((definition, field))
         return definitions
 
     def _custom_values(self, entity: EntityKind, row: Any) -> dict[str, CustomValue]:
         values: dict[str, CustomValue] = {}
-        for definition, field in self._definitions.values():
-            if definition.entity != entity:
-                continue
+        for key, field in self._fields_by_entity.get(entity, ()):
             value = self._plain(row.get(field))
             if value is not None:
-                values[definition.key] = value
+                values[key] = value
         return values
 
     # -- entities ----------------------------------------------------------------------------
