@@ -343,6 +343,47 @@ class JiraConnector:
             self._keys[key] = issue_id
         return issue_id
 
+    def _with_epic_keys(
+        self, prep: _Prepared, issues: Iterator[dict[str, Any]]
+    ) -> Iterator[dict[str, Any]]:
+        """Issues in page-sized batches, with the epics their Epic Link names resolved to ids
+        in one search per batch (DC's Epic Link holds a key; a pointer needs the id)."""
+        epic = prep.ctx.epic_link_field
+        if not epic:
+            yield from issues
+            return
+        batch: list[dict[str, Any]] = []
+        for issue in issues:
+            batch.append(issue)
+            if issue.get("key") and issue.get("id"):
+                self._keys[str(issue["key"])] = str(issue["id"])
+            if len(batch) >= self.config.page_size:
+                self._prefetch_keys(batch, epic)
+                yield from batch
+                batch = []
+        self._prefetch_keys(batch, epic)
+        yield from batch
+
+    def _prefetch_keys(self, batch: list[dict[str, Any]], epic_field: str) -> None:
+        wanted = sorted(
+            {
+                str(value)
+                for issue in batch
+                if isinstance(value := (issue.get("fields") or {}).get(epic_field), str)
+                and value not in self._keys
+            }
+        )
+        for start in range(0, len(wanted), 100):
+            chunk = wanted[start : start + 100]
+            jql = f"key in ({', '.join(jql_quote(k) for k in chunk)})"
+            try:
+                for found in self.client.search(jql, fields=["summary"]):
+                    self._keys[str(found["key"])] = str(found["id"])
+            except PmoSyncError as exc:
+                if not _is_record_error(exc):
+                    raise
+                # An epic deleted or hidden from us: the record quarantines on its pointer.
+
     def _search_fields(self, prep: _Prepared, profile: IssueProfile) -> list[str]:
         wanted = {"updated", "status", "resolution", "issuetype", "project", "summary"}
         wanted |= {s.id for s in profile.specs.values() if s.id not in ("key", "id")}
@@ -376,9 +417,10 @@ class JiraConnector:
         seen: set[tuple[str, str]] = set()
         emitted: set[tuple[EntityType, str]] = set()
         reconcile = list(self._recent) if prep.cloud else []
-        for issue in self.client.search(
+        issues = self.client.search(
             jql, fields=self._search_fields(prep, profile), reconcile=reconcile
-        ):
+        )
+        for issue in self._with_epic_keys(prep, issues):
             issue_id = str(issue.get("id") or "")
             fields = issue.get("fields") or {}
             updated = str(fields.get("updated") or "")
@@ -724,6 +766,11 @@ class JiraConnector:
                 return str(issue["id"])
         return None
 
+    def _set_property(self, issue_id: str, value: dict[str, Any]) -> None:
+        path = f"issue/{issue_id}/properties/{PROPERTY_KEY}"
+        with self.client.call(f"PUT {path}"):
+            self.client.jira._session.put(self.client.url(path), data=json.dumps(value))
+
     def _property(self, issue_id: str) -> Any:
         path = f"issue/{issue_id}/properties/{PROPERTY_KEY}"
         try:
@@ -801,6 +848,8 @@ class JiraConnector:
         if not issue_id:
             raise _WriteFailed("create answered without an issue id")
         self._created[write.canonical_id] = issue_id
+        # Servers that ignore ``properties`` on create (older DC) get it set explicitly.
+        self._set_property(issue_id, {"id": write.canonical_id})
         if created.get("key"):
             self._keys[str(created["key"])] = issue_id
         self.remember_writes([issue_id])
@@ -928,7 +977,12 @@ class JiraConnector:
             },
         }
         path = f"issue/{issue_id}/remotelink"
-        current = self.client.get_json(path, {"globalId": global_id}, what=f"GET {path}")
+        try:
+            current = self.client.get_json(path, {"globalId": global_id}, what=f"GET {path}")
+        except PmoSyncError as exc:
+            if not _is_record_error(exc):
+                raise
+            current = None  # 404: no link with this globalId yet
         existing = current[0] if isinstance(current, list) and current else current or None
         if isinstance(existing, dict) and existing.get("id"):
             obj = existing.get("object") or {}

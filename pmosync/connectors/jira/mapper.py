@@ -230,9 +230,16 @@ def _decimal(value: Any, field_name: str) -> Decimal:
     try:
         if isinstance(value, dict):
             value = option_text(value)
-        return Decimal(str(value).strip())
+        number = Decimal(str(value).strip())
     except (InvalidOperation, ValueError):
         raise MappingProblem(field_name, f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise MappingProblem(field_name, f"{value!r} is not a number")
+    # Jira returns numbers as JSON floats (5.0); other tools say 5. One canonical form, so
+    # the same value never looks like a change (an echo).
+    if number == number.to_integral_value():
+        return number.quantize(Decimal(1))
+    return number.normalize()
 
 
 def _int(value: Any, field_name: str) -> int:

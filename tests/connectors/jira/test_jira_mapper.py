@@ -137,7 +137,7 @@ def test_issue_maps_to_work_item_with_pointers_and_person(catalog: FieldCatalog)
     assert work.values == {
         "name": "Checkout flow", "key": "APP-42", "kind": "story", "status": "active",
         "due": "2026-12-01", "labels": ["pmo", "q4"], "start": "2026-11-02",
-        "story_points": "5.0",
+        "story_points": "5",
     }  # fmt: skip
     assert {k: (p.entity_type, p.external_id) for k, p in work.pointers.items()} == {
         "project": (EntityType.PROJECT, "10000"),
