@@ -160,12 +160,13 @@ def test_values_of_every_type_round_trip(api: Api) -> None:
     )
     assert typecast["fields"]["Tags"] == ["ops", "backend"]
     assert typecast["fields"]["Progress"] == 0.25 and typecast["fields"]["Flag"] is True
-    for bad in (
+    bad_rows: list[dict[str, Any]] = [
         {"Owner": {"email": "nobody@example.com"}},
         {"Starts": "soon"},
         {"Cost": "12"},
         {"Flag": "yes"},
-    ):
+    ]
+    for bad in bad_rows:
         with pytest.raises(requests.HTTPError) as exc:
             table.create(bad)
         assert _status(exc)[1]["error"]["type"] == "INVALID_VALUE_FOR_COLUMN", bad

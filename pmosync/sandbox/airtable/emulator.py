@@ -26,7 +26,7 @@ from pmosync.sandbox.admin import Burst, EmulatorBase
 from pmosync.sandbox.airtable import errors, fieldtypes
 from pmosync.sandbox.airtable.errors import AirtableError
 from pmosync.sandbox.airtable.fieldtypes import now_ms
-from pmosync.sandbox.airtable.formula import FormulaSyntaxError, parse, parse_datetime
+from pmosync.sandbox.airtable.formula import FormulaSyntaxError, parse_datetime
 from pmosync.sandbox.airtable.listing import Iterators, list_page, query_from_args, query_from_body
 from pmosync.sandbox.airtable.ratelimit import SlidingWindowLimiter
 from pmosync.sandbox.airtable.store import (
@@ -38,6 +38,7 @@ from pmosync.sandbox.airtable.store import (
     View,
     field_schema,
     is_id,
+    parsed_formula,
     render_record,
     table_schema,
 )
@@ -315,10 +316,7 @@ class AirtableEmulator(EmulatorBase):
             for fld in table.fields:
                 if fld.type == "formula":
                     try:
-                        parse(
-                            (fld.options or {}).get("formula", ""),
-                            lambda n, t=table: t.field_by_name(n) is not None,
-                        )
+                        parsed_formula(table, fld)
                     except FormulaSyntaxError as exc:
                         raise ValueError(f"formula field {fld.name!r}: {exc}") from exc
 

@@ -370,7 +370,7 @@ def _seed_records(
             label = MILESTONE_STEPS[min(step, len(MILESTONE_STEPS) - 1)]
             if step == count - 1:
                 label = "Go-live"
-            milestone = {
+            milestone: dict[str, Any] = {
                 "Name": f"{fields['Code']} {label}",
                 "Project": [project_id],
                 "Due date": due.isoformat(),
