@@ -142,7 +142,9 @@ class TokenBucket:
     def __init__(self, rate: float, burst: int = 1, clock: Any = time.monotonic) -> None:
         self.rate = rate
         self.burst = burst
-        self._tokens = float(burst)
+        # Start empty: the previous run (another process) may have just spent this second's
+        # budget, and the server's window does not know our runs apart.
+        self._tokens = 0.0
         self._clock = clock
         self._last = clock()
         self._lock = threading.Lock()

@@ -30,13 +30,16 @@ _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
-table{border-collapse:collapse}td,th{padding:.35rem .7rem;border-bottom:1px solid #ddd;text-align:left}
+table{border-collapse:collapse}
+td,th{padding:.35rem .7rem;border-bottom:1px solid #ddd;text-align:left}
 th{background:#f3f3f3}.R{background:#f8d7da}.A{background:#fff3cd}.G{background:#d1e7dd}
 </style></head><body>
 <h1>{{ title }}</h1><p>As of {{ today }} · {{ rows|length }} projects</p>
 <table><thead><tr>{% for _, label in columns %}<th>{{ label }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for key, _ in columns %}
-<td class="{{ row[key] if key == 'rag' else '' }}">{{ row[key] if row[key] is not none else '' }}</td>
+<td class="{{ row[key] if key == 'rag' else '' }}">
+{{- row[key] if row[key] is not none else '' -}}
+</td>
 {% endfor %}</tr>{% endfor %}</tbody></table></body></html>
 """
 

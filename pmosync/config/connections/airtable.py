@@ -22,6 +22,7 @@ class AirtableConnection(BaseModel):
     requests_per_second: float = Field(default=4.5, gt=0, le=5)
     lockout_seconds: float = Field(default=30.0, ge=0, description="Wait after a 429")
     timeout_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per request (retries+1)")
 
     @property
     def token(self) -> SecretRef:

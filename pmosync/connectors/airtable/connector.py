@@ -67,6 +67,7 @@ class AirtableConnector:
                 max_backoff=max(60.0, config.lockout_seconds + 1),
                 max_total_wait=max(180.0, 4 * config.lockout_seconds),
                 read_timeout=config.timeout_seconds,
+                max_attempts=config.max_attempts,
                 retry_writes=True,  # every write is an upsert on a merge key
             ),
             ca_bundle=str(config.ca_bundle) if config.ca_bundle else None,

@@ -1,0 +1,223 @@
+"""The Airtable slice end to end: CLI → engine → real pyairtable → emulator over https."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from pmosync.cli import EXIT_UNAVAILABLE
+from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
+from pmosync.sync import models
+from pmosync.sync.store import Store
+
+from .conftest import TODAY, Slice, fast_airtable
+
+
+def by_name(slice_: Slice, table: str) -> dict[str, dict[str, Any]]:
+    emulator = slice_.service().emulator
+    return {r["id"]: r["fields"] for r in emulator.records(BASE_ID, table)}  # type: ignore[attr-defined]
+
+
+def expected_consolidation(slice_: Slice) -> dict[str, dict[str, Any]]:
+    """What the Projects table should say, computed here from the raw Milestones table."""
+    projects = by_name(slice_, "Projects")
+    out: dict[str, dict[str, Any]] = {}
+    for project_id in projects:
+        open_ms = [
+            (date.fromisoformat(f["Due date"]), f["Name"])
+            for f in by_name(slice_, "Milestones").values()
+            if f.get("Project") == [project_id] and not f.get("Done") and f.get("Due date")
+        ]
+        upcoming = sorted(m for m in open_ms if m[0] >= TODAY)
+        out[project_id] = {
+            "Next milestone": upcoming[0][1] if upcoming else None,
+            "Next milestone date": upcoming[0][0].isoformat() if upcoming else None,
+            "Overdue milestones": sum(1 for m in open_ms if m[0] < TODAY),
+        }
+    return out
+
+
+def writes(counters: dict[str, int]) -> int:
+    return sum(
+        v
+        for k, v in counters.items()
+        if k.split()[0] in ("PATCH", "PUT", "POST") and "listRecords" not in k
+    )
+
+
+def delta(after: dict[str, int], before: dict[str, int]) -> Counter[str]:
+    return Counter(after) - Counter(before)
+
+
+def test_round_trip_then_a_noop_run(make_slice: Any) -> None:
+    slice_ = make_slice()
+    code, first = slice_.sync("--full")
+    assert code == 0, first
+    projects = by_name(slice_, "Projects")
+    assert first["connections"]["pmo_airtable"]["pulled"] > len(projects)
+    assert first["writes_applied"] == len(projects)  # one upsert row per project
+    expected = expected_consolidation(slice_)
+    assert any(e["Overdue milestones"] for e in expected.values())  # the seed has overdue ones
+    for project_id, fields in projects.items():
+        for name, value in expected[project_id].items():
+            assert fields.get(name, None if name != "Overdue milestones" else 0) == value, (
+                project_id,
+                name,
+            )
+    # 12 projects, 10 per upsert request: 2 write requests, nothing else written
+    counters_after_first = slice_.counters()
+    assert writes(counters_after_first) == 2
+
+    code, second = slice_.sync()
+    assert code == 0, second
+    assert second["writes_applied"] == 0
+    calls = delta(slice_.counters(), counters_after_first)
+    # one schema read and one (empty-ish) incremental list per table, nothing else
+    assert sum(calls.values()) == 4, calls
+    assert writes(calls) == 0
+    assert second["api_calls"] == 4
+
+
+def test_a_human_edit_flows_into_the_consolidated_field(make_slice: Any) -> None:
+    slice_ = make_slice()
+    assert slice_.sync("--full")[0] == 0
+    emulator = slice_.service().emulator
+    milestones = by_name(slice_, "Milestones")
+    # pick a project's next milestone and pull it forward to tomorrow under a new name
+    project_id, target = next(
+        (f["Project"][0], mid)
+        for mid, f in milestones.items()
+        if f.get("Project") and not f.get("Done") and f.get("Due date", "") >= TODAY.isoformat()
+    )
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    emulator.edit_record(BASE_ID, "Milestones", target, {"Due date": tomorrow, "Name": "Go/no-go"})
+    before = slice_.counters()
+    code, report = slice_.sync()
+    assert code == 0, report
+    assert report["writes_applied"] == 1
+    fields = by_name(slice_, "Projects")[project_id]
+    assert fields["Next milestone"] == "Go/no-go"
+    assert fields["Next milestone date"] == tomorrow
+    assert writes(delta(slice_.counters(), before)) == 1
+
+
+def test_dry_run_plans_but_writes_nothing(make_slice: Any) -> None:
+    slice_ = make_slice()
+    assert slice_.sync("--full")[0] == 0
+    emulator = slice_.service().emulator
+    done_one = next(mid for mid, f in by_name(slice_, "Milestones").items() if not f.get("Done"))
+    emulator.edit_record(BASE_ID, "Milestones", done_one, {"Done": True})
+    store = Store.open(slice_.sandbox.directory.joinpath("x").as_posix() and _store_url(slice_))
+    cursors_before = _cursors(store)
+    before = slice_.counters()
+    code, report = slice_.sync("--dry-run")
+    assert code == 0
+    assert report["dry_run"] and report["plan"], report
+    assert writes(delta(slice_.counters(), before)) == 0
+    assert _cursors(store) == cursors_before
+    store.close()
+    # the real run then applies exactly the planned writes
+    code, applied = slice_.sync()
+    assert applied["writes_applied"] == len(report["plan"])
+
+
+def _store_url(slice_: Slice) -> str:
+    from pmosync.config.loader import load_config
+
+    return load_config(slice_.config).store_url()
+
+
+def _cursors(store: Store) -> dict[tuple[str, str], Any]:
+    with store.sessions() as session:
+        return {(c.connection, c.scope): c.value for c in session.scalars(select(models.Cursor))}
+
+
+def _snapshot(store: Store) -> tuple[Any, ...]:
+    with store.sessions() as session:
+        entities = {e.id: e.values for e in session.scalars(select(models.Entity))}
+        links = {
+            (lk.connection, lk.external_id): (lk.remote_values, lk.version_token)
+            for lk in session.scalars(select(models.Link))
+        }
+        bases = {
+            (b.canonical_id, b.field): b.value for b in session.scalars(select(models.FieldBase))
+        }
+    return entities, links, bases, _cursors(store)
+
+
+def test_a_pull_that_dies_midway_leaves_cursor_and_store_untouched(make_slice: Any) -> None:
+    scenario = fast_airtable()
+    scenario.services[0].connection["max_attempts"] = 2  # type: ignore[index]
+    slice_ = make_slice(scenario)
+    assert slice_.sync("--full")[0] == 0
+    emulator = slice_.service().emulator
+    milestone = next(iter(by_name(slice_, "Milestones")))
+    emulator.edit_record(BASE_ID, "Milestones", milestone, {"Name": "Renamed"})
+    store = Store.open(_store_url(slice_))
+    before = _snapshot(store)
+    # Projects list fine; every request for the Milestones table has its connection cut.
+    milestones_table = slice_.sandbox.services["pmo_airtable"].spec.mapping["entities"][  # type: ignore[index]
+        "milestone"
+    ]["table"]
+    emulator.faults.set(
+        {"drop": {"count": 1000, "path_prefix": f"/v0/{BASE_ID}/{milestones_table}"}}
+    )
+    code, report = slice_.sync()
+    assert code == EXIT_UNAVAILABLE, report
+    conn = report["connections"]["pmo_airtable"]
+    assert conn["status"] == "failed" and conn["error_kind"] == "retriable"
+    assert "token" not in conn["error"].lower() or "pat" not in conn["error"]
+    assert _snapshot(store) == before
+    # the emulator itself goes away: same outcome, nothing changes
+    emulator.faults.clear()
+    slice_.service().served.stop()
+    code, report = slice_.sync()
+    assert code == EXIT_UNAVAILABLE, report
+    assert _snapshot(store) == before
+    store.close()
+
+
+def test_unmappable_record_is_quarantined_and_the_rest_goes_on(make_slice: Any) -> None:
+    slice_ = make_slice()
+    emulator = slice_.service().emulator
+    project = next(iter(by_name(slice_, "Projects")))
+    emulator.edit_record(BASE_ID, "Projects", project, {"Status": "Parked"})  # typecast adds it
+    code, report = slice_.sync("--full")
+    assert code == 0, report
+    [quarantined] = report["quarantined"]
+    assert quarantined["external_id"] == project
+    assert "'Parked'" in quarantined["reason"] and "values" in quarantined["reason"]
+    assert report["writes_applied"] == len(by_name(slice_, "Projects")) - 1
+
+
+def test_two_bases_reconcile_with_three_way_merge(make_slice: Any) -> None:
+    slice_ = make_slice(fast_airtable(("pmo_a", "pmo_b")))
+    code, first = slice_.sync("--full")
+    assert code == 0, first
+    a = slice_.service("pmo_a").emulator
+    b = slice_.service("pmo_b").emulator
+    # identical seeds: each project code matched across the two bases, nothing conflicts
+    assert first["entities"]["project"] == len(a.records(BASE_ID, "Projects"))  # type: ignore[attr-defined]
+    rec_a = a.records(BASE_ID, "Projects")[0]  # type: ignore[attr-defined]
+    code_value = rec_a["fields"]["Code"]
+    rec_b = next(r for r in b.records(BASE_ID, "Projects") if r["fields"]["Code"] == code_value)  # type: ignore[attr-defined]
+    a.edit_record(BASE_ID, "Projects", rec_a["id"], {"Status": "On hold"})  # type: ignore[attr-defined]
+    code, second = slice_.sync()
+    assert code == 0, second
+    b_now = next(r for r in b.records(BASE_ID, "Projects") if r["id"] == rec_b["id"])  # type: ignore[attr-defined]
+    assert b_now["fields"]["Status"] == "On hold"
+    # the echo of our own write changes nothing on the next run
+    code, third = slice_.sync()
+    assert third["writes_applied"] == 0 and not third["conflicts"]
+    # both change it differently: a conflict, latest edit wins everywhere
+    a.edit_record(BASE_ID, "Projects", rec_a["id"], {"Status": "Done"})  # type: ignore[attr-defined]
+    b.edit_record(BASE_ID, "Projects", rec_b["id"], {"Status": "Cancelled"})  # type: ignore[attr-defined]
+    code, fourth = slice_.sync()
+    assert code == 0, fourth
+    [conflict] = [c for c in fourth["conflicts"] if c["field"] == "status"]
+    assert conflict["policy"] == "latest" and "pmo_b" in conflict["reason"]
+    a_now = next(r for r in a.records(BASE_ID, "Projects") if r["id"] == rec_a["id"])  # type: ignore[attr-defined]
+    assert a_now["fields"]["Status"] == "Cancelled"
