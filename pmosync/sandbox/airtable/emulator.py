@@ -24,25 +24,28 @@ from werkzeug.exceptions import HTTPException
 
 from pmosync.sandbox.admin import Burst, EmulatorBase
 from pmosync.sandbox.airtable import errors, fieldtypes
+from pmosync.sandbox.airtable.building import BaseBuilder
 from pmosync.sandbox.airtable.errors import AirtableError
 from pmosync.sandbox.airtable.fieldtypes import now_ms
-from pmosync.sandbox.airtable.formula import FormulaSyntaxError, parse_datetime
 from pmosync.sandbox.airtable.listing import Iterators, list_page, query_from_args, query_from_body
 from pmosync.sandbox.airtable.ratelimit import SlidingWindowLimiter
 from pmosync.sandbox.airtable.store import (
     Base,
     Field,
     IdFactory,
-    Record,
     Table,
-    View,
     field_schema,
     is_id,
-    parsed_formula,
     render_record,
     table_schema,
 )
-from pmosync.sandbox.airtable.writes import Prepared, Writer, delete_record
+from pmosync.sandbox.airtable.writes import (
+    Prepared,
+    Writer,
+    delete_record,
+    fields_of,
+    upsert_records,
+)
 
 ALL_SCOPES = (
     "data.records:read",
@@ -101,6 +104,7 @@ class AirtableEmulator(EmulatorBase):
         self.knobs = Knobs()
         self.limiter = SlidingWindowLimiter()
         self.iterators = Iterators(self.ids)
+        self.builder = BaseBuilder(self.ids, self.clock)
         self._seed_state: dict[str, Base] = {}
 
     # -- Python API ---------------------------------------------------------------------------
@@ -148,9 +152,9 @@ class AirtableEmulator(EmulatorBase):
                 collaborators=[dict(c) for c in collaborators or []],
             )
             for spec in tables:
-                base.tables.append(self._build_table(spec))
-            self._wire_links(base)
-            self._seed_records(base, tables)
+                base.tables.append(self.builder.table(spec))
+            self.builder.wire_links(base)
+            self.builder.seed_records(base, tables)
             self.bases[base.id] = base
             self._seed_state = copy.deepcopy(self.bases)
             return base
@@ -232,120 +236,6 @@ class AirtableEmulator(EmulatorBase):
         response = jsonify(body)
         response.status_code = burst.status
         return response
-
-    # -- building bases -----------------------------------------------------------------------
-    def _build_table(self, spec: dict[str, Any]) -> Table:
-        fields: list[Field] = []
-        for fspec in spec["fields"]:
-            if fspec["type"] not in fieldtypes.SUPPORTED_TYPES:
-                raise ValueError(f"field type {fspec['type']!r} is not emulated")
-            fields.append(
-                Field(
-                    id=self.ids.reserve(fspec["id"]) if "id" in fspec else self.ids.new("fld"),
-                    name=fspec["name"],
-                    type=fspec["type"],
-                    options=fieldtypes.default_options(fspec["type"], fspec.get("options")),
-                    description=fspec.get("description"),
-                )
-            )
-        for fld in fields:
-            for choice in (fld.options or {}).get("choices", []):
-                choice.setdefault("id", self.ids.new("sel"))
-        views = [
-            View(
-                id=self.ids.reserve(v["id"]) if "id" in v else self.ids.new("viw"),
-                name=v["name"],
-                type=v.get("type", "grid"),
-                visible_field_ids=v.get("visibleFieldIds"),
-                formula=v.get("formula"),
-                sort=[(s["field"], s.get("direction", "asc")) for s in v.get("sort", [])],
-            )
-            for v in spec.get("views") or [{"name": "Grid view"}]
-        ]
-        table = Table(
-            id=self.ids.reserve(spec["id"]) if "id" in spec else self.ids.new("tbl"),
-            name=spec["name"],
-            primary_field_id=fields[0].id,
-            fields=fields,
-            views=views,
-            description=spec.get("description"),
-        )
-        for view in table.views:  # view sort and visible fields may name fields
-            view.sort = [(_field_id(table, f), d) for f, d in view.sort]
-            if view.visible_field_ids is not None:
-                view.visible_field_ids = [_field_id(table, f) for f in view.visible_field_ids]
-        return table
-
-    def _wire_links(self, base: Base) -> None:
-        for table in list(base.tables):
-            for fld in list(table.fields):
-                options = fld.options or {}
-                if fld.type == "count" and "recordLinkFieldId" in options:
-                    options["recordLinkFieldId"] = _field_id(table, options["recordLinkFieldId"])
-                if fld.type == "lastModifiedTime" and options.get("referencedFieldIds"):
-                    options["referencedFieldIds"] = [
-                        _field_id(table, f) for f in options["referencedFieldIds"]
-                    ]
-                if fld.type != "multipleRecordLinks":
-                    continue
-                linked = base.table(options["linkedTableId"])
-                if linked is None:
-                    raise ValueError(f"{fld.name}: no table {options['linkedTableId']!r}")
-                options["linkedTableId"] = linked.id
-                inverse_key = options.get("inverseLinkFieldId")
-                if inverse_key:
-                    inverse = linked.field(inverse_key)
-                    if inverse is None:
-                        raise ValueError(f"{fld.name}: no inverse field {inverse_key!r}")
-                elif linked is not table:
-                    inverse = Field(
-                        id=self.ids.new("fld"),
-                        name=_unique_name(linked, table.name),
-                        type="multipleRecordLinks",
-                        options=fieldtypes.default_options("multipleRecordLinks", {}),
-                    )
-                    linked.fields.append(inverse)
-                else:
-                    continue
-                options["inverseLinkFieldId"] = inverse.id
-                inverse_options = inverse.options if inverse.options is not None else {}
-                inverse_options["linkedTableId"] = table.id
-                inverse_options["inverseLinkFieldId"] = fld.id
-                inverse.options = inverse_options
-        for table in base.tables:
-            for fld in table.fields:
-                if fld.type == "formula":
-                    try:
-                        parsed_formula(table, fld)
-                    except FormulaSyntaxError as exc:
-                        raise ValueError(f"formula field {fld.name!r}: {exc}") from exc
-
-    def _seed_records(self, base: Base, specs: list[dict[str, Any]]) -> None:
-        # Two passes so links may point at records defined later (in any table).
-        pending_links: list[tuple[Table, Record, dict[str, Any], datetime]] = []
-        for spec, table in zip(specs, base.tables, strict=False):
-            writer = Writer(base, table, self.ids, typecast=False)
-            for rspec in spec.get("records", []):
-                created = rspec.get("createdTime") or self.clock()
-                if isinstance(created, str):
-                    created = parse_datetime(created) or self.clock()
-                plain: dict[str, Any] = {}
-                links: dict[str, Any] = {}
-                for key, value in rspec.get("fields", {}).items():
-                    fld = table.field(key)
-                    target = (
-                        links if fld is not None and fld.type == "multipleRecordLinks" else plain
-                    )
-                    target[key] = value
-                prepared = writer.prepare(plain)
-                writer.commit_choices()
-                record_id = self.ids.reserve(rspec["id"]) if "id" in rspec else None
-                record = writer.create(prepared, created, record_id)
-                if links:
-                    pending_links.append((table, record, links, created))
-        for table, record, links, created in pending_links:
-            writer = Writer(base, table, self.ids, typecast=False)
-            writer.apply(record, writer.prepare(links).values, created)
 
     def _base_table(self, base_id: str, table: str) -> tuple[Base, Table]:
         base = self.bases.get(base_id)
@@ -532,11 +422,11 @@ class AirtableEmulator(EmulatorBase):
                     "Field names must be unique and non-empty",
                 )
             try:
-                table = self._build_table(
+                table = self.builder.table(
                     {"name": name, "description": body.get("description"), "fields": specs}
                 )
                 base.tables.append(table)
-                self._wire_links(base)
+                self.builder.wire_links(base)
             except (KeyError, ValueError) as exc:
                 if base.tables and base.tables[-1].name == name:
                     base.tables.pop()
@@ -661,7 +551,7 @@ class AirtableEmulator(EmulatorBase):
             writer = Writer(base, tbl, self.ids, typecast=body.get("typecast") is True)
             if "records" in body:
                 items = _record_list(body["records"])
-                prepared = [writer.prepare(_fields_of(item)) for item in items]
+                prepared = [writer.prepare(fields_of(item)) for item in items]
             elif "fields" in body:
                 prepared = [writer.prepare(body["fields"])]
             else:
@@ -691,7 +581,7 @@ class AirtableEmulator(EmulatorBase):
                     raise errors.invalid_request('Each record must have an "id"')
                 if record_id not in tbl.records:
                     raise errors.record_not_found(record_id)
-                prepared.append(writer.prepare(_fields_of(item), record_id))
+                prepared.append(writer.prepare(fields_of(item), record_id))
             writer.commit_choices()
             now = self.clock()
             out = []
@@ -712,66 +602,13 @@ class AirtableEmulator(EmulatorBase):
         body: dict[str, Any],
         replace: bool,
     ) -> Response:
-        merge_on = upsert.get("fieldsToMergeOn") if isinstance(upsert, dict) else None
-        if not isinstance(merge_on, list) or not 1 <= len(merge_on) <= 3:
-            raise errors.invalid_request(
-                "performUpsert.fieldsToMergeOn must list between 1 and 3 fields"
-            )
-        merge_ids: list[str] = []
-        for key in merge_on:
-            fld = tbl.field(key) if isinstance(key, str) else None
-            if fld is None:
-                raise errors.unknown_field(str(key))
-            if fld.type not in fieldtypes.MERGEABLE_TYPES:
-                raise errors.invalid_request(
-                    f'Field "{fld.name}" cannot be used in fieldsToMergeOn'
-                )
-            merge_ids.append(fld.id)
-        prepared: list[Prepared] = []
-        for item in items:
-            record_id = item.get("id")
-            if record_id is not None:
-                if not isinstance(record_id, str) or record_id not in tbl.records:
-                    raise errors.record_not_found(str(record_id))
-                prepared.append(writer.prepare(_fields_of(item), record_id))
-                continue
-            p = writer.prepare(_fields_of(item))
-            missing = [tbl.field_by_id(f).name for f in merge_ids if f not in p.values]
-            if missing:
-                raise errors.invalid_request(
-                    "Records without an id must include every fieldsToMergeOn field: "
-                    + ", ".join(missing)
-                )
-            if len(_matches(tbl, merge_ids, p.values)) > 1:
-                raise errors.invalid_records(
-                    "Cannot upsert: more than one record matches the fieldsToMergeOn values"
-                )
-            prepared.append(p)
-        writer.commit_choices()
-        now = self.clock()
-        records: list[Record] = []
-        created: list[str] = []
-        updated: list[str] = []
-        for p in prepared:
-            if p.record_id is not None:
-                record = tbl.records[p.record_id]
-            else:
-                found = _matches(tbl, merge_ids, p.values)
-                if not found:
-                    record = writer.create(p, now)
-                    created.append(record.id)
-                    records.append(record)
-                    continue
-                record = found[0]
-            writer.apply(record, p.values, now, replace=replace)
-            if record.id not in updated and record.id not in created:
-                updated.append(record.id)
-            records.append(record)
+        result = upsert_records(writer, items, upsert, self.clock, replace=replace)
+        by_id = _by_id(body)
         return jsonify(
             {
-                "records": [render_record(base, tbl, r, by_id=_by_id(body)) for r in records],
-                "createdRecords": created,
-                "updatedRecords": updated,
+                "records": [render_record(base, tbl, r, by_id=by_id) for r in result.records],
+                "createdRecords": result.created,
+                "updatedRecords": result.updated,
             }
         )
 
@@ -841,34 +678,6 @@ def _record_list(value: Any) -> list[dict[str, Any]]:
             f"You can write at most {MAX_RECORDS_PER_WRITE} records per request"
         )
     return value
-
-
-def _fields_of(item: dict[str, Any]) -> Any:
-    if "fields" not in item:
-        raise errors.missing_fields()
-    return item["fields"]
-
-
-def _matches(tbl: Table, merge_ids: list[str], values: dict[str, Any]) -> list[Record]:
-    return [
-        r
-        for r in tbl.records.values()
-        if all(r.cells.get(fid) == values.get(fid) for fid in merge_ids)
-    ]
-
-
-def _field_id(table: Table, key: str) -> str:
-    fld = table.field(key)
-    if fld is None:
-        raise ValueError(f"table {table.name!r} has no field {key!r}")
-    return fld.id
-
-
-def _unique_name(table: Table, wanted: str) -> str:
-    name, n = wanted, 2
-    while table.field_by_name(name) is not None:
-        name, n = f"{wanted} {n}", n + 1
-    return name
 
 
 def _rename_in_formulas(table: Table, old: str, new: str) -> None:

@@ -4,6 +4,7 @@ inverse side of record links. A batch is validated completely before anything ch
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -225,3 +226,92 @@ def delete_record(base: Base, table: Table, record_id: str, now: datetime) -> No
     for fld in table.fields:
         if fld.type == "multipleRecordLinks" and record.cells.get(fld.id):
             _sync_inverse(base, fld, record_id, record.cells[fld.id], [], now)
+
+
+def fields_of(item: dict[str, Any]) -> Any:
+    """The ``fields`` of one record in a write body (422 when it is missing)."""
+    if "fields" not in item:
+        raise errors.missing_fields()
+    return item["fields"]
+
+
+@dataclass
+class UpsertResult:
+    records: list[Record]
+    created: list[str]
+    updated: list[str]
+
+
+def _matching(table: Table, merge_ids: list[str], values: dict[str, Any]) -> list[Record]:
+    return [
+        r
+        for r in table.records.values()
+        if all(r.cells.get(fid) == values.get(fid) for fid in merge_ids)
+    ]
+
+
+def upsert_records(
+    writer: Writer,
+    items: list[dict[str, Any]],
+    perform_upsert: Any,
+    clock: Callable[[], datetime],
+    *,
+    replace: bool,
+) -> UpsertResult:
+    """``performUpsert``: records with an id update that record; the others match on
+    ``fieldsToMergeOn`` (1-3 fields, names or ids): no match creates, one match updates,
+    several matches reject the whole request."""
+    table = writer.table
+    merge_on = perform_upsert.get("fieldsToMergeOn") if isinstance(perform_upsert, dict) else None
+    if not isinstance(merge_on, list) or not 1 <= len(merge_on) <= 3:
+        raise errors.invalid_request(
+            "performUpsert.fieldsToMergeOn must list between 1 and 3 fields"
+        )
+    merge_ids: list[str] = []
+    for key in merge_on:
+        fld = table.field(key) if isinstance(key, str) else None
+        if fld is None:
+            raise errors.unknown_field(str(key))
+        if fld.type not in fieldtypes.MERGEABLE_TYPES:
+            raise errors.invalid_request(f'Field "{fld.name}" cannot be used in fieldsToMergeOn')
+        merge_ids.append(fld.id)
+    prepared: list[Prepared] = []
+    for item in items:
+        record_id = item.get("id")
+        if record_id is not None:
+            if not isinstance(record_id, str) or record_id not in table.records:
+                raise errors.record_not_found(str(record_id))
+            prepared.append(writer.prepare(fields_of(item), record_id))
+            continue
+        candidate = writer.prepare(fields_of(item))
+        missing = [table.field_by_id(f).name for f in merge_ids if f not in candidate.values]
+        if missing:
+            raise errors.invalid_request(
+                "Records without an id must include every fieldsToMergeOn field: "
+                + ", ".join(missing)
+            )
+        if len(_matching(table, merge_ids, candidate.values)) > 1:
+            raise errors.invalid_records(
+                "Cannot upsert: more than one record matches the fieldsToMergeOn values"
+            )
+        prepared.append(candidate)
+    writer.commit_choices()
+    now = clock()
+    result = UpsertResult([], [], [])
+    for p in prepared:
+        if p.record_id is not None:
+            record = table.records[p.record_id]
+        else:
+            found = _matching(table, merge_ids, p.values)
+            if not found:
+                # Matched sequentially, so a key repeated later in the batch updates this one.
+                record = writer.create(p, now)
+                result.created.append(record.id)
+                result.records.append(record)
+                continue
+            record = found[0]
+        writer.apply(record, p.values, now, replace=replace)
+        if record.id not in result.updated and record.id not in result.created:
+            result.updated.append(record.id)
+        result.records.append(record)
+    return result
