@@ -56,8 +56,11 @@ class Site:
     def config(self, **overrides: Any) -> JiraConnection:
         base = self.loaded.config.connections[self.name]
         assert isinstance(base, JiraConnection)
-        # Tests are about behaviour, not about waiting: one attempt unless a test asks.
-        return base.model_copy(update={"max_attempts": 1, **overrides})
+        # Tests are about behaviour, not about waiting: one attempt and no pacing unless a
+        # test asks for them.
+        return base.model_copy(
+            update={"max_attempts": 1, "requests_per_second": 1000.0, **overrides}
+        )
 
     def mapping(self, **entity_updates: dict[str, Any]) -> TeamMapping:
         (mapping,) = self.loaded.mappings_for(self.name)

@@ -73,6 +73,7 @@ def count(site: Site, endpoint: str) -> int:
 
 
 SEARCH = {"cloud": "GET /rest/api/<ver>/search/jql", "server": "GET /rest/api/<ver>/search"}
+PWA_TASK = "https://pwa.example/sites/pwa/tasks/1"
 PUT_ISSUE = "PUT /rest/api/<ver>/issue/<ref>"
 POST_TRANSITION = "POST /rest/api/<ver>/issue/<ref>/transitions"
 
@@ -273,7 +274,7 @@ def test_links_both_ways_are_one_dependency_each_and_pushes_are_idempotent(fresh
     # A dependency on an item in another tool becomes a remote link, also only once.
     remote = PlannedWrite(
         fresh.name, EntityType.DEPENDENCY, str(uuid.uuid4()), "create",
-        [FieldChange("predecessor", None, {"url": "https://pwa.example/t/1", "title": "Cutover"}, "t"),
+        [FieldChange("predecessor", None, {"url": PWA_TASK, "title": "Cutover"}, "t"),
          FieldChange("successor", None, str(first.id), "t")],
     )  # fmt: skip
     assert conn.push([remote])[0].ok and conn.push([remote])[0].ok
