@@ -45,6 +45,9 @@ class YamlDocument:
     def line_of(self, loc: Sequence[str | int]) -> int:
         return self.locate(loc)[0]
 
+    def where(self, loc: Sequence[str | int]) -> str:
+        return f"{self.path}:{self.line_of(loc)}"
+
 
 def _plain(node: Any) -> Any:
     if isinstance(node, CommentedMap):

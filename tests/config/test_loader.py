@@ -169,3 +169,13 @@ def test_missing_secret_names_the_variable_not_a_value(
     loaded = load_config(write(tmp_path, GOOD_CONFIG))
     with pytest.raises(AuthError, match="AIRTABLE_TOKEN"):
         loaded.config.connections["pmo"].token.resolve("token", "pmo")  # type: ignore[union-attr]
+
+
+def test_missing_mapping_file_names_the_config_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD_CONFIG.replace("teams/pmo.yaml", "teams/missing.yaml"))
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [problem] = err.value.problems
+    assert (
+        problem.startswith(f"{path}:17 ›") and "missing.yaml" in problem and "not found" in problem
+    )

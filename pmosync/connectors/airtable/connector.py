@@ -53,7 +53,7 @@ class AirtableConnector:
         token = config.token.resolve("token", connection=name)
         self.api = Api(
             token,
-            timeout=(10, config.timeout_seconds),
+            timeout=(10, int(config.timeout_seconds)),
             # Retries belong to our policy layer: it rides out Airtable's 30 s lock-out with one
             # wait instead of pyairtable's five quick retries that each restart the penalty.
             retry_strategy=None,
