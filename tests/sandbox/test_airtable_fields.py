@@ -197,6 +197,14 @@ def test_cell_format_string_needs_time_zone_and_locale(api: Api) -> None:
         formula="{Title}='Fmt'",
     )
     (row,) = rows
+    with pytest.raises(requests.HTTPError) as exc:
+        api.get(table.urls.record(row["id"]), params={"cellFormat": "string"})
+    assert _status(exc)[0] == 422
+    one = api.get(
+        table.urls.record(row["id"]),
+        params={"cellFormat": "string", "timeZone": "utc", "userLocale": "en-us"},
+    )
+    assert one["fields"]["Starts"] == "2026-06-01 12:00"
     assert row["fields"]["Cost"] == "€99.00"
     assert row["fields"]["Progress"] == "12.5%"
     assert row["fields"]["Starts"] == "2026-06-01 14:00"

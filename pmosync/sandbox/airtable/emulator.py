@@ -27,7 +27,13 @@ from pmosync.sandbox.airtable import errors, fieldtypes
 from pmosync.sandbox.airtable.building import BaseBuilder
 from pmosync.sandbox.airtable.errors import AirtableError
 from pmosync.sandbox.airtable.fieldtypes import now_ms
-from pmosync.sandbox.airtable.listing import Iterators, list_page, query_from_args, query_from_body
+from pmosync.sandbox.airtable.listing import (
+    Iterators,
+    check_cell_format,
+    list_page,
+    query_from_args,
+    query_from_body,
+)
 from pmosync.sandbox.airtable.ratelimit import SlidingWindowLimiter
 from pmosync.sandbox.airtable.store import (
     Base,
@@ -523,14 +529,16 @@ class AirtableEmulator(EmulatorBase):
             if method == "GET":
                 by_id = request.args.get("returnFieldsByFieldId", "0").lower() in ("1", "true")
                 cell_format = request.args.get("cellFormat", "json")
+                time_zone = request.args.get("timeZone")
+                check_cell_format(cell_format, time_zone, request.args.get("userLocale"))
                 return jsonify(
                     render_record(
                         base,
                         tbl,
                         record,
                         by_id=by_id,
-                        cell_format=cell_format if cell_format == "string" else "json",
-                        time_zone=request.args.get("timeZone"),
+                        cell_format=cell_format,
+                        time_zone=time_zone,
                     )
                 )
             if method == "DELETE":

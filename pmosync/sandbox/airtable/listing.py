@@ -230,14 +230,18 @@ def select_records(base: Base, table: Table, query: ListQuery) -> list[str]:
     return ids
 
 
-def list_page(base: Base, table: Table, query: ListQuery, iterators: Iterators) -> dict[str, Any]:
-    if query.cell_format not in ("json", "string"):
+def check_cell_format(cell_format: str, time_zone: str | None, user_locale: str | None) -> None:
+    if cell_format not in ("json", "string"):
         raise errors.invalid_request()
-    if query.cell_format == "string" and not (query.time_zone and query.user_locale):
+    if cell_format == "string" and not (time_zone and user_locale):
         raise errors.invalid_request(
             'The "timeZone" and "userLocale" parameters are required when using "string" '
             "as the cellFormat"
         )
+
+
+def list_page(base: Base, table: Table, query: ListQuery, iterators: Iterators) -> dict[str, Any]:
+    check_cell_format(query.cell_format, query.time_zone, query.user_locale)
     only: set[str] | None = None
     if query.fields is not None:
         only = set()
