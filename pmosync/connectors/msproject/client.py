@@ -128,7 +128,9 @@ class PwaClient:
             sent = {"Accept": self.accept, **self.credentials.headers(), **(headers or {})}
             if body is not None:
                 sent["Content-Type"] = self.accept if self.verbose else "application/json"
-            if method != "GET" and not self.credentials.bearer and "contextinfo" not in url:
+            if method != "GET" and "contextinfo" not in url and "X-RequestDigest" not in sent:
+                # SharePoint Online skips the digest check for bearer calls, but Project Server
+                # farms and cookie/NTLM auth require it; one contextinfo call per 30 min is cheap.
                 sent["X-RequestDigest"] = self.form_digest()
             try:
                 response = self.session.request(method, url, params=params, json=body, headers=sent)

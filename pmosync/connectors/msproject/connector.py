@@ -253,13 +253,14 @@ class PwaConnector:
         threshold = self._server_time(since - self.overlap) if since else None
         catalog = self.catalog()
         listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
+        people: set[str] = set()  # a resource on several teams is yielded once per pull
         for summary in listed:
             if not self._selected(summary):
                 continue
             project_id = str(summary.get("Id") or "").lower()
             if not project_id:
                 raise FatalConnectorError("a project in the list has no Id", connection=self.name)
-            yield from self._pull_project(project_id, catalog)
+            yield from self._pull_project(project_id, catalog, people)
 
     def _selected(self, summary: dict[str, Any]) -> bool:
         if not self.options.projects:
@@ -310,7 +311,7 @@ class PwaConnector:
         )
 
     def _pull_project(
-        self, project_id: str, catalog: CustomFieldCatalog
+        self, project_id: str, catalog: CustomFieldCatalog, people: set[str]
     ) -> Iterator[PulledRecord | Quarantined]:
         try:
             project = self.api.project(project_id)
@@ -347,6 +348,9 @@ class PwaConnector:
                 continue
             if resource.get("Name"):
                 by_name[str(resource["Name"]).strip().lower()] = resource_id
+            if resource_id in people:
+                continue
+            people.add(resource_id)
             yield self._record(EntityType.PERSON, resource_id, mapper.map_resource, resource)
         assignees = mapper.primary_assignees(assignments)
         summary_task = str(project.get("SummaryTaskId") or "").lower() or None

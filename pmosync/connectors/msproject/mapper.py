@@ -210,6 +210,8 @@ def coerce(entity_type: EntityType, name: str, value: Any) -> Any:
         return int(value)
     if isinstance(value, list) and "list" not in text:
         return value[0] if value else None
+    if "list" in text and not isinstance(value, list):
+        return [] if value in (None, "") else [value]
     return value
 
 

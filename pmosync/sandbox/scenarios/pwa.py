@@ -1,0 +1,127 @@
+"""The ``pwa`` scenario: a seeded Project Web App site and the Entra token service it trusts.
+
+``services()`` is what the demo and the tests compose: the Entra emulator (not a connection) and
+the PWA emulator with its connection entry. The sandbox signs in unattended with client
+credentials (secret in ``secrets/<name>.client_secret``), so the PWA emulator accepts app-only
+tokens here; a real Project Online tenant would need ``auth: device_code`` and a one-time
+``pmo-sync auth login``. The token cache lands in ``tokens/<name>.msal.json`` (0600).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pmosync.sandbox.entra import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_TENANT_ID,
+    DEFAULT_USER_UPN,
+    EntraClient,
+    EntraEmulator,
+)
+from pmosync.sandbox.harness import Scenario, ServiceSpec
+from pmosync.sandbox.pwa import PwaEmulator, SeedSpec
+
+# A public client (no secret) for device-code sign-in against the sandbox.
+PUBLIC_CLIENT_ID = "3f6e2a9d-1b4c-4d7e-8a5f-0c2b9e7d4a18"
+SITE_PATH = "/sites/pwa"
+RAG_VALUES = {"Green": "G", "Amber": "A", "Red": "R"}
+
+
+def team_mapping() -> dict[str, Any]:
+    """A planning team's mapping: PMO fields pushed to project custom fields (by display name,
+    since their GUIDs differ per site), the task custom field Workstream read as a label."""
+    return {
+        "entities": {
+            "project": {
+                "options": {"risk_impact_scale": 5},
+                "fields": {
+                    "code": {"field": "ProjectIdentifier", "direction": "pull"},
+                    "rag_computed": {"field": "PMO RAG", "values": dict(RAG_VALUES)},
+                    "next_milestone_date": {"field": "PMO Forecast"},
+                    "pmo_status": {"field": "PMO Status"},
+                },
+            },
+            "work_item": {
+                "fields": {"labels": {"field": "Workstream", "direction": "pull"}},
+            },
+            "milestone": {},
+            "dependency": {},
+            "raid_item": {},
+            "person": {},
+        }
+    }
+
+
+def services(
+    name: str = "plans_pwa",
+    *,
+    entra_name: str | None = None,
+    pwa_knobs: dict[str, Any] | None = None,
+    entra_knobs: dict[str, Any] | None = None,
+    **seed_opts: Any,
+) -> list[ServiceSpec]:
+    """The Entra and PWA emulators, seeded from ``SeedSpec(**seed_opts)``."""
+    entra_name = entra_name or f"{name}_entra"
+    entra = EntraEmulator(
+        clients=[
+            EntraClient(),
+            EntraClient(client_id=PUBLIC_CLIENT_ID, secret=None, name="pmo-sync cli"),
+        ],
+        **{"device_interval": 1, **(entra_knobs or {})},
+    )
+    knobs = {"allow_app_only": True, **(pwa_knobs or {})}
+    pwa = PwaEmulator(
+        seed=SeedSpec(**seed_opts),
+        token_validator=entra.validate,
+        site_path=SITE_PATH,
+        tenant_id=DEFAULT_TENANT_ID,
+        **knobs,
+    )
+    connection: dict[str, Any] = {
+        "kind": "pwa",
+        "site_url": "{url}" + SITE_PATH,
+        "authority": "{url:" + entra_name + "}",
+        "tenant": DEFAULT_TENANT_ID,
+        "client_id": DEFAULT_CLIENT_ID,
+        "auth": "client_credentials",
+        "client_secret_file": f"secrets/{name}.client_secret",
+        "token_cache": f"tokens/{name}.msal.json",
+        "server_timezone": "UTC",
+        # The sandbox has no throttling to respect; real sites keep the default pace.
+        "requests_per_second": 50,
+    }
+    return [
+        ServiceSpec(
+            name=entra_name,
+            kind="entra",
+            emulator=entra,
+            credentials={
+                "tenant": DEFAULT_TENANT_ID,
+                "authority": "{url}/" + DEFAULT_TENANT_ID,
+                "public_client_id": PUBLIC_CLIENT_ID,
+                "user": DEFAULT_USER_UPN,
+                "approve": "{url}/_admin/entra/approve",
+            },
+        ),
+        ServiceSpec(
+            name=name,
+            kind="pwa",
+            emulator=pwa,
+            credentials={
+                "site_url": "{url}" + SITE_PATH,
+                "tenant": DEFAULT_TENANT_ID,
+                "client_id": DEFAULT_CLIENT_ID,
+                "client_secret": DEFAULT_CLIENT_SECRET,
+                "scope": "{url}/.default",
+            },
+            connection=connection,
+            secrets={"client_secret": DEFAULT_CLIENT_SECRET},
+            mapping=team_mapping(),
+            extra={"entra": entra_name, "site_path": SITE_PATH},
+        ),
+    ]
+
+
+def scenario(**opts: Any) -> Scenario:
+    return Scenario(services=services(**opts), sync={"overlap": "5m"})
