@@ -34,8 +34,11 @@ from pmosync.connectors.files._worker import duration_minutes
 from pmosync.connectors.files.model import CustomValue
 from pmosync.errors import ConfigError, SkippableRecordError
 
+# SHARED_DIR as documented for this module; PMOSYNC_SHARED_DIR is what tests/conftest.py reads.
 SHARED_DIR = Path(
-    os.environ.get("SHARED_DIR", Path(__file__).resolve().parents[2].parent / "shared")
+    os.environ.get("SHARED_DIR")
+    or os.environ.get("PMOSYNC_SHARED_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared"
 )
 FIXTURES = SHARED_DIR / "fixtures" / "msproject"
 MSPDI_FILES = (
