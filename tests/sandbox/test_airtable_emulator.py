@@ -29,6 +29,15 @@ from pmosync.sandbox.server import ServedApp
 TODAY = date(2026, 3, 2)
 TEST_BASE = "appTESTBASE000001"
 
+# Every test starts from the emulator's defaults, with the rate limit off unless it is the point.
+DEFAULT_KNOBS = {
+    "rate_limit_enabled": False,
+    "requests_per_second": 5,
+    "token_requests_per_second": 50,
+    "lockout_seconds": 30,
+    "offset_ttl_seconds": 300,
+}
+
 
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
@@ -56,7 +65,7 @@ def emulator(service: RunningService) -> AirtableEmulator:
 def api(sandbox: Sandbox, service: RunningService, emulator: AirtableEmulator) -> Api:
     """A fresh client against the freshly reset, unthrottled emulator."""
     emulator.reset()
-    emulator.configure({"rate_limit_enabled": False, "offset_ttl_seconds": 300})
+    emulator.configure(DEFAULT_KNOBS)
     client = Api(service.spec.credentials["token"], endpoint_url=service.url, retry_strategy=None)
     assert sandbox.ca is not None
     client.session.verify = str(sandbox.ca.bundle_path)

@@ -76,6 +76,16 @@ def _tables() -> list[dict[str, Any]]:
     ]
 
 
+# Every test starts from the emulator's defaults, with the rate limit off unless it is the point.
+DEFAULT_KNOBS = {
+    "rate_limit_enabled": False,
+    "requests_per_second": 5,
+    "token_requests_per_second": 50,
+    "lockout_seconds": 30,
+    "offset_ttl_seconds": 300,
+}
+
+
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[AirtableEmulator, str, str]]:
     emulator = AirtableEmulator(seed="field-tests")
@@ -95,7 +105,7 @@ def api(served: tuple[AirtableEmulator, str, str], monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
     emulator, url, bundle = served
     emulator.reset()
-    emulator.configure({"rate_limit_enabled": False})
+    emulator.configure(DEFAULT_KNOBS)
     client = Api(TOKEN, endpoint_url=url, retry_strategy=None)
     client.session.verify = bundle
     return client
