@@ -950,8 +950,8 @@ class JiraEmulator(EmulatorBase):
         ]
         out = []
         for project in projects:
-            entry = call.view.project(project)
-            entry.pop("expand", None)
+            full = call.view.project(project)
+            entry = {k: full[k] for k in ("self", "id", "key", "name", "avatarUrls")}
             types = []
             for itype in self.state.project_issue_types(project):
                 if type_names and itype.name not in type_names:
@@ -960,7 +960,11 @@ class JiraEmulator(EmulatorBase):
                     continue
                 t = call.view.issue_type(itype)
                 if with_fields:
-                    t["fields"] = self._create_fields(call, project.id, itype.id)
+                    # the legacy endpoint's FieldMetadata has no fieldId
+                    t["fields"] = {
+                        fid: {k: v for k, v in meta.items() if k != "fieldId"}
+                        for fid, meta in self._create_fields(call, project.id, itype.id).items()
+                    }
                 types.append(t)
             entry["issuetypes"] = types
             out.append(entry)

@@ -308,11 +308,9 @@ def changelog_items(state: JiraState, spec: FieldSpec, old: Any, new: Any) -> li
         return items
     old_raw, old_text = display(state, spec, old)
     new_raw, new_text = display(state, spec, new)
-    item = {**base, "from": old_raw, "fromString": old_text, "to": new_raw, "toString": new_text}
-    if spec.kind == "user" and state.cloud:
-        item["tmpFromAccountId"] = old
-        item["tmpToAccountId"] = new
-    return [item]
+    # Cloud also sends tmpFromAccountId/tmpToAccountId on user fields; the published schema
+    # (ChangeDetails, additionalProperties: false) does not, so neither do we.
+    return [{**base, "from": old_raw, "fromString": old_text, "to": new_raw, "toString": new_text}]
 
 
 def apply_edit(
