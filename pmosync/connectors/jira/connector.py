@@ -346,23 +346,24 @@ class JiraConnector:
     def _with_epic_keys(
         self, prep: _Prepared, issues: Iterator[dict[str, Any]]
     ) -> Iterator[dict[str, Any]]:
-        """Issues in page-sized batches, with the epics their Epic Link names resolved to ids
-        in one search per batch (DC's Epic Link holds a key; a pointer needs the id)."""
+        """Issues whose Epic Link (DC: a key) names an epic not seen yet are held back to the
+        end of the listing, when most epics have been seen; the rest are looked up in one
+        search per 100 keys instead of one request per issue."""
         epic = prep.ctx.epic_link_field
         if not epic:
             yield from issues
             return
-        batch: list[dict[str, Any]] = []
+        deferred: list[dict[str, Any]] = []
         for issue in issues:
-            batch.append(issue)
             if issue.get("key") and issue.get("id"):
                 self._keys[str(issue["key"])] = str(issue["id"])
-            if len(batch) >= self.config.page_size:
-                self._prefetch_keys(batch, epic)
-                yield from batch
-                batch = []
-        self._prefetch_keys(batch, epic)
-        yield from batch
+            value = (issue.get("fields") or {}).get(epic)
+            if isinstance(value, str) and value not in self._keys:
+                deferred.append(issue)
+                continue
+            yield issue
+        self._prefetch_keys(deferred, epic)
+        yield from deferred
 
     def _prefetch_keys(self, batch: list[dict[str, Any]], epic_field: str) -> None:
         wanted = sorted(
