@@ -334,3 +334,16 @@ def test_human_edit_moves_only_that_records_times(
     assert after["fields"]["Tags"] == ["frontend"]
     with pytest.raises(Exception, match="UNKNOWN_FIELD_NAME"):
         emulator.edit_record(BASE, "Work", seeded["id"], {"Nope": 1})
+
+
+def test_reset_returns_every_base_to_its_seed(
+    api: Api, served: tuple[AirtableEmulator, str, str]
+) -> None:
+    emulator = served[0]
+    api.table(BASE, "Work").create({"Title": "runtime row"})
+    emulator.add_base(
+        "appLATEBASE000001", "Late", [{"name": "L", "fields": [{"name": "N", "type": "number"}]}]
+    )
+    emulator.reset()
+    assert [r["fields"]["Title"] for r in emulator.records(BASE, "Work")] == ["Seeded"]
+    assert emulator.records("appLATEBASE000001", "L") == []

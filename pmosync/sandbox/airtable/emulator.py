@@ -162,7 +162,8 @@ class AirtableEmulator(EmulatorBase):
             self.builder.wire_links(base)
             self.builder.seed_records(base, tables)
             self.bases[base.id] = base
-            self._seed_state = copy.deepcopy(self.bases)
+            # Snapshot this base alone: other bases may already hold runtime changes.
+            self._seed_state[base.id] = copy.deepcopy(base)
             return base
 
     def edit_record(
