@@ -8,6 +8,7 @@ can import this module without starting a JVM. Everything returned is plain Pyth
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import signal
 import time
@@ -251,11 +252,11 @@ def _java() -> Any:
 def _versions() -> dict[str, str]:
     import jpype
 
-    system = jpype.JClass("java.lang.System")
-    package = jpype.JClass("org.mpxj.ProjectFile").class_.getPackage()
+    # The jar's manifest carries no version; the wheel's metadata does.
     return {
-        "java": str(system.getProperty("java.version")),
-        "mpxj": str(package.getImplementationVersion() or "unknown"),
+        "java": str(jpype.JClass("java.lang.System").getProperty("java.version")),
+        "mpxj": importlib.metadata.version("mpxj"),
+        "jpype": importlib.metadata.version("JPype1"),
     }
 
 
