@@ -226,15 +226,16 @@ class JiraConnector:
         for index, mapping in enumerate(self.mappings):
             team = mapping.team or f"team{index}"
             raid = mapping.entities.get(EntityType.RAID_ITEM)
-            raid_types = (
-                frozenset(t.lower() for t in (raid.issue_types or [])) if raid else frozenset()
-            )
+            raid_names = list(raid.issue_types or []) if raid else []
+            raid_types = frozenset(t.lower() for t in raid_names)
             all_projects: list[str] = []
             for entity_type in ISSUE_ENTITIES:
                 entity = mapping.entities.get(entity_type)
                 if entity is None:
                     continue
-                profile = self._profile(team, mapping, entity_type, entity, catalog, raid_types)
+                profile = self._profile(
+                    team, mapping, entity_type, entity, catalog, raid_types, raid_names
+                )
                 profiles[f"{team}:{entity_type.value}"] = profile
                 all_projects.extend(p for p in profile.projects if p not in all_projects)
             wanted = frozenset(t for t in CATALOG_ENTITIES if t in mapping.entities)
@@ -283,6 +284,7 @@ class JiraConnector:
         entity: EntityMapping,
         catalog: FieldCatalog,
         raid_types: frozenset[str],
+        raid_names: list[str],
     ) -> IssueProfile:
         source = mapping.source or f"team {team}"
         effective: dict[str, tuple[FieldMapping, bool]] = {}
@@ -326,7 +328,11 @@ class JiraConnector:
                 if cancelled is not None
                 else DEFAULT_CANCELLED_RESOLUTIONS
             ),
-            options={**entity.options, "issue_type_names": list(entity.issue_types or [])},
+            options={
+                **entity.options,
+                "issue_type_names": list(entity.issue_types or []),
+                "exclude_type_names": raid_names if entity_type is EntityType.WORK_ITEM else [],
+            },
         )
 
     def _resolve_key(self, key: str) -> str | None:
@@ -412,7 +418,8 @@ class JiraConnector:
         until_text = jql_moment(until, zone, round_up=True) if until is not None else None
         jql = build_jql(profile, since=since_text, until=until_text)
         if profile.exclude_types and not profile.issue_types:
-            names = ", ".join(jql_quote(t) for t in sorted(profile.exclude_types))
+            original = profile.options.get("exclude_type_names") or sorted(profile.exclude_types)
+            names = ", ".join(jql_quote(str(t)) for t in original)
             jql = jql.replace(" ORDER BY", f" AND issuetype not in ({names}) ORDER BY", 1)
         incremental = since is not None
         seen: set[tuple[str, str]] = set()
@@ -607,6 +614,9 @@ class JiraConnector:
                     status_goal = (str(change.new), *goal)
                 continue
             if change.field in refs:
+                epic_link = self._epic_link_for(prep, change.field, fields)
+                if epic_link and raw is None:
+                    raw = fields.get(epic_link)
                 try:
                     pointer, _ = _pointer(spec, refs[change.field], raw, prep.ctx)
                 except MappingProblem:
@@ -614,7 +624,11 @@ class JiraConnector:
                 current_ref = pointer.external_id if pointer else None
                 if current_ref == change.new:
                     continue
-                edits[spec.id] = self._ref_json(prep, refs[change.field], change.new)
+                if epic_link:
+                    # DC: a story's epic is the Epic Link field, which takes the epic's key.
+                    edits[epic_link] = self._key_of(change.new) if change.new else None
+                else:
+                    edits[spec.id] = self._ref_json(prep, refs[change.field], change.new)
                 continue
             ctype = canonical_type(write.entity_type, change.field)
             try:
@@ -628,6 +642,27 @@ class JiraConnector:
             except (MappingProblem, ValueError) as exc:
                 raise _WriteFailed(str(exc)) from None
         return edits, status_goal
+
+    def _epic_link_for(
+        self, prep: _Prepared, canonical: str, fields: Mapping[str, Any]
+    ) -> str | None:
+        """The Epic Link field when ``parent`` of this issue lives there (DC, not a sub-task)."""
+        if canonical != "parent" or prep.cloud or not prep.ctx.epic_link_field:
+            return None
+        if (fields.get("issuetype") or {}).get("subtask"):
+            return None
+        return prep.ctx.epic_link_field
+
+    def _key_of(self, issue_id: Any) -> str:
+        for key, known in self._keys.items():
+            if known == str(issue_id):
+                return key
+        raw = self.client.get_json(
+            f"issue/{issue_id}", {"fields": "summary"}, what=f"GET issue {issue_id}"
+        )
+        key = str(raw.get("key") or issue_id)
+        self._keys[key] = str(issue_id)
+        return key
 
     def _ref_json(self, prep: _Prepared, target: EntityType, external_id: Any) -> Any:
         if external_id is None:

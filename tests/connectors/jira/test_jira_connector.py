@@ -394,3 +394,29 @@ def test_rate_limit_retry_after_is_honoured_by_the_policy(fresh: Site) -> None:
     assert time.monotonic() - started >= 1.5
     assert conn.client.adapter.stats.retries == 2
     assert conn.client.adapter.stats.by_status[429] == 2
+
+
+def test_moving_a_story_to_another_epic(fresh: Site) -> None:
+    """Cloud writes ``parent``; DC writes the Epic Link field (with the epic's key)."""
+    state = fresh.emulator.state
+    epic_link = state.custom_field_id("Epic Link")
+    epics = {e.id: e for e in issues_of(fresh, "Epic")}
+
+    def epic_of(issue: Any) -> Any:
+        return issue.fields.get("parent") or (issue.fields.get(epic_link) if epic_link else None)
+
+    story = next(s for s in issues_of(fresh, "Story") if epic_of(s) in epics)
+    other = next(
+        e for e in epics.values() if e.project_id == story.project_id and e.id != epic_of(story)
+    )
+    fields = fresh.mapping().model_dump(mode="json")["entities"]["work_item"]["fields"]
+    mapping = fresh.mapping(work_item={"fields": {**fields, "parent": {"field": "parent"}}})
+    write = update(fresh, str(story.id), ("parent", str(other.id)))
+    conn = fresh.connector(mapping=mapping)
+    (moved,) = conn.push([write])
+    assert moved.ok, moved.error
+    assert epic_of(state.issues[story.id]) == other.id
+    pulled = records(pull(fresh.connector(mapping=mapping)), WORK)[str(story.id)]
+    assert pulled.pointers["parent"].external_id == str(other.id)
+    writes = fresh.writes()
+    assert conn.push([write])[0].ok and fresh.writes() == writes
