@@ -337,10 +337,12 @@ class PwaEmulator(EmulatorBase):
                 limited = self._rate_limited()
                 if limited is not None:
                     return limited
-                claims = self._authenticate(method)
+                is_contextinfo = rest.rstrip("/").lower() == "contextinfo"
+                # Reading the digest is allowed to anyone who can read the site.
+                claims = self._authenticate("GET" if is_contextinfo else method)
                 if isinstance(claims, Response):
                     return claims
-                if rest.rstrip("/").lower() == "contextinfo":
+                if is_contextinfo:
                     return self._contextinfo(dialect, method)
                 if method != "GET":
                     self._check_digest()
@@ -569,7 +571,7 @@ class PwaEmulator(EmulatorBase):
     ) -> Response:
         if segments and segments[0][0].startswith("["):  # localized form: ProjectData/[en-US]/…
             segments = segments[1:]
-        renderer = Renderer(dialect, api_base, ms_dates=True)
+        renderer = Renderer(dialect, api_base, ms_dates=True, service="ProjectData")
         if not segments:
             sets = [{"name": n, "url": n} for n in ENTITY_SETS]
             body = (

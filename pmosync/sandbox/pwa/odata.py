@@ -625,6 +625,7 @@ class Renderer:
     dialect: Dialect
     api_base: str  # absolute ``https://host/sites/pwa/_api/``
     ms_dates: bool  # WCF (ProjectData) verbose uses /Date(ms)/; ProjectServer uses ISO
+    service: str = "ProjectServer"
 
     def value(self, value: Any) -> Any:
         if isinstance(value, datetime):
@@ -714,7 +715,7 @@ class Renderer:
             return {"d": body}
         out: dict[str, Any] = {}
         if self.dialect is Dialect.MINIMAL:
-            out["odata.metadata"] = f"{self.api_base}{entity_set.split('/')[0]}/$metadata"
+            out["odata.metadata"] = f"{self.api_base}{self.service}/$metadata#{entity_set}"
         if page.count is not None:
             out["odata.count"] = str(page.count)
         out["value"] = rows
