@@ -264,6 +264,43 @@ def conflicts_list(config_path: Path) -> None:
         store.close()
 
 
+# -- discover -----------------------------------------------------------------------------
+DISCOVERERS = {
+    "airtable": "pmosync.connectors.airtable.discover",
+    "jira": "pmosync.connectors.jira.discover",
+    "pwa": "pmosync.connectors.msproject.discover",
+}
+
+
+@main.command()
+@_config_option
+@click.argument("connection")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a listing.")
+@handle_errors
+def discover(config_path: Path, connection: str, as_json: bool) -> None:
+    """List what a mapping can name in CONNECTION's tool.
+
+    Airtable: tables and fields with their ids, types and select options. Jira: fields (id,
+    name, type), statuses with categories, link types, issue types, projects. Project Server:
+    projects, enterprise custom fields with lookup values, task fields.
+    """
+    from importlib import import_module
+
+    from pmosync.config.loader import load_config
+
+    loaded = load_config(config_path)
+    conn = loaded.config.connections.get(connection)
+    if conn is None:
+        known = ", ".join(sorted(loaded.config.connections))
+        raise ConfigError(f"no connection named {connection!r} in {config_path} (known: {known})")
+    module = import_module(DISCOVERERS[conn.kind])
+    found = module.discover(connection, conn)
+    if as_json or not hasattr(module, "render_text"):
+        click.echo(json.dumps(found, indent=2, default=str))
+    else:
+        click.echo(module.render_text(found))
+
+
 # -- sandbox and demo ---------------------------------------------------------------------
 def _serve_until_signalled() -> None:
     stop = threading.Event()

@@ -221,3 +221,19 @@ def test_two_bases_reconcile_with_three_way_merge(make_slice: Any) -> None:
     assert conflict["policy"] == "latest" and "pmo_b" in conflict["reason"]
     a_now = next(r for r in a.records(BASE_ID, "Projects") if r["id"] == rec_a["id"])  # type: ignore[attr-defined]
     assert a_now["fields"]["Status"] == "Cancelled"
+
+
+def test_discover_lists_tables_and_field_ids(make_slice: Any) -> None:
+    from click.testing import CliRunner
+
+    from pmosync.cli import main
+
+    slice_ = make_slice()
+    result = CliRunner().invoke(main, ["discover", "pmo_airtable", "--config", str(slice_.config)])
+    assert result.exit_code == 0, result.output
+    mapping = slice_.sandbox.services["pmo_airtable"].spec.mapping
+    status_field = mapping["entities"]["project"]["fields"]["status"]["field"]  # type: ignore[index]
+    line = next(ln for ln in result.output.splitlines() if status_field in ln)
+    assert "singleSelect" in line and "In progress" in line
+    bad = CliRunner().invoke(main, ["discover", "nope", "--config", str(slice_.config)])
+    assert bad.exit_code == 2 and "pmo_airtable" in bad.output
