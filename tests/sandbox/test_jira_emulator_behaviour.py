@@ -319,3 +319,52 @@ def test_edit_bumps_updated_with_millisecond_precision(jc: JIRA) -> None:
     issue.update(fields={"labels": ["ms"]})
     after = jc.issue("OPS-8").fields.updated
     assert after != before and len(after.split(".")[1]) == 8  # "mmm+hhmm"
+
+
+def test_post_search_properties_on_create_and_screen_only_resolution(
+    cloud: ServedJira, jc: JIRA
+) -> None:
+    session = cloud.session()
+    response = session.post(
+        f"{cloud.url}/rest/api/2/issue",
+        json={
+            "fields": {"project": {"key": "OPS"}, "summary": "twin", "issuetype": {"id": "10002"}},
+            "properties": [{"key": "pmo-sync", "value": {"id": "wi-7"}}],
+        },
+    )
+    assert response.status_code == 201
+    key = response.json()["key"]
+    assert jc.issue_property(key, "pmo-sync").value.id == "wi-7"
+    # use_post=True sends nulls for unset parameters; properties come back on each issue
+    found = jc.enhanced_search_issues(
+        f"key = {key}", use_post=True, properties="pmo-sync", json_result=True
+    )
+    assert found["issues"][0]["properties"] == {"pmo-sync": {"id": "wi-7"}}
+    with pytest.raises(JIRAError) as caught:
+        jc.issue(key).update(fields={"resolution": {"name": "Done"}})
+    assert "resolution" in caught.value.response.json()["errors"]
+    # entity property JQL is not indexed for REST-set properties: Jira answers 400
+    with pytest.raises(JIRAError) as caught:
+        jc.enhanced_search_issues('project = OPS AND issue.property[pmo-sync].id = "wi-7"')
+    assert caught.value.status_code == 400
+
+
+def test_notify_users_false_can_require_admin(cloud: ServedJira, jc: JIRA) -> None:
+    cloud.emulator.configure({"notify_users_requires_admin": True})
+    try:
+        with pytest.raises(JIRAError) as caught:
+            jc.issue("OPS-9").update(fields={"summary": "quiet"}, notify=False)
+        assert caught.value.status_code == 403 and "notification" in caught.value.text
+        jc.issue("OPS-9").update(fields={"summary": "loud"})
+    finally:
+        cloud.emulator.configure({"notify_users_requires_admin": False})
+
+
+def test_human_edit_moves_status_and_writes_changelog(cloud: ServedJira, jc: JIRA) -> None:
+    done = next(s for s in cloud.emulator.state.statuses.values() if s.category == "done")
+    cloud.emulator.human_edit("OPS-10", {"status": done.name, "labels": ["ui"]})
+    issue = jc.issue("OPS-10", expand="changelog")
+    assert issue.fields.status.statusCategory.key == "done" and issue.fields.resolution
+    last = issue.changelog.histories[-1]
+    assert last.author.accountId == cloud.emulator.state.human_user
+    assert {i.field for i in last.items} >= {"status", "labels"}

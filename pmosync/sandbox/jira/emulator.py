@@ -10,7 +10,14 @@ with Jira's 429 headers.
 Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds``, ``rate_limit_per_second``
 (None: off), ``rate_limit_burst``, ``cloud_max_results`` (100), ``cloud_max_results_ids`` (5000),
 ``dc_max_results`` (1000), ``bulk_create_max`` (50 Cloud, 1000 DC), ``page_token_ttl_seconds``,
+``changelog_page_size`` (histories in a Cloud ``expand=changelog``, 100),
+``notify_users_requires_admin`` (False: ``notifyUsers=false`` accepted from anyone),
 ``expire_page_tokens`` (true: every outstanding nextPageToken becomes invalid).
+
+Search lag (Cloud): an issue written less than ``search_lag_seconds`` ago shows its previous
+version in ``search/jql`` and ``approximate-count`` (a new issue is absent) unless its id is in
+``reconcileIssues``; ``GET /issue`` is always current. Timestamps render in the calling user's
+profile zone (``2026-03-11T10:30:00.000+1100``), as Jira does.
 
 Python API for tests (not for connectors): :meth:`JiraEmulator.human_edit`,
 :meth:`JiraEmulator.issue`, :meth:`JiraEmulator.configure`, :attr:`JiraEmulator.credentials`.
@@ -61,6 +68,9 @@ UNBOUNDED = (
     "Unbounded JQL queries are not allowed here. Please add a search restriction to your query."
 )
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
+NOTIFY_ADMIN_ONLY = (
+    "To discard the user notification either admin or project admin permissions are required."
+)
 NO_EDIT = "You do not have permission to edit issues in this project."
 
 DEFAULT_KNOBS: dict[str, Any] = {
@@ -73,6 +83,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "bulk_create_max": None,  # None: 50 on Cloud, 1000 on DC
     "page_token_ttl_seconds": 7 * 24 * 3600,
     "changelog_page_size": 100,
+    # Cloud: notifyUsers=false needs admin rights; on, a non-admin gets Jira's 403
+    "notify_users_requires_admin": False,
 }
 
 
@@ -763,6 +775,7 @@ class JiraEmulator(EmulatorBase):
         project_id, values = writes.validate_create(
             self.state, payload["fields"], payload.get("update"), call.rich_api
         )
+        properties = self._properties_on_create(payload.get("properties"))
         state = self.state
         moment = now_ms()
         defaults: dict[str, Any] = {
@@ -787,8 +800,20 @@ class JiraEmulator(EmulatorBase):
         if sprint:
             defaults[sprint] = []
         issue = state.new_issue(state.projects[project_id], {**defaults, **values}, moment)
+        issue.properties.update(properties)
         state.touch(issue, new=True)
         return issue
+
+    @staticmethod
+    def _properties_on_create(raw: Any) -> dict[str, Any]:
+        """``"properties": [{"key", "value"}]`` on create (IssueUpdateDetails), set atomically."""
+        if raw is None:
+            return {}
+        if not isinstance(raw, list) or not all(
+            isinstance(p, dict) and isinstance(p.get("key"), str) and "value" in p for p in raw
+        ):
+            raise FieldErrors({}, ["Issue properties must be a list of {key, value} objects."])
+        return {p["key"]: p["value"] for p in raw}
 
     def h_issue_create(self, call: Call) -> Any:
         issue = self._create_one(call, self._body())
@@ -844,6 +869,13 @@ class JiraEmulator(EmulatorBase):
         update = body.get("update") or {}
         if not isinstance(fields, dict) or not isinstance(update, dict):
             raise JiraHttpError(400, ["Can not deserialize the request body."])
+        if (
+            self.cloud
+            and self.knobs["notify_users_requires_admin"]
+            and not self._bool_arg("notifyUsers", True)
+            and not user.admin
+        ):
+            raise JiraHttpError(403, [NOTIFY_ADMIN_ONLY])
         moment = now_ms()
         state = self.state
         # validate against a copy first: Jira applies all or nothing

@@ -22,6 +22,8 @@ from pmosync.sandbox.jira.state import (
 )
 
 NOT_ON_SCREEN = "Field '{0}' cannot be set. It is not on the appropriate screen, or unknown."
+# set through transition screens only (not on the default create/edit screens)
+SCREEN_ONLY = {"resolution"}
 READ_ONLY = {
     "status",
     "created",
@@ -338,6 +340,7 @@ def apply_edit(
             or fid in READ_ONLY
             or not spec.editable
             or (allowed is not None and fid not in allowed)
+            or (allowed is None and fid in SCREEN_ONLY)
         ):
             errors[fid] = NOT_ON_SCREEN.format(fid)
             continue
@@ -360,6 +363,7 @@ def apply_edit(
             or fid in READ_ONLY
             or not spec.editable
             or (allowed is not None and fid not in allowed)
+            or (allowed is None and fid in SCREEN_ONLY)
         ):
             errors[fid] = NOT_ON_SCREEN.format(fid)
             continue
@@ -423,7 +427,7 @@ def validate_create(
         if fid == "project" or fid in errors:
             continue
         spec = state.fields.get(fid)
-        if spec is None or fid in READ_ONLY or not spec.editable:
+        if spec is None or fid in READ_ONLY or fid in SCREEN_ONLY or not spec.editable:
             errors[fid] = NOT_ON_SCREEN.format(fid)
             continue
         try:
