@@ -378,3 +378,7 @@ def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
     for path in paths:
         click.echo(f"  {path}")
     _exit_for(first)
+
+
+if __name__ == "__main__":
+    main()
