@@ -347,3 +347,29 @@ def test_reset_returns_every_base_to_its_seed(
     emulator.reset()
     assert [r["fields"]["Title"] for r in emulator.records(BASE, "Work")] == ["Seeded"]
     assert emulator.records("appLATEBASE000001", "L") == []
+
+
+def test_scopes_and_per_base_lockout(api: Api, served: tuple[AirtableEmulator, str, str]) -> None:
+    emulator, url, bundle = served
+    emulator.add_token("patREADONLYTOKEN1.ff", scopes=("data.records:read",))
+    reader = Api("patREADONLYTOKEN1.ff", endpoint_url=url, retry_strategy=None)
+    reader.session.verify = bundle
+    assert reader.table(BASE, "Work").all()
+    for call in (
+        lambda: reader.table(BASE, "Work").create({"Title": "no"}),
+        lambda: reader.base(BASE).schema(),
+    ):
+        with pytest.raises(requests.HTTPError) as exc:
+            call()
+        assert _status(exc)[1]["error"]["type"] == "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND"
+    assert "email" not in reader.whoami()  # no user.email:read scope
+    # a lock-out on one base leaves the other base alone
+    emulator.configure({"rate_limit_enabled": True, "requests_per_second": 2, "lockout_seconds": 5})
+    work = api.table(BASE, "Work")
+    work.first()
+    work.first()
+    with pytest.raises(requests.HTTPError):
+        work.first()
+    assert api.table(OTHER_BASE, "T").all() == []
+    with pytest.raises(requests.HTTPError):
+        work.first()  # still locked out
