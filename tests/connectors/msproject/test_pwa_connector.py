@@ -1,0 +1,356 @@
+"""PwaConnector with real msal + requests against the Entra and PWA emulators over https."""
+
+from __future__ import annotations
+
+import stat
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import certifi
+import pytest
+
+from pmosync.canonical_model import (
+    EntityType,
+    FieldChange,
+    PlannedWrite,
+    PulledRecord,
+    Quarantined,
+)
+from pmosync.config.connections.pwa import PwaConnection
+from pmosync.config.loader import LoadedConfig, load_config
+from pmosync.config.mapping import TeamMapping
+from pmosync.connectors import get_connector
+from pmosync.connectors.msproject.connector import PwaConnector
+from pmosync.connectors.msproject.discover import discover
+from pmosync.errors import RetriableError
+from pmosync.sandbox.entra import EntraEmulator
+from pmosync.sandbox.harness import Sandbox
+from pmosync.sandbox.pwa import PwaEmulator
+
+NAME = "plans_pwa"
+PAGE_SIZE = 4
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    directory = tmp_path_factory.mktemp("pwa-sandbox")
+    with Sandbox("pwa", directory, page_size=PAGE_SIZE, projects=3, tasks_per_project=12) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="module")
+def loaded(sandbox: Sandbox) -> LoadedConfig:
+    return load_config(sandbox.config_path)
+
+
+@pytest.fixture
+def pwa(sandbox: Sandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[PwaEmulator]:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # must not override our CA
+    emulator = sandbox.services[NAME].emulator
+    assert isinstance(emulator, PwaEmulator)
+    emulator.reset()
+    emulator.faults.clear()
+    emulator.configure({"job_polls": 1, "job_seconds": 30.0})
+    yield emulator
+    emulator.faults.clear()
+    emulator.reset()
+
+
+@pytest.fixture
+def entra(sandbox: Sandbox) -> EntraEmulator:
+    emulator = sandbox.services[f"{NAME}_entra"].emulator
+    assert isinstance(emulator, EntraEmulator)
+    return emulator
+
+
+def _connector(
+    loaded: LoadedConfig,
+    *,
+    mapping_update: dict[str, Any] | None = None,
+    overlap_seconds: float = 0.0,
+    **config_update: Any,
+) -> PwaConnector:
+    config = loaded.config.connections[NAME]
+    assert isinstance(config, PwaConnection)
+    config = config.model_copy(
+        update={
+            "queue_poll_seconds": 0.05,
+            "checkout_backoff_seconds": 0.05,
+            "checkout_attempts": 3,
+            "requests_per_second": 1000.0,  # loopback: pacing is not what these tests check
+            **config_update,
+        }
+    )
+    mappings = loaded.mappings_for(NAME)
+    if mapping_update:
+        data = mappings[0].model_dump(mode="json")
+        for entity, fields in mapping_update.items():
+            data["entities"].setdefault(entity, {}).setdefault("fields", {}).update(fields)
+        mappings = [TeamMapping.model_validate(data)]
+    connector = get_connector(NAME, config, mappings, overlap_seconds=overlap_seconds)
+    assert isinstance(connector, PwaConnector)
+    return connector
+
+
+def _pull(connector: PwaConnector, since: datetime | None = None) -> list[Any]:
+    return list(connector.pull(connector.scopes()[0], since, None))
+
+
+def _records(items: list[Any], entity_type: EntityType) -> dict[str, PulledRecord]:
+    return {
+        r.ref.external_id: r
+        for r in items
+        if isinstance(r, PulledRecord) and r.ref.entity_type is entity_type
+    }
+
+
+def _calls(pwa: PwaEmulator, fragment: str) -> int:
+    return sum(n for key, n in pwa.api_calls().items() if fragment in key)
+
+
+RAG = {"Green": "G", "Amber": "A", "Red": "R"}
+PULL_RAG = {
+    "project": {
+        "rag": {"field": "PMO RAG", "direction": "pull", "values": RAG},
+        "stage": {"field": "Programme", "direction": "pull"},
+    }
+}
+
+
+def test_full_pull_follows_every_page_and_maps_exactly(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    connector = _connector(loaded, mapping_update=PULL_RAG)
+    items = _pull(connector)
+    assert not [q for q in items if isinstance(q, Quarantined)]
+    projects = _records(items, EntityType.PROJECT)
+    work_items = _records(items, EntityType.WORK_ITEM)
+    milestones = _records(items, EntityType.MILESTONE)
+    dependencies = _records(items, EntityType.DEPENDENCY)
+    assert len(projects) == 3
+    expected_tasks = expected_links = expected_milestones = 0
+    for summary in pwa.projects():
+        pid = str(summary["Id"])
+        plan = pwa.published(pid)
+        project = projects[pid].values
+        assert project["name"] == summary["Name"]
+        assert project["rag"] == RAG[pwa.custom_field_value(pid, "PMO RAG")[0]]
+        assert project["stage"] == pwa.custom_field_value(pid, "Programme")[0]
+        assert project["code"] == plan.props["ProjectIdentifier"]
+        tasks = [t for t in plan.tasks if int(t["OutlineLevel"]) > 0]
+        expected_tasks += len(tasks)
+        for task in tasks:
+            item = work_items[str(task["Id"])]
+            assert item.values["name"] == task["Name"]
+            assert item.values["due"] == task["Finish"].date().isoformat()
+            kind = "milestone" if task["IsMilestone"] else "task"
+            assert item.values["kind"] == ("summary" if task["IsSummary"] else kind)
+            if task["IsMilestone"] and not task["IsSummary"]:
+                expected_milestones += 1
+                baseline = milestones[str(task["Id"])].values["baseline_due"]
+                assert baseline == task["BaselineFinish"].date().isoformat()
+        expected_links += len(plan.links)
+        for link in plan.links:
+            dep = dependencies[str(link["Id"])]
+            assert (
+                dep.values["link_type"]
+                == {0: "FF", 1: "FS", 2: "SF", 3: "SS"}[link["DependencyType"]]
+            )
+            assert dep.values["lag_minutes"] * 10 == int(link["LinkLag"])
+            assert dep.pointers["predecessor"].external_id == str(link["StartId"])
+            assert dep.pointers["successor"].external_id == str(link["EndId"])
+    assert len(work_items) == expected_tasks > 3 * PAGE_SIZE
+    assert len(dependencies) == expected_links
+    assert len(milestones) == expected_milestones > 0
+    assert {d.values["link_type"] for d in dependencies.values()} >= {"FS", "SS"}
+    assert any(d.values["lag_minutes"] for d in dependencies.values())
+    # every collection was read past its first page
+    assert _calls(pwa, "/Tasks") > 3 and _calls(pwa, "CustomFields") > 1
+    labelled = [w for w in work_items.values() if w.values.get("labels")]
+    assert labelled  # the task custom field Workstream
+    raid = _records(items, EntityType.RAID_ITEM)
+    assert Counter(r.values["kind"] for r in raid.values()) == {"issue": 6, "risk": 6}
+    assert all(r.pointers.get("owner") for r in raid.values())
+    assert connector.api_calls() == sum(pwa.api_calls().values()) + 2  # + discovery, token
+
+
+def test_light_json_gives_the_same_records(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    verbose = _pull(_connector(loaded))
+    light = _pull(_connector(loaded, odata="nometadata"))
+    minimal = _pull(_connector(loaded, odata="minimalmetadata"))
+    as_dict = lambda items: {(r.ref.entity_type, r.ref.external_id): r.values for r in items}  # noqa: E731
+    assert as_dict(light) == as_dict(verbose) == as_dict(minimal)
+
+
+def test_projectdata_baseline_matches_the_task_baseline(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    own = _records(_pull(_connector(loaded)), EntityType.MILESTONE)
+    config = loaded.config.connections[NAME]
+    assert isinstance(config, PwaConnection)
+    data = loaded.mappings_for(NAME)[0].model_dump(mode="json")
+    data["entities"]["project"]["options"]["baseline"] = 0
+    config = config.model_copy(update={"requests_per_second": 1000.0})
+    connector = PwaConnector(NAME, config, [TeamMapping.model_validate(data)])
+    reported = _records(_pull(connector), EntityType.MILESTONE)
+    assert {k: v.values["baseline_due"] for k, v in reported.items()} == {
+        k: v.values["baseline_due"] for k, v in own.items()
+    }
+    assert _calls(pwa, "ProjectData/TaskBaselines") >= 3
+
+
+def test_incremental_pull_only_rereads_changed_projects(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    connector = _connector(loaded)
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    assert _pull(connector, since=before) == []
+    changed = str(pwa.projects()[1]["Id"])
+    task = next(t for t in pwa.published(changed).tasks if int(t["OutlineLevel"]) == 2)
+    pwa.human_edit(changed, str(task["Id"]), Name="Renamed by a planner")
+    calls_before = _calls(pwa, "/Tasks")
+    items = _pull(connector, since=before)
+    assert {r.ref.external_id for r in items if r.ref.entity_type is EntityType.PROJECT} == {
+        changed
+    }
+    assert _records(items, EntityType.WORK_ITEM)[str(task["Id"])].values["name"] == (
+        "Renamed by a planner"
+    )
+    pages_for_one_project = _calls(pwa, "/Tasks") - calls_before
+    assert 0 < pages_for_one_project <= 4
+
+
+def _project_write(pid: str, **values: Any) -> PlannedWrite:
+    return PlannedWrite(
+        connection=NAME,
+        entity_type=EntityType.PROJECT,
+        canonical_id=f"canon-{pid}",
+        op="update",
+        changes=[FieldChange(k, None, v, "test") for k, v in values.items()],
+        external_id=pid,
+        outbox_id=hash(pid) % 1000,
+    )
+
+
+def test_push_custom_fields_in_one_checkout_publish_cycle(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    pwa.configure({"job_polls": 3})
+    pid = str(pwa.projects()[0]["Id"])
+    task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
+    connector = _connector(loaded, mapping_update={"work_item": {"due": {"field": "Finish"}}})
+    new_due = (task["Finish"] + timedelta(days=7)).date()
+    writes = [
+        _project_write(pid, rag_computed="R", next_milestone_date="2026-12-18"),
+        _project_write(pid, pmo_status="Slipping: vendor late"),
+        PlannedWrite(
+            connection=NAME,
+            entity_type=EntityType.WORK_ITEM,
+            canonical_id="canon-task",
+            op="update",
+            changes=[FieldChange("due", None, new_due.isoformat(), "test")],
+            external_id=str(task["Id"]),
+        ),
+    ]
+    results = connector.push(writes)
+    assert [r.ok for r in results] == [True, True, True], results
+    assert results[0].version_token
+    assert pwa.checked_out_by(pid) is None
+    assert pwa.custom_field_value(pid, "PMO RAG") == ["Red"]
+    assert pwa.custom_field_value(pid, "PMO Forecast") == datetime(2026, 12, 18)
+    assert pwa.custom_field_value(pid, "PMO Status") == "Slipping: vendor late"
+    published_task = pwa.published(pid).task(task["Id"])
+    assert published_task is not None and published_task["Finish"].date() == new_due
+    # ONE check-out and ONE publish for the three writes; each queue job took several polls
+    calls = pwa.api_calls()
+    assert sum(n for k, n in calls.items() if "checkOut" in k) == 1
+    assert sum(n for k, n in calls.items() if "publish" in k) == 1
+    jobs = [j for j in pwa.jobs() if str(j["ProjectId"]) == pid]
+    assert jobs and all(j["JobState"] == 4 and j["Polls"] >= 3 for j in jobs)
+    # the reporting feed (ProjectData) shows the published values
+    rows = list(
+        connector.client.collection(
+            connector.client.data_url("Projects"),
+            what="verify",
+            params={"$filter": f"ProjectId eq guid'{pid}'"},
+        )
+    )
+    assert rows[0]["PMORAG"] == "Red" and rows[0]["PMOStatus"] == "Slipping: vendor late"
+    # re-applying the same values is harmless
+    again = connector.push(writes[:1])
+    assert again[0].ok and pwa.custom_field_value(pid, "PMO RAG") == ["Red"]
+
+
+def test_failed_publish_force_checks_in(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    pwa.configure({"fail_next_publish": 1})
+    pid = str(pwa.projects()[2]["Id"])
+    before = pwa.custom_field_value(pid, "PMO Status")
+    results = _connector(loaded).push([_project_write(pid, pmo_status="never published")])
+    assert not results[0].ok and "publish" in (results[0].error or "")
+    assert pwa.checked_out_by(pid) is None  # the force check-in happened
+    assert pwa.custom_field_value(pid, "PMO Status") == before
+    assert any("checkIn" in k for k in pwa.api_calls())
+
+
+def test_project_checked_out_elsewhere_is_retried_then_reported(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    locked, free = (str(p["Id"]) for p in pwa.projects()[:2])
+    pwa.check_out_as(locked, "planner@contoso.onmicrosoft.com")
+    results = _connector(loaded).push(
+        [_project_write(locked, pmo_status="blocked"), _project_write(free, pmo_status="fine")]
+    )
+    assert not results[0].ok
+    assert "still locked after 3 check-out attempts" in (results[0].error or "")
+    assert results[1].ok and pwa.custom_field_value(free, "PMO Status") == "fine"
+    assert sum(n for k, n in pwa.api_calls().items() if "checkOut" in k) == 3 + 1
+    assert pwa.checked_out_by(locked) == "planner@contoso.onmicrosoft.com"  # not forced
+
+
+def test_throttling_is_waited_out_and_a_dead_collection_fails_the_pull(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    pwa.configure({"throttle": {"status": 429, "count": 2, "retry_after": 1}})
+    connector = _connector(loaded)
+    assert len(_records(_pull(connector), EntityType.PROJECT)) == 3
+    assert connector.adapter.stats.by_status[429] == 2
+    projects = "/sites/pwa/_api/ProjectServer/Projects('"
+    pwa.configure(
+        {"throttle": {"status": 503, "count": 50, "retry_after": 0, "path_prefix": projects}}
+    )
+    with pytest.raises(RetriableError, match="503"):
+        _pull(_connector(loaded, max_attempts=2))
+
+
+def test_token_cache_is_private_and_reused_by_the_next_instance(
+    loaded: LoadedConfig, sandbox: Sandbox, pwa: PwaEmulator, entra: EntraEmulator
+) -> None:
+    _pull(_connector(loaded))
+    posts = sum(entra.grant_counts().values())
+    cache = sandbox.directory / "tokens" / f"{NAME}.msal.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
+    second = _connector(loaded)
+    _pull(second)
+    assert sum(entra.grant_counts().values()) == posts  # no new token POST
+
+
+def test_discover_lists_projects_and_custom_fields(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    config = loaded.config.connections[NAME]
+    assert isinstance(config, PwaConnection)
+    found = discover(NAME, config)
+    assert len(found["projects"]) == 3
+    fields = {f["name"]: f for f in found["custom_fields"]}
+    assert fields["PMO RAG"]["values"] == ["Green", "Amber", "Red"]
+    assert fields["PMO RAG"]["entity"] == "project" and fields["PMO RAG"]["writable"]
+    assert fields["Workstream"]["entity"] == "task" and not fields["Workstream"]["writable"]
+    assert "Finish" in found["task_fields"]
+
+
+def test_scenario_paths_resolve(sandbox: Sandbox) -> None:
+    info = (sandbox.directory / "sandbox.json").read_text()
+    assert "client_secret" in info and Path(sandbox.directory / "secrets").is_dir()
+    secret = sandbox.directory / "secrets" / f"{NAME}.client_secret"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
