@@ -784,7 +784,20 @@ class JiraConnector:
             if not _is_record_error(exc):
                 raise
             log.info("%s: no JQL on entity properties here; checking candidates", self.name)
-        window = f"summary ~ {jql_quote(name)}" if name else 'created >= "-7d"'
+        windows = [f"summary ~ {jql_quote(name)}"] if name else []
+        windows.append('created >= "-7d"')
+        for window in windows:
+            try:
+                found = self._twin_among(project, window, canonical_id)
+            except PmoSyncError as exc:
+                if not _is_record_error(exc):
+                    raise
+                continue  # text search refused (reserved characters): widen the window
+            if found is not None:
+                return found
+        return None
+
+    def _twin_among(self, project: str, window: str, canonical_id: str) -> str | None:
         candidates = self.client.search(
             f"project = {jql_quote(project)} AND {window} ORDER BY created DESC",
             fields=["summary"],
