@@ -373,3 +373,31 @@ def test_scopes_and_per_base_lockout(api: Api, served: tuple[AirtableEmulator, s
     assert api.table(OTHER_BASE, "T").all() == []
     with pytest.raises(requests.HTTPError):
         work.first()  # still locked out
+
+
+def test_record_comments(api: Api, served: tuple[AirtableEmulator, str, str]) -> None:
+    emulator, url, bundle = served
+    table = api.table(BASE, "Work")
+    seeded = table.first(formula="{Title}='Seeded'")
+    assert seeded is not None
+    first = table.add_comment(seeded["id"], "Kick-off moved, see @[usrSAMTAYLOR00001]")
+    assert first.id.startswith("com") and first.author.email == "bot@example.com"
+    assert list(first.mentioned) == ["usrSAMTAYLOR00001"]
+    for n in range(104):
+        table.add_comment(seeded["id"], f"note {n}")
+    comments = table.comments(seeded["id"])  # two pages, newest first
+    assert len(comments) == 105 and comments[0].text == "note 103" and comments[-1].id == first.id
+    first.text = "Kick-off moved again"
+    first.save()
+    assert table.comments(seeded["id"])[-1].last_updated_time is not None
+    counted = table.all(count_comments=True, formula="{Title}='Seeded'")
+    assert counted[0]["commentCount"] == 105
+    emulator.add_token("patSOMEONEELSE001.ee", email="other@example.com")
+    other = Api("patSOMEONEELSE001.ee", endpoint_url=url, retry_strategy=None)
+    other.session.verify = bundle
+    theirs = other.table(BASE, "Work").comments(seeded["id"])[-1]
+    with pytest.raises(requests.HTTPError) as exc:
+        theirs.delete()  # only the author may delete
+    assert _status(exc)[0] == 403
+    first.delete()
+    assert len(table.comments(seeded["id"])) == 104

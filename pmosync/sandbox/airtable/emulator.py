@@ -3,7 +3,8 @@
 Follows api-wire-protocol §3: table by URL-quoted name or ``tbl`` id, 100-record pages with
 expiring ``itr…/rec…`` offsets, ``listRecords`` POST twin, writes of at most 10 records,
 ``performUpsert``, ``typecast``, the meta schema with the options pyairtable's models need,
-Bearer-only auth and the 5 req/s per base (50 per token) limit with a 30 s lock-out.
+Bearer-only auth and the 5 req/s per base (50 per token) limit with a 30 s lock-out, and
+record comments. Not emulated: webhooks, attachments, rollups and lookups.
 
 Python API for tests and the demo (connectors never use it): :meth:`add_base`,
 :meth:`add_token`, :meth:`edit_record` (a human editing in the UI), :meth:`create_record`,
@@ -25,6 +26,12 @@ from werkzeug.exceptions import HTTPException
 from pmosync.sandbox.admin import Burst, EmulatorBase
 from pmosync.sandbox.airtable import errors, fieldtypes
 from pmosync.sandbox.airtable.building import BaseBuilder
+from pmosync.sandbox.airtable.comments import (
+    add_comment,
+    delete_comment,
+    list_comments,
+    update_comment,
+)
 from pmosync.sandbox.airtable.errors import AirtableError
 from pmosync.sandbox.airtable.fieldtypes import now_ms
 from pmosync.sandbox.airtable.listing import (
@@ -39,6 +46,7 @@ from pmosync.sandbox.airtable.store import (
     Base,
     Field,
     IdFactory,
+    Record,
     Table,
     field_schema,
     is_id,
@@ -316,6 +324,18 @@ class AirtableEmulator(EmulatorBase):
             self._record_route,
             methods=["GET", "PATCH", "PUT", "DELETE"],
         )
+        app.add_url_rule(
+            "/v0/<base_id>/<table>/<record_id>/comments",
+            "comments",
+            self._comments_route,
+            methods=["GET", "POST"],
+        )
+        app.add_url_rule(
+            "/v0/<base_id>/<table>/<record_id>/comments/<comment_id>",
+            "comment",
+            self._comment_route,
+            methods=["PATCH", "DELETE"],
+        )
         app.add_url_rule("/_admin/airtable/edit", "admin_edit", self._admin_edit, methods=["POST"])
         app.add_url_rule(
             "/_admin/airtable/records", "admin_records", self._admin_records, methods=["GET"]
@@ -522,11 +542,7 @@ class AirtableEmulator(EmulatorBase):
         scope = "data.records:read" if method == "GET" else "data.records:write"
         with self.lock:
             base, tbl = self._table(base_id, table, scope)
-            if not is_id(record_id, "rec"):
-                raise errors.not_found_route()
-            record = tbl.records.get(record_id)
-            if record is None:
-                raise errors.record_not_found(record_id)
+            record = _record(tbl, record_id)
             if method == "GET":
                 by_id = request.args.get("returnFieldsByFieldId", "0").lower() in ("1", "true")
                 cell_format = request.args.get("cellFormat", "json")
@@ -553,6 +569,30 @@ class AirtableEmulator(EmulatorBase):
             writer.commit_choices()
             writer.apply(record, prepared.values, self.clock(), replace=method == "PUT")
             return jsonify(render_record(base, tbl, record, by_id=_by_id(body)))
+
+    def _comments_route(self, base_id: str, table: str, record_id: str) -> Response:
+        reading = request.method == "GET"
+        scope = "data.recordComments:read" if reading else "data.recordComments:write"
+        with self.lock:
+            base, tbl = self._table(base_id, table, scope)
+            record = _record(tbl, record_id)
+            if reading:
+                page_size = request.args.get("pageSize", "100")
+                return jsonify(list_comments(record, page_size, request.args.get("offset")))
+            grant = self._grant()
+            author = {"id": grant.user_id, "email": grant.email, "name": grant.name}
+            body = self._body()
+            return jsonify(add_comment(base, record, body, author, self.ids, self.clock()))
+
+    def _comment_route(self, base_id: str, table: str, record_id: str, comment_id: str) -> Response:
+        with self.lock:
+            base, tbl = self._table(base_id, table, "data.recordComments:write")
+            record = _record(tbl, record_id)
+            user_id = self._grant().user_id
+            if request.method == "DELETE":
+                return jsonify(delete_comment(record, comment_id, user_id))
+            body = self._body()
+            return jsonify(update_comment(base, record, comment_id, body, user_id, self.clock()))
 
     def _create(self, base_id: str, table: str, body: dict[str, Any]) -> Response:
         with self.lock:
@@ -677,6 +717,15 @@ def _by_id(body: dict[str, Any]) -> bool:
     return body.get("returnFieldsByFieldId") is True or request.args.get(
         "returnFieldsByFieldId", ""
     ).lower() in ("1", "true")
+
+
+def _record(table: Table, record_id: str) -> Record:
+    if not is_id(record_id, "rec"):
+        raise errors.not_found_route()
+    record = table.records.get(record_id)
+    if record is None:
+        raise errors.record_not_found(record_id)
+    return record
 
 
 def _record_list(value: Any) -> list[dict[str, Any]]:

@@ -273,7 +273,7 @@ def list_page(base: Base, table: Table, query: ListQuery, iterators: Iterators) 
     ]
     if query.comment_count:
         for record in records:
-            record["commentCount"] = 0  # comments are not emulated
+            record["commentCount"] = len(table.records[record["id"]].comments)
     out: dict[str, Any] = {"records": records}
     next_position = position + query.page_size
     if next_position < len(iterator.record_ids):

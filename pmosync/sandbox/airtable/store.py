@@ -85,6 +85,7 @@ class Record:
     cells: dict[str, Any] = field(default_factory=dict)
     modified: dict[str, datetime] = field(default_factory=dict)
     number: int = 0
+    comments: list[dict[str, Any]] = field(default_factory=list)  # oldest first, API shape
 
     def last_modified(self, field_ids: list[str] | None = None) -> datetime | None:
         """Newest change to the given fields (any field when None; creation if untouched)."""
