@@ -153,3 +153,46 @@ def test_create_edit_and_read_back(cloud_client: JIRA, cloud: ServedJira) -> Non
     fields = {item.field for h in full.changelog.histories for item in h.items}
     assert {"summary", "labels"} <= fields
     assert cloud.emulator.issue(issue.key)["fields"]["labels"] == ["pmo"]
+
+
+def test_status_category_jql_and_short_pages(cloud: ServedJira, cloud_client: JIRA) -> None:
+    state = cloud.emulator.state
+    done = sum(1 for i in state.issues.values() if state.status_of(i).category == "done")
+    keys = cloud_client.enhanced_search_issues(
+        "project in (APP, DATA, OPS) AND statusCategory = Done", maxResults=0, fields=["status"]
+    )
+    assert len(keys) == done
+    assert all(i.fields.status.statusCategory.key == "done" for i in keys)
+    not_done = cloud_client.approximate_issue_count(
+        'project in (APP, DATA, OPS) AND statusCategory in ("To Do", "In Progress")'
+    )
+    assert not_done == len(state.issues) - done
+    cloud.emulator.configure({"short_page_every": 2})
+    try:
+        pages = []
+        token = None
+        while True:
+            page = cloud_client.enhanced_search_issues(
+                "project = APP", maxResults=10, nextPageToken=token, fields=["summary"]
+            )
+            pages.append(len(page))
+            token = page.nextPageToken
+            if not token:
+                break
+    finally:
+        cloud.emulator.configure({"short_page_every": 0})
+    assert pages[1] == 9 and sum(pages) == sum(
+        1 for i in state.issues.values() if i.key[:4] == "APP-"
+    )
+
+
+def test_reset_restores_the_seed_and_admin_config_sets_knobs(tmp_path: Path) -> None:
+    with served_jira("cloud", tmp_path, SeedSpec(projects=1, issues_per_project=5)) as served:
+        session = served.session()
+        before = sorted(served.emulator.state.keys)
+        served.client().create_issue(project="APP", summary="temp", issuetype={"name": "Task"})
+        knobs = session.post(f"{served.url}/_admin/config", json={"search_lag_seconds": 1})
+        assert knobs.json()["search_lag_seconds"] == 1
+        assert session.post(f"{served.url}/_admin/reset").status_code == 200
+        assert sorted(served.emulator.state.keys) == before
+        assert served.emulator.state.search_lag == 1

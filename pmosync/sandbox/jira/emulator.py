@@ -12,6 +12,7 @@ Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds``, ``rate
 ``dc_max_results`` (1000), ``bulk_create_max`` (50 Cloud, 1000 DC), ``page_token_ttl_seconds``,
 ``changelog_page_size`` (histories in a Cloud ``expand=changelog``, 100),
 ``notify_users_requires_admin`` (False: ``notifyUsers=false`` accepted from anyone),
+``short_page_every`` (N: every Nth ``search/jql`` page is one short although more follow),
 ``expire_page_tokens`` (true: every outstanding nextPageToken becomes invalid).
 
 Search lag (Cloud): an issue written less than ``search_lag_seconds`` ago shows its previous
@@ -85,6 +86,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "changelog_page_size": 100,
     # Cloud: notifyUsers=false needs admin rights; on, a non-admin gets Jira's 403
     "notify_users_requires_admin": False,
+    # Cloud: every Nth search/jql page holds one issue fewer than asked (0: off)
+    "short_page_every": 0,
 }
 
 
@@ -685,7 +688,12 @@ class JiraEmulator(EmulatorBase):
                 self._cursors.popitem(last=False)
             offset = 0
         cursor_id = next(k for k, v in self._cursors.items() if v is cursor)
-        page_ids = ids[offset : offset + page_size]
+        take = page_size
+        every = int(self.knobs["short_page_every"] or 0)
+        if every and page_size > 1 and (offset // page_size) % every == every - 1:
+            # Cloud may return fewer issues than asked on a page that is not the last
+            take = page_size - 1
+        page_ids = ids[offset : offset + take]
         out: dict[str, Any] = {
             "issues": self._render_page(
                 call, page_ids, field_ids, expand, reconcile, properties, lag=True
@@ -697,8 +705,8 @@ class JiraEmulator(EmulatorBase):
             out["schema"] = {
                 f: self.state.fields[f].schema for f in field_ids if self.state.fields[f].schema
             }
-        if offset + page_size < len(ids):
-            out["nextPageToken"] = self._token(cursor_id, offset + page_size)
+        if offset + take < len(ids):
+            out["nextPageToken"] = self._token(cursor_id, offset + take)
             out["isLast"] = False
         else:
             out["isLast"] = True
@@ -1642,6 +1650,7 @@ class JiraEmulator(EmulatorBase):
         for issue in self.state.issues.values():
             if version_id in (issue.fields.get("fixVersions") or []):
                 issue.doc_cache = None
+        self.state.revision += 1  # names in JQL docs changed: DC search caches key on this
         return call.view.version(version)
 
     def h_component_create(self, call: Call) -> Any:
@@ -1879,6 +1888,7 @@ class JiraEmulator(EmulatorBase):
         self._sprint_body(sprint, self._body())
         for issue in self.state.issues.values():
             issue.doc_cache = None
+        self.state.revision += 1
         return call.view.sprint(sprint)
 
     def h_sprint_issues(self, call: Call, sprint_id: int) -> Any:
