@@ -22,10 +22,10 @@ from typing import Any
 
 import pytest
 import requests
-import yaml
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 from pyairtable import Api
+from ruamel.yaml import YAML
 
 from pmosync.sandbox.ca import SandboxCA
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID, build_emulator
@@ -54,7 +54,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
 
 def _spec(path: Path, url: str) -> OpenAPI:
-    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data: dict[str, Any] = YAML(typ="safe").load(path.read_text(encoding="utf-8"))
     data["servers"] = [{"url": f"{url}/v0"}]  # the document names api.airtable.com
     return OpenAPI.from_dict(data)
 
