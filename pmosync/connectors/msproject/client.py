@@ -201,7 +201,9 @@ class PwaClient:
                 "contextinfo returned no FormDigestValue", connection=self.name
             )
         lifetime = float(info.get("FormDigestTimeoutSeconds") or 1800)
-        self._digest = (str(value), time.monotonic() + max(60.0, lifetime - 60))
+        # Renew a minute early (or half-way for short-lived digests); a digest the server
+        # forgot anyway (app pool recycle) is caught by the 403 retry in request().
+        self._digest = (str(value), time.monotonic() + max(lifetime - 60, lifetime / 2))
         return self._digest[0]
 
     # -- reading -------------------------------------------------------------------------

@@ -251,7 +251,6 @@ class PwaConnector:
         if scope.name != PROJECTS_SCOPE.name:
             raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
         threshold = self._server_time(since - self.overlap) if since else None
-        catalog = self.catalog()
         listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
         people: set[str] = set()  # a resource on several teams is yielded once per pull
         for summary in listed:
@@ -260,7 +259,8 @@ class PwaConnector:
             project_id = str(summary.get("Id") or "").lower()
             if not project_id:
                 raise FatalConnectorError("a project in the list has no Id", connection=self.name)
-            yield from self._pull_project(project_id, catalog, people)
+            # The catalog is read only when a project changed: a quiet run costs one listing.
+            yield from self._pull_project(project_id, self.catalog(), people)
 
     def _selected(self, summary: dict[str, Any]) -> bool:
         if not self.options.projects:

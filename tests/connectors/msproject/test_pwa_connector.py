@@ -354,3 +354,52 @@ def test_scenario_paths_resolve(sandbox: Sandbox) -> None:
     assert "client_secret" in info and Path(sandbox.directory / "secrets").is_dir()
     secret = sandbox.directory / "secrets" / f"{NAME}.client_secret"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+
+
+class _StaleFirst:
+    """Real msal credentials whose first token is one the server no longer accepts."""
+
+    bearer = True
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.stale = True
+        self.invalidated = 0
+
+    def headers(self) -> dict[str, str]:
+        if self.stale:
+            return {"Authorization": "Bearer expired.token.value"}
+        return dict(self.real.headers())
+
+    def invalidate(self) -> None:
+        self.invalidated += 1
+        self.stale = False
+        self.real.invalidate()
+
+
+def test_a_rejected_token_is_replaced_once(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    connector = _connector(loaded)
+    flaky = _StaleFirst(connector.credentials)
+    connector.client.credentials = flaky
+    assert len(_records(_pull(connector), EntityType.PROJECT)) == 3
+    assert flaky.invalidated == 1
+    assert connector.adapter.stats.by_status[401] == 1
+
+
+def test_a_forgotten_form_digest_is_fetched_again(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    pid = str(pwa.projects()[0]["Id"])
+    connector = _connector(loaded)
+    assert connector.push([_project_write(pid, pmo_status="one")])[0].ok
+    pwa.digests.clear()  # the farm recycled: every digest it issued is now invalid
+    assert connector.push([_project_write(pid, pmo_status="two")])[0].ok
+    assert pwa.custom_field_value(pid, "PMO Status") == "two"
+    assert sum(n for k, n in pwa.api_calls().items() if "contextinfo" in k) == 2
+    assert connector.adapter.stats.by_status[403] == 1
+
+
+def test_a_quiet_run_costs_one_listing(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    connector = _connector(loaded)
+    connector.credentials.headers()  # sign in first: token calls are not what we count
+    signed_in = connector.api_calls()
+    assert _pull(connector, since=datetime.now(UTC)) == []
+    assert connector.api_calls() - signed_in == 1
