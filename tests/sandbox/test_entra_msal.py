@@ -264,3 +264,41 @@ def test_env_bundle_breaks_plain_verify(
     with pytest.raises(requests.exceptions.SSLError):
         session.get(discovery)
     assert msal_http_client(bundle).get(discovery).status_code == 200
+
+
+def test_instance_discovery_and_oidc_authority(entra: tuple[EntraEmulator, str, Path]) -> None:
+    emulator, url, bundle = entra
+    app = msal.ConfidentialClientApplication(
+        DEFAULT_CLIENT_ID,
+        client_credential=DEFAULT_CLIENT_SECRET,
+        authority=f"{url}/{DEFAULT_TENANT_ID}",
+        instance_discovery=f"{url}/common/discovery/instance",
+        http_client=msal_http_client(bundle),
+    )
+    assert "access_token" in app.acquire_token_for_client([f"{url}/.default"])
+    counts = emulator.counters.snapshot()["by_endpoint"]
+    assert counts["GET /common/discovery/instance"] == 1
+    generic = msal.ConfidentialClientApplication(
+        DEFAULT_CLIENT_ID,
+        client_credential=DEFAULT_CLIENT_SECRET,
+        oidc_authority=f"{url}/{DEFAULT_TENANT_ID}/v2.0",
+        http_client=msal_http_client(bundle),
+    )
+    assert "access_token" in generic.acquire_token_for_client([f"{url}/.default"])
+
+
+def test_throttled_token_endpoint_is_replayed_by_msal(
+    entra: tuple[EntraEmulator, str, Path],
+) -> None:
+    emulator, url, bundle = entra
+    app = _confidential(url, bundle)
+    token_path = f"/{DEFAULT_TENANT_ID}/oauth2/"
+    emulator.faults.set(
+        {"burst": {"status": 429, "count": 1, "retry_after": 1, "path_prefix": token_path}}
+    )
+    first = app.acquire_token_for_client([f"{url}/.default"])
+    assert first["error"] == "temporarily_unavailable"
+    again = app.acquire_token_for_client([f"{url}/.default"])
+    assert again["error"] == "temporarily_unavailable"  # msal replays it for Retry-After
+    assert emulator.counters.snapshot()["by_endpoint"][TOKEN_RULE] == 1
+    emulator.faults.clear()

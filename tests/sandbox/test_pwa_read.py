@@ -339,3 +339,55 @@ def test_seed_is_deterministic(tmp_path: Path) -> None:
         (t["Id"], t["Start"], t["Finish"]) for t in b.tasks
     ]
     assert build_state(SeedSpec(seed=12)).projects.keys() != first.projects.keys()
+
+
+def test_metadata_document_describes_the_feed(stack: PwaStack) -> None:
+    import xml.etree.ElementTree as ET
+
+    reply = stack.session().get(f"{stack.api}/ProjectData/$metadata")
+    assert reply.status_code == 200 and reply.headers["Content-Type"].startswith("application/xml")
+    root = ET.fromstring(reply.text)
+    edm = "{http://schemas.microsoft.com/ado/2009/11/edm}"
+    types = {t.get("Name"): t for t in root.iter(f"{edm}EntityType")}
+    assert set(types) >= {"Project", "Task", "Issue", "Risk", "TaskBaseline", "Assignment"}
+    task_props = {p.get("Name"): p.get("Type") for p in types["Task"].iter(f"{edm}Property")}
+    assert task_props["TaskId"] == "Edm.Guid" and task_props["TaskStartDate"] == "Edm.DateTime"
+    assert task_props["TaskIsMilestone"] == "Edm.Boolean"
+    keys = [k.get("Name") for k in types["Task"].iter(f"{edm}PropertyRef")]
+    assert keys == ["ProjectId", "TaskId"]
+
+
+def test_expand_draft_custom_fields_and_human_task_edit(stack: PwaStack) -> None:
+    pid = _first_project(stack)
+    fields = {f.name: f for f in stack.pwa.state.custom_fields}
+    status = fields["PMO Status"].json_key
+    body = (
+        stack.session()
+        .get(
+            f"{stack.api}/ProjectServer/Projects",
+            params={
+                "$filter": f"Id eq guid'{pid}'",
+                "$expand": "Draft/IncludeCustomFields",
+                "$select": f"Name,Draft/IncludeCustomFields/{status}",
+            },
+        )
+        .json()["d"]["results"][0]
+    )
+    assert body["Draft"]["IncludeCustomFields"][status].startswith(body["Name"])
+    task = next(t for t in stack.pwa.published(pid).tasks if t["OutlineLevel"] == 2)
+    stack.pwa.human_edit(pid, task["Id"], custom={"Workstream": "Security"})
+    row = (
+        stack.session()
+        .get(
+            f"{stack.api}/ProjectServer/Projects('{pid}')/Tasks('{task['Id']}')",
+            params={"$select": fields["Workstream"].json_key},
+        )
+        .json()["d"]
+    )
+    assert row[fields["Workstream"].json_key] == "Security"
+    reporting = (
+        stack.session()
+        .get(f"{stack.api}/ProjectData/Tasks(ProjectId=guid'{pid}',TaskId=guid'{task['Id']}')")
+        .json()["d"]
+    )
+    assert reporting["Workstream"] == "Security"

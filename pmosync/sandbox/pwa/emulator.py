@@ -74,7 +74,7 @@ from pmosync.sandbox.pwa.odata import (
     parse_literal_list,
     parse_query,
 )
-from pmosync.sandbox.pwa.reporting import ENTITY_SETS, Reporting
+from pmosync.sandbox.pwa.reporting import ENTITY_SETS, Reporting, edmx
 from pmosync.sandbox.pwa.seed import SeedSpec, build_state
 from pmosync.sandbox.pwa.state import Plan, PwaState
 
@@ -219,10 +219,12 @@ class PwaEmulator(EmulatorBase):
         """A human opens the project in Project Professional: it is checked out to them."""
         with self._guard:
             writes.check_out(self, self._record(project_id), f"human:{user}", user)
+            self.state.version += 1
 
     def force_check_in(self, project_id: str) -> None:
         with self._guard:
             self._record(project_id).checkout = None
+            self.state.version += 1
 
     def human_edit(
         self,
@@ -234,10 +236,12 @@ class PwaEmulator(EmulatorBase):
         **changes: Any,
     ) -> None:
         """A planner edits in PWA and (by default) publishes at once: ``changes`` are DraftTask
-        properties of ``task_id`` (or DraftProject properties), ``custom`` maps project custom
-        field display names to values (lookups by entry text)."""
+        properties of ``task_id`` (or DraftProject properties), ``custom`` maps custom field
+        display names to values (lookups by entry text; task fields apply to ``task_id``).
+        Raises RuntimeError while pmo-sync (not a human) holds the check-out."""
         with self._guard:
             writes.human_edit(self, self._record(project_id), task_id, publish, custom, changes)
+            self.state.version += 1
 
     def custom_field_value(self, project_id: str, name: str, *, draft: bool = False) -> Any:
         """A project custom field's value by display name; lookups as their entry texts."""
@@ -354,7 +358,11 @@ class PwaEmulator(EmulatorBase):
                         "This emulator speaks JSON only: send Accept: application/json "
                         "(optionally with ;odata=verbose|minimalmetadata|nometadata).",
                     )
-                return self._dispatch(rest, method, dialect, claims)
+                try:
+                    return self._dispatch(rest, method, dialect, claims)
+                finally:
+                    if method != "GET":
+                        self.state.version += 1
         except ODataError as error:
             return _json(error_body(error, dialect or Dialect.MINIMAL), error.status)
 
@@ -582,7 +590,7 @@ class PwaEmulator(EmulatorBase):
             return _json(body, 200)
         name, args = segments[0]
         if name == "$metadata":
-            return Response(_edmx(), mimetype="application/xml")
+            return Response(edmx(self.reporting), mimetype="application/xml")
         if name not in ENTITY_SETS:
             raise ODataError(404, NOT_FOUND, f"Resource not found for the segment '{name}'.")
         rows = self.reporting.entity_set(name)
@@ -717,19 +725,4 @@ def _json(body: Any, status: int) -> Response:
         headers={"Content-Type": "application/json;odata=verbose;charset=utf-8"}
         if isinstance(body, dict) and "d" in body
         else {"Content-Type": "application/json;odata=minimalmetadata;charset=utf-8"},
-    )
-
-
-def _edmx() -> str:
-    sets = "".join(
-        f'<EntitySet Name="{n}" EntityType="ReportingData.{n[:-1]}"/>' for n in ENTITY_SETS
-    )
-    return (
-        '<?xml version="1.0" encoding="utf-8"?>'
-        '<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx">'
-        '<edmx:DataServices m:DataServiceVersion="3.0" '
-        'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
-        '<Schema Namespace="ReportingData" xmlns="http://schemas.microsoft.com/ado/2009/11/edm">'
-        f'<EntityContainer Name="ReportingData" m:IsDefaultEntityContainer="true">{sets}'
-        "</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
     )

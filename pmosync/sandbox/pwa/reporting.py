@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from pmosync.sandbox.pwa.odata import SENTINEL_DATE, Entity, literal
+from pmosync.sandbox.pwa.odata import SENTINEL_DATE, Entity, edm_type, literal
 from pmosync.sandbox.pwa.state import (
     MINUTES_PER_DAY,
     MS_PER_MINUTE,
@@ -24,6 +24,15 @@ from pmosync.sandbox.pwa.state import (
 
 ROOT = "ProjectData"
 ENTITY_SETS = ("Projects", "Tasks", "Assignments", "Resources", "TaskBaselines", "Issues", "Risks")
+KEYS: dict[str, tuple[str, ...]] = {
+    "Projects": ("ProjectId",),
+    "Tasks": ("ProjectId", "TaskId"),
+    "Assignments": ("ProjectId", "AssignmentId"),
+    "Resources": ("ResourceId",),
+    "TaskBaselines": ("ProjectId", "TaskId", "BaselineNumber"),
+    "Issues": ("ProjectId", "IssueId"),
+    "Risks": ("ProjectId", "RiskId"),
+}
 
 
 def _date(value: Any) -> Any:
@@ -49,12 +58,20 @@ def _uri(entity_set: str, keys: dict[str, Any]) -> str:
 class Reporting:
     def __init__(self, state: PwaState) -> None:
         self.state = state
+        self._cache: dict[str, list[Entity]] = {}
+        self._cached_version = -1
 
     def entity_set(self, name: str) -> list[Entity]:
-        builder: Callable[[], list[Entity]] = getattr(self, f"_{name.lower()}")
-        rows = builder()
-        rows.sort(key=lambda e: tuple(str(k) for k in e.key))
-        return rows
+        """Rows in key order; rebuilt only after the state changed (big seeds stay fast)."""
+        if self._cached_version != self.state.version:
+            self._cache.clear()
+            self._cached_version = self.state.version
+        if name not in self._cache:
+            builder: Callable[[], list[Entity]] = getattr(self, f"_{name.lower()}")
+            rows = builder()
+            rows.sort(key=lambda e: tuple(str(k) for k in e.key))
+            self._cache[name] = rows
+        return list(self._cache[name])
 
     def _custom_columns(self, record: ProjectRecord, entity: str, values: dict[str, Any]) -> dict:
         out: dict[str, Any] = {}
@@ -99,12 +116,12 @@ class Reporting:
             (record.id,),
             props,
             {
-                "Tasks": lambda: [e for e in self._tasks() if e.props["ProjectId"] == project_id],
-                "Assignments": lambda: [
-                    e for e in self._assignments() if e.props["ProjectId"] == project_id
-                ],
-                "Issues": lambda: [e for e in self._issues() if e.props["ProjectId"] == project_id],
-                "Risks": lambda: [e for e in self._risks() if e.props["ProjectId"] == project_id],
+                name: (
+                    lambda name=name: [
+                        e for e in self.entity_set(name) if e.props["ProjectId"] == project_id
+                    ]
+                )
+                for name in ("Tasks", "Assignments", "Issues", "Risks", "TaskBaselines")
             },
         )
 
@@ -115,7 +132,7 @@ class Reporting:
         rows = []
         for record in self.state.projects.values():
             plan = record.published
-            for task in plan.tasks:
+            for index, task in enumerate(plan.tasks):
                 if int(task["OutlineLevel"]) == 0:
                     continue
                 work = int(task.get("Work", 0))
@@ -139,7 +156,7 @@ class Reporting:
                     "TaskOutlineLevel": int(task["OutlineLevel"]),
                     "TaskOutlineNumber": task.get("WorkBreakdownStructure", ""),
                     "TaskParentTaskId": task.get("ParentId"),
-                    "TaskIndex": plan.tasks.index(task),
+                    "TaskIndex": index,
                     "TaskDuration": _days(int(task["DurationMilliseconds"])),
                     "TaskWork": _hours(work),
                     "TaskActualWork": _hours(actual),
@@ -272,3 +289,40 @@ class Reporting:
 
     def _risks(self) -> list[Entity]:
         return self._raid("Risks")
+
+
+def edmx(reporting: Reporting) -> str:
+    """A small ``$metadata`` document (EDMX, OData v3) for the served entity sets, with property
+    types taken from the data, so OData clients can introspect the feed."""
+    types = []
+    for name in ENTITY_SETS:
+        rows = reporting.entity_set(name)
+        columns: dict[str, str] = {key: "Edm.Guid" for key in KEYS[name]}
+        for row in rows[:50]:
+            for prop, value in row.props.items():
+                kind = edm_type(value)
+                if kind != "null" and columns.get(prop, "null") in ("null", "Edm.String"):
+                    columns[prop] = kind if prop not in KEYS[name] else columns[prop]
+                columns.setdefault(prop, "null")
+        if name == "TaskBaselines":
+            columns["BaselineNumber"] = "Edm.Int32"
+        keys = "".join(f'<PropertyRef Name="{k}"/>' for k in KEYS[name])
+        props = "".join(
+            f'<Property Name="{prop}" Type="{"Edm.String" if kind == "null" else kind}" '
+            f'Nullable="{"false" if prop in KEYS[name] else "true"}"/>'
+            for prop, kind in columns.items()
+        )
+        types.append(f'<EntityType Name="{name[:-1]}"><Key>{keys}</Key>{props}</EntityType>')
+    sets = "".join(
+        f'<EntitySet Name="{n}" EntityType="ReportingData.{n[:-1]}"/>' for n in ENTITY_SETS
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?>'
+        '<edmx:Edmx Version="1.0" xmlns:edmx="http://schemas.microsoft.com/ado/2007/06/edmx">'
+        '<edmx:DataServices m:DataServiceVersion="3.0" m:MaxDataServiceVersion="3.0" '
+        'xmlns:m="http://schemas.microsoft.com/ado/2007/08/dataservices/metadata">'
+        '<Schema Namespace="ReportingData" xmlns="http://schemas.microsoft.com/ado/2009/11/edm">'
+        + "".join(types)
+        + f'<EntityContainer Name="ReportingData" m:IsDefaultEntityContainer="true">{sets}'
+        "</EntityContainer></Schema></edmx:DataServices></edmx:Edmx>"
+    )

@@ -342,6 +342,8 @@ class PwaState:
     lookup_tables: list[LookupTable] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)  # enterprise resources
     jobs: dict[str, QueueJob] = field(default_factory=dict)
+    # Bumped on every change, so derived views (ProjectData) can be cached between changes.
+    version: int = 0
 
     def field_by_name(self, name: str) -> CustomFieldDef | None:
         return next((f for f in self.custom_fields if f.name == name), None)

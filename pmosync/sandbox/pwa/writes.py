@@ -145,6 +145,7 @@ def poll(emulator: PwaEmulator, job_id: Guid) -> None:
 
 
 def _complete(emulator: PwaEmulator, job: QueueJob) -> None:
+    emulator.state.version += 1
     if job.fail:
         job.state = JOB_FAILED
         job.error = "GeneralQueueJobFailed: the emulator was told to fail this job"
@@ -811,15 +812,23 @@ def human_edit(
         field = emulator.state.field_by_name(name)
         if field is None:
             raise KeyError(name)
+        if field.entity == "task":
+            target = plan.task(Guid(task_id)) if task_id else None
+            if target is None:
+                raise KeyError(f"{name} is a task field: name the task")
+            values = target["_custom"]
+            target["Modified"] = now
+        else:
+            values = plan.custom
         table = emulator.state.lookup_table(field.lookup_table_id)
         if table is not None:
             texts = value if isinstance(value, list) else [value]
             entries = [table.by_value(str(t)) for t in texts if t is not None]
             if any(e is None for e in entries):
                 raise KeyError(f"{name}: {value}")
-            plan.custom[field.internal_name] = [e.internal_name for e in entries if e]
+            values[field.internal_name] = [e.internal_name for e in entries if e]
         else:
-            plan.custom[field.internal_name] = value
+            values[field.internal_name] = value
     record.last_saved = now
     if publish:
         _publish(emulator, record, check_in=False)
