@@ -332,7 +332,7 @@ class JiraClient:
         # moves to the end and shifts the rest one place back, so one issue would be skipped.
         # The reply's total says how many distinct issues we must have seen; when we saw
         # fewer, the listing is read again (issues already yielded are not yielded twice).
-        yielded: set[str] = set()
+        yielded: set[tuple[str, str]] = set()  # (id, updated): a newer version still counts
         for _ in range(_MAX_RELISTS + 1):
             seen: set[str] = set()
             total = 0
@@ -361,9 +361,10 @@ class JiraClient:
             for issue in paginate(fetch, what=f"[{self.name}] search"):
                 issue_id = str(issue.get("id"))
                 seen.add(issue_id)
-                if issue_id in yielded:
+                version = (issue_id, str((issue.get("fields") or {}).get("updated")))
+                if version in yielded:
                     continue
-                yielded.add(issue_id)
+                yielded.add(version)
                 yield issue
             if len(seen) >= total:
                 return

@@ -421,3 +421,32 @@ def test_moving_a_story_to_another_epic(fresh: Site) -> None:
     assert pulled.pointers["parent"].external_id == str(other.id)
     writes = fresh.writes()
     assert conn.push([write])[0].ok and fresh.writes() == writes
+
+
+def test_dc_listing_that_shifts_while_paging_is_read_again(fresh: Site) -> None:
+    if fresh.cloud:
+        pytest.skip("Cloud pages with tokens over a listing fixed at the first page")
+    conn = fresh.connector(page_size=20)
+    expected = {
+        str(i.id) for t in ("Epic", "Story", "Task", "Bug", "Sub-task") for i in issues_of(fresh, t)
+    }
+    seen: set[str] = set()
+    edited = None
+    for item in pull_iter(conn):
+        if isinstance(item, PulledRecord) and item.ref.entity_type is WORK:
+            seen.add(item.ref.external_id)
+            if len(seen) == 30 and edited is None:
+                # A person edits an issue we already read: it moves to the end of the
+                # updated-ordered listing and every later issue shifts one place back.
+                edited = next(iter(seen))
+                fresh.emulator.human_edit(
+                    fresh.emulator.state.issues[int(edited)].key, {"summary": "moved"}
+                )
+    assert seen == expected
+    pages = math.ceil(len(expected) / 20)
+    assert count(fresh, SEARCH["server"]) > pages  # the shift was noticed and the listing re-read
+
+
+def pull_iter(conn: JiraConnector, suffix: str = "work_item") -> Any:
+    (scope,) = [s for s in conn.scopes() if s.name.endswith(f":{suffix}")]
+    return conn.pull(scope, None, None)
