@@ -264,6 +264,48 @@ def conflicts_list(config_path: Path) -> None:
         store.close()
 
 
+# -- import -------------------------------------------------------------------------------
+@main.command("import", epilog=EXIT_CODES_HELP)
+@_config_option
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--as",
+    "connection_name",
+    default="files",
+    show_default=True,
+    help="Name the imported records are kept under; re-import under the same name to update.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the run report as JSON.")
+@handle_errors
+def import_files(
+    config_path: Path, files: tuple[Path, ...], connection_name: str, as_json: bool
+) -> None:
+    """Import Microsoft Project (.mpp, MSPDI .xml), Primavera (.xer, PMXML) files into the store.
+
+    Reads the files through MPXJ (needs Java 11+) in a worker process and maps them like the
+    Project Server connector does. Idempotent: importing the same file again changes nothing,
+    a newer version of a file updates what it changed. Projects are matched to the other tools
+    by the `sync.identity` rules; the next `pmo-sync sync` writes consolidated status back.
+    """
+    from rich.progress import Progress
+
+    from pmosync.config.loader import load_config
+    from pmosync.connectors.files.connector import FilesConnector
+    from pmosync.sync.engine import SyncOptions, run_sync
+
+    loaded = load_config(config_path)
+    if connection_name in loaded.config.connections:
+        raise ConfigError(f"--as {connection_name}: a configured connection has that name")
+    with Progress(transient=True, disable=as_json) as progress:
+        task = progress.add_task("reading files", total=len(files))
+        connector = FilesConnector(
+            connection_name, list(files), on_progress=lambda _path: progress.advance(task)
+        )
+        report = run_sync(loaded, SyncOptions(extra=[connector]))
+    _print_report(report, as_json)
+    _exit_for(report)
+
+
 # -- discover -----------------------------------------------------------------------------
 DISCOVERERS = {
     "airtable": "pmosync.connectors.airtable.discover",

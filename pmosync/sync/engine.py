@@ -46,6 +46,8 @@ class SyncOptions:
     full: bool = False
     today: date | None = None
     only: Sequence[str] | None = None  # connection names; None = all with a team mapping
+    # connectors that are not in the config (a one-off file import); pulled, never written
+    extra: Sequence[Connector] = ()
 
 
 @dataclass
@@ -188,6 +190,12 @@ class Engine:
             if unknown:
                 raise ConfigError(f"unknown connection(s): {', '.join(sorted(unknown))}")
             names = [n for n in names if n in self.options.only]
+        for connector in self.options.extra:
+            self.report.connections[connector.name] = ConnectionReport(connector.name, "files")
+            self.connectors[connector.name] = connector
+            self.capabilities[connector.name] = connector.capabilities()
+        if self.options.extra and not self.options.only:
+            return
         for name in names:
             conn_report = ConnectionReport(name=name, kind=config.connections[name].kind)
             self.report.connections[name] = conn_report
@@ -338,6 +346,21 @@ class Engine:
             mode = fm.conflict
         return FieldPolicy(mode or self.loaded.config.sync.default_conflict)
 
+    def _readable(self, connection: str, entity_type: EntityType) -> frozenset[str] | None:
+        """Fields a connection reads; from its mapping when it is not part of this run."""
+        caps = self.capabilities.get(connection)
+        if caps is not None:
+            return caps.readable.get(entity_type, frozenset())
+        mappings = self.loaded.mappings_for(connection)
+        if not mappings:
+            return None  # an import connection: everything it recorded was read
+        fields: frozenset[str] = frozenset()
+        for mapping in mappings:
+            entity = mapping.entities.get(entity_type)
+            if entity is not None:
+                fields |= entity.readable(entity_type)
+        return fields
+
     def _reconcile(self, state: WorkingState) -> None:
         by_entity: dict[str, list[LinkState]] = defaultdict(list)
         for link in state.links.values():
@@ -348,8 +371,7 @@ class Engine:
             computed = ENTITY_CLASSES[entity.entity_type].computed
             observed: dict[str, dict[str, Observation]] = defaultdict(dict)
             for link in links:
-                caps = self.capabilities.get(link.connection)
-                readable = caps.readable.get(link.entity_type, frozenset()) if caps else None
+                readable = self._readable(link.connection, link.entity_type)
                 for name, value in link.remote_values.items():
                     if name in computed or (readable is not None and name not in readable):
                         continue
