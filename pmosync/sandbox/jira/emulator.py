@@ -1893,7 +1893,7 @@ class JiraEmulator(EmulatorBase):
 
     def h_sprint_issues(self, call: Call, sprint_id: int) -> Any:
         self._sprint(sprint_id)
-        field_id = self.state.custom_field_id("Sprint")
+        field_id = self.state.custom_field_id("Sprint") or ""
         jql = request.args.get("jql")
         ids = [
             i.id for i in self.state.issues.values() if sprint_id in (i.fields.get(field_id) or [])

@@ -75,7 +75,7 @@ def tokenize(text: str) -> list[Token]:
                 f"character. You must enclose it in a string or use the escape '\\u"
                 f"{ord(text[pos]):04x}' instead. (line 1, character {pos + 1})"
             )
-        kind = match.lastgroup
+        kind = match.lastgroup or ""
         value = match.group()
         if kind == "string":
             body = value[1:-1]
@@ -408,8 +408,9 @@ def parse_moment(text: str, ctx: EvalContext, field_name: str) -> datetime:
         match = regex.match(text)
         if match:
             parts = [int(p) for p in match.groups()]
+            hour, minute = (parts[3], parts[4]) if has_time else (0, 0)
             try:
-                local = datetime(*parts[:3], *(parts[3:5] if has_time else (0, 0)))
+                local = datetime(parts[0], parts[1], parts[2], hour, minute)
             except ValueError:
                 break
             return local.replace(tzinfo=ctx.tz)

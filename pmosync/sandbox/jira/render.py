@@ -454,7 +454,7 @@ class View:
         if fid == "statuscategorychangedate":
             return self.dt(issue.fields.get("statuscategorychangedate") or issue.created)
         if fid == "issuetype":
-            return self.issue_type(state.issue_types[value])
+            return self.issue_type(state.issue_types[str(value)])
         if fid == "project":
             return self.project(state.projects[issue.project_id])
         if fid in ("created", "updated"):

@@ -102,8 +102,11 @@ def issue_doc(state: JiraState, issue: Issue) -> dict[str, Any]:
     status = state.statuses[f["status"]]
     issue_type = state.issue_types[f["issuetype"]]
     category_id, category_name, _ = STATUS_CATEGORIES[status.category]
-    users = {name: state.users.get(f.get(name)) for name in ("assignee", "reporter", "creator")}
-    parent = state.issues.get(f.get("parent")) if f.get("parent") is not None else None
+    users = {
+        name: state.users.get(f[name]) if f.get(name) else None
+        for name in ("assignee", "reporter", "creator")
+    }
+    parent = state.issues.get(f["parent"]) if f.get("parent") is not None else None
     doc: dict[str, Any] = {
         "id": issue.id,
         "key": (project.key, issue.number, issue.id),

@@ -453,7 +453,11 @@ def build_state(spec: SeedSpec) -> JiraState:
     for fspec in _system_fields(cloud) + _custom_fields(spec):
         state.fields[fspec.id] = fspec
     humans = _users(state, spec, rng)
-    fid = {name: state.custom_field_id(name) for name in CUSTOM_FIELD_OFFSETS}
+    fid = {
+        name: field_id
+        for name in CUSTOM_FIELD_OFFSETS
+        if (field_id := state.custom_field_id(name)) is not None
+    }
     status_ids = list(state.statuses)
     new_status, doing_status, review_status, done_status = status_ids
     board_id = 1
@@ -543,7 +547,7 @@ def _seed_issues(
     versions: list[str],
     components: list[str],
     sprints: list[Sprint],
-    fid: dict[str, str | None],
+    fid: dict[str, str],
     statuses: tuple[str, str, str, str],
 ) -> None:
     cloud = spec.cloud
@@ -651,7 +655,7 @@ def _seed_issues(
         current = new_s
         for target in path:
             moment = _ms(moment + timedelta(hours=rng.uniform(2, 72)))
-            items = [
+            items: list[dict[str, Any]] = [
                 {
                     "field": "status",
                     "fieldtype": "jira",
@@ -732,7 +736,7 @@ def _seed_links(state: JiraState, rng: random.Random) -> None:
             seen.add((source.id, target.id))
             state.add_link(by_name[name], source.id, target.id)
     # make sure there is at least one cross-project Blocks link
-    projects = {}
+    projects: dict[str, Issue] = {}
     for issue in issues:
         projects.setdefault(issue.project_id, issue)
     firsts = list(projects.values())
