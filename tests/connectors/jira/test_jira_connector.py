@@ -450,3 +450,20 @@ def test_dc_listing_that_shifts_while_paging_is_read_again(fresh: Site) -> None:
 def pull_iter(conn: JiraConnector, suffix: str = "work_item") -> Any:
     (scope,) = [s for s in conn.scopes() if s.name.endswith(f":{suffix}")]
     return conn.pull(scope, None, None)
+
+
+def test_a_bad_value_quarantines_that_issue_and_the_pull_goes_on(fresh: Site) -> None:
+    state = fresh.emulator.state
+    points = state.custom_field_id("Story Points")
+    story = issues_of(fresh, "Story")[0]
+    with fresh.emulator.lock:
+        state.issues[story.id].fields[points] = "lots"  # what a broken migration leaves behind
+        state.issues[story.id].doc_cache = None
+    items = pull(fresh.connector())
+    (bad,) = [q for q in items if isinstance(q, Quarantined)]
+    assert bad.external_id == str(story.id)
+    assert story.key in bad.reason and str(points) in bad.reason and "lots" in bad.reason
+    expected = {
+        str(i.id) for t in ("Epic", "Story", "Task", "Bug", "Sub-task") for i in issues_of(fresh, t)
+    }
+    assert set(records(items, WORK)) == expected - {str(story.id)}
