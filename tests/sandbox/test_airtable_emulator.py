@@ -23,7 +23,12 @@ from pmosync.config.mapping import TeamMapping
 from pmosync.sandbox.airtable import AirtableEmulator
 from pmosync.sandbox.ca import SandboxCA
 from pmosync.sandbox.harness import RunningService, Sandbox
-from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID, build_emulator, scenario
+from pmosync.sandbox.scenarios.airtable_pmo import (
+    BASE_ID,
+    build_emulator,
+    scenario,
+    simulate_edits,
+)
 from pmosync.sandbox.server import ServedApp
 
 TODAY = date(2026, 3, 2)
@@ -599,3 +604,22 @@ def test_served_directly_with_the_sandbox_ca(
         client = Api(token, endpoint_url=served.url, retry_strategy=None)
         client.session.verify = str(ca.bundle_path)
         assert len(client.table(BASE_ID, "Projects").all()) == 2
+
+
+def test_simulated_ui_edits_show_up_in_an_incremental_pull(
+    api: Api, emulator: AirtableEmulator
+) -> None:
+    cursor = (datetime.now(UTC) - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    edits = simulate_edits(emulator, count=6, seed=1, today=TODAY)
+    assert len(edits) == 6
+    changed: set[str] = set()
+    for table in ("Projects", "Milestones"):
+        rows = api.table(BASE_ID, table).all(formula=f"IS_AFTER(LAST_MODIFIED_TIME(), '{cursor}')")
+        changed |= {r["id"] for r in rows}
+    assert {e["record"] for e in edits} <= changed
+    last_write: dict[tuple[str, str, str], Any] = {}
+    for edit in edits:  # later edits of the same cell win
+        for name, value in edit["fields"].items():
+            last_write[(edit["table"], edit["record"], name)] = value
+    for (table, record_id, name), value in last_write.items():
+        assert api.table(BASE_ID, table).get(record_id)["fields"].get(name) == value

@@ -489,6 +489,41 @@ def build_emulator(
     return emulator, token, public_layout
 
 
+def simulate_edits(
+    emulator: AirtableEmulator, count: int = 5, seed: int = 0, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Edits a PMO would make in the Airtable UI between two syncs (for the demo and tests):
+    a milestone ticked off, a due date slipped, a RAG changed. Returns what was edited as
+    ``[{"table", "record", "fields"}]``; deterministic for ``seed`` and the base's state."""
+    today = today or date.today()
+    rng = random.Random(f"airtable-pmo-edits-{seed}")
+    edits: list[dict[str, Any]] = []
+    for _ in range(count):
+        kind = rng.choice(("tick", "slip", "rag"))
+        if kind == "rag":
+            projects = emulator.records(BASE_ID, "Projects")
+            project = rng.choice(projects)
+            current = project["fields"].get("RAG")
+            fields: dict[str, Any] = {"RAG": rng.choice([r for r in RAGS if r != current])}
+            edits.append({"table": "Projects", "record": project["id"], "fields": fields})
+        else:
+            open_ones = [
+                m for m in emulator.records(BASE_ID, "Milestones") if not m["fields"].get("Done")
+            ]
+            if not open_ones:
+                continue
+            milestone = rng.choice(open_ones)
+            if kind == "tick":
+                fields = {"Done": True}
+            else:
+                due = date.fromisoformat(milestone["fields"].get("Due date", today.isoformat()))
+                fields = {"Due date": (due + timedelta(days=rng.choice((7, 14, 21)))).isoformat()}
+            edits.append({"table": "Milestones", "record": milestone["id"], "fields": fields})
+        last = edits[-1]
+        emulator.edit_record(BASE_ID, last["table"], last["record"], last["fields"])
+    return edits
+
+
 def services(
     name: str = "pmo_airtable", projects: int = 12, seed: int = 7, today: date | None = None
 ) -> list[ServiceSpec]:
