@@ -1017,13 +1017,12 @@ class JiraConnector:
         if not issue_id:
             raise _WriteFailed(f"issue {local} not found")
         global_id = f"pmo-sync:{write.canonical_id}"
-        body = {
+        title = str(remote.get("title") or remote.get("url") or "")
+        url = str(remote.get("url") or "")
+        body: dict[str, Any] = {
             "globalId": global_id,
             "relationship": phrase,
-            "object": {
-                "url": str(remote.get("url") or ""),
-                "title": str(remote.get("title") or remote.get("url") or ""),
-            },
+            "object": {"url": url, "title": title},
         }
         path = f"issue/{issue_id}/remotelink"
         try:
@@ -1037,8 +1036,8 @@ class JiraConnector:
             obj = existing.get("object") or {}
             if (
                 existing.get("relationship") == phrase
-                and obj.get("url") == body["object"]["url"]
-                and obj.get("title") == body["object"]["title"]
+                and obj.get("url") == url
+                and obj.get("title") == title
             ):
                 return WriteResult(
                     write.outbox_id,

@@ -498,9 +498,9 @@ def map_issue(
     )
     out: list[PulledRecord | Quarantined] = [record]
     for user in people:
-        person = person_record(ctx.connection, user, ctx.cloud)
-        if person is not None:
-            out.append(person)
+        person_rec = person_record(ctx.connection, user, ctx.cloud)
+        if person_rec is not None:
+            out.append(person_rec)
     return out
 
 

@@ -7,7 +7,7 @@ import math
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from jira import JIRA
@@ -22,7 +22,9 @@ from pmosync.canonical_model import (
 from pmosync.connectors.jira.connector import JiraConnector
 from pmosync.connectors.jira.discover import discover, render_text
 from pmosync.errors import AuthError, ConfigError, RetriableError
-from tests.connectors.jira.conftest import Site
+
+if TYPE_CHECKING:
+    from tests.connectors.jira.conftest import Site
 
 WORK = EntityType.WORK_ITEM
 
@@ -280,7 +282,8 @@ def test_links_both_ways_are_one_dependency_each_and_pushes_are_idempotent(fresh
     assert conn.push([remote])[0].ok and conn.push([remote])[0].ok
     assert count(fresh, "POST /rest/api/<ver>/issue/<ref>/remotelink") == 1
     (rlink,) = fresh.emulator.state.issues[first.id].remote_links
-    assert rlink.relationship == "is blocked by" and rlink.global_id.startswith("pmo-sync:")
+    assert rlink.relationship == "is blocked by"
+    assert str(rlink.global_id).startswith("pmo-sync:")
 
 
 def test_push_applied_twice_is_not_repeated(fresh: Site) -> None:
@@ -455,6 +458,7 @@ def pull_iter(conn: JiraConnector, suffix: str = "work_item") -> Any:
 def test_a_bad_value_quarantines_that_issue_and_the_pull_goes_on(fresh: Site) -> None:
     state = fresh.emulator.state
     points = state.custom_field_id("Story Points")
+    assert points is not None
     story = issues_of(fresh, "Story")[0]
     with fresh.emulator.lock:
         state.issues[story.id].fields[points] = "lots"  # what a broken migration leaves behind
