@@ -368,3 +368,48 @@ def test_human_edit_moves_status_and_writes_changelog(cloud: ServedJira, jc: JIR
     last = issue.changelog.histories[-1]
     assert last.author.accountId == cloud.emulator.state.human_user
     assert {i.field for i in last.items} >= {"status", "labels"}
+
+
+def test_jql_list_functions_and_backlog(cloud: ServedJira, jc: JIRA) -> None:
+    state = cloud.emulator.state
+    released = {v.id for v in state.versions.values() if v.released}
+    expected = sorted(
+        i.key
+        for i in state.issues.values()
+        if i.key.startswith("APP-") and set(i.fields.get("fixVersions") or []) & released
+    )
+    found = _keys(jc, "project = APP AND fixVersion in releasedVersions(APP) ORDER BY key")
+    assert sorted(found) == expected and expected
+    subtasks = _keys(jc, "project = APP AND issuetype in subTaskIssueTypes()")
+    assert subtasks and all(
+        state.issue_types[state.find_issue(k).fields["issuetype"]].subtask for k in subtasks
+    )
+    in_sprint = _keys(jc, "project = OPS AND sprint in openSprints()")
+    assert in_sprint
+    cloud.session().post(
+        f"{cloud.url}/rest/agile/1.0/backlog/issue", json={"issues": in_sprint[:1]}
+    ).raise_for_status()
+    assert in_sprint[0] not in _keys(jc, "project = OPS AND sprint in openSprints()")
+
+
+def test_dc_context_path_and_captcha_after_failed_logins(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    seed = SeedSpec(projects=1, issues_per_project=5)
+    directory = tmp_path_factory.mktemp("jira-dc-ctx")
+    with served_jira("server", directory, seed, context_path="/jira") as served:
+        assert served.url.endswith("/jira")
+        client = served.client()
+        assert client.server_info()["baseUrl"] == served.url
+        assert client.issue("APP-1").self.startswith(served.url + "/rest/api/2/issue/")
+        served.emulator.configure({"captcha_after_failures": 2})
+        for _ in range(2):
+            with pytest.raises(JIRAError) as caught:
+                served.client(auth={"basic_auth": ("pmosync", "wrong")})
+            assert caught.value.status_code == 401
+        with pytest.raises(JIRAError) as caught:
+            served.client(auth={"basic_auth": ("pmosync", "dc-password")})
+        assert caught.value.status_code == 403
+        reason = caught.value.response.headers["X-Authentication-Denied-Reason"]
+        assert reason.startswith("CAPTCHA_CHALLENGE")
+        assert served.client().myself()["name"] == "pmosync"  # the PAT is not affected

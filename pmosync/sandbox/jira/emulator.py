@@ -13,6 +13,8 @@ Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds``, ``rate
 ``changelog_page_size`` (histories in a Cloud ``expand=changelog``, 100),
 ``notify_users_requires_admin`` (False: ``notifyUsers=false`` accepted from anyone),
 ``short_page_every`` (N: every Nth ``search/jql`` page is one short although more follow),
+``captcha_after_failures`` (DC: N failed basic logins, then 403 with
+``X-Authentication-Denied-Reason``),
 ``expire_page_tokens`` (true: every outstanding nextPageToken becomes invalid).
 
 Search lag (Cloud): an issue written less than ``search_lag_seconds`` ago shows its previous
@@ -30,7 +32,6 @@ import base64
 import json
 import math
 import secrets
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -48,7 +49,6 @@ from pmosync.sandbox.jira.render import View, available_transitions
 from pmosync.sandbox.jira.search import build_catalog, eval_context, issue_doc
 from pmosync.sandbox.jira.seed import SeedSpec, build_state
 from pmosync.sandbox.jira.state import (
-    ISSUE_NOT_FOUND,
     FieldErrors,
     Issue,
     JiraState,
@@ -88,6 +88,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "notify_users_requires_admin": False,
     # Cloud: every Nth search/jql page holds one issue fewer than asked (0: off)
     "short_page_every": 0,
+    # DC: after N failed basic-auth logins of a user, 403 + X-Authentication-Denied-Reason
+    "captcha_after_failures": None,
 }
 
 
@@ -140,11 +142,21 @@ class _SearchCursor:
 class JiraEmulator(EmulatorBase):
     kind = "jira"
 
-    def __init__(self, deployment: str = "cloud", seed: SeedSpec | None = None) -> None:
+    def __init__(
+        self,
+        deployment: str = "cloud",
+        seed: SeedSpec | None = None,
+        *,
+        context_path: str = "",
+    ) -> None:
+        """``context_path`` (e.g. ``"/jira"``) serves the REST API below it, as DC installs
+        often do: the site URL is then ``<served url>/jira``; ``/_admin`` stays at the root."""
         super().__init__()
         if deployment not in ("cloud", "server"):
             raise ValueError("deployment must be 'cloud' or 'server'")
         self.deployment = deployment
+        self.context_path = ("/" + context_path.strip("/")) if context_path.strip("/") else ""
+        self._failed_logins: dict[str, int] = {}
         self.seed = (
             replace(seed, deployment=deployment) if seed else SeedSpec(deployment=deployment)
         )
@@ -152,7 +164,6 @@ class JiraEmulator(EmulatorBase):
         self._buckets: dict[str, _Bucket] = {}
         self._cursors: OrderedDict[str, _SearchCursor] = OrderedDict()
         self._dc_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
-        self._token_lock = threading.Lock()
         self.state: JiraState = build_state(self.seed)
         self._catalog = build_catalog(self.state)
 
@@ -181,6 +192,7 @@ class JiraEmulator(EmulatorBase):
             self._buckets.clear()
             self._cursors.clear()
             self._dc_cache.clear()
+            self._failed_logins.clear()
 
     def configure(self, knobs: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -241,7 +253,7 @@ class JiraEmulator(EmulatorBase):
     # -- infrastructure ---------------------------------------------------------------------------
     def _view(self, base: str, api: str, user: User | None) -> View:
         tz = user.tz if user else self.state.users[self.state.api_user].tz
-        return View(self.state, base.rstrip("/"), api, tz)
+        return View(self.state, base.rstrip("/") + self.context_path, api, tz)
 
     def fault_response(self, burst: Burst) -> Response:
         if burst.status == 429:
@@ -322,6 +334,19 @@ class JiraEmulator(EmulatorBase):
                 login, _, secret = base64.b64decode(credential).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise denied from None
+            threshold = self.knobs["captcha_after_failures"]
+            if not self.cloud and threshold and self._failed_logins.get(login, 0) >= threshold:
+                # DC locks basic auth behind a CAPTCHA after repeated failures
+                raise JiraHttpError(
+                    403,
+                    ["CAPTCHA required: log in through the browser first."],
+                    headers={
+                        "X-Authentication-Denied-Reason": (
+                            f"CAPTCHA_CHALLENGE; login-url={request.host_url.rstrip('/')}"
+                            f"{self.context_path}/login.jsp"
+                        )
+                    },
+                )
             for user in users:
                 if (
                     self.cloud
@@ -336,7 +361,9 @@ class JiraEmulator(EmulatorBase):
                     and user.password
                     and secrets.compare_digest(user.password, secret)
                 ):
+                    self._failed_logins.pop(login, None)
                     return user
+            self._failed_logins[login] = self._failed_logins.get(login, 0) + 1
             raise denied
         if scheme == "bearer" and not self.cloud:
             for user in users:
@@ -401,7 +428,7 @@ class JiraEmulator(EmulatorBase):
                 except JqlError as exc:
                     return Response(jira_body([str(exc)]), 400, mimetype="application/json")
 
-            prefix = "/rest/agile/1.0/" if agile else "/rest/api/<ver>/"
+            prefix = emulator.context_path + ("/rest/agile/1.0/" if agile else "/rest/api/<ver>/")
             endpoint = ("agile:" if agile else "api:") + rule + ":" + ",".join(methods)
             app.add_url_rule(prefix + rule, endpoint, view, methods=list(methods))
 
@@ -480,8 +507,10 @@ class JiraEmulator(EmulatorBase):
         add("sprint/<int:sprint_id>/issue", e.h_sprint_issues, agile=True)
         add("sprint/<int:sprint_id>/issue", e.h_sprint_add, ("POST",), agile=True)
         add("epic/<ref>/issue", e.h_epic_add, ("POST",), agile=True)
+        add("backlog/issue", e.h_backlog, ("POST",), agile=True)
+        add("issue/rank", e.h_rank, ("PUT",), agile=True)
 
-        @app.get("/rest/applinks/latest/listApplicationlinks")
+        @app.get(emulator.context_path + "/rest/applinks/latest/listApplicationlinks")
         def _applinks() -> Response:
             # jira.add_remote_link() asks for application links first; a site with none
             return emulator._respond({"list": []})
@@ -1978,6 +2007,28 @@ class JiraEmulator(EmulatorBase):
             issue.doc_cache = None
         return None, 204
 
+    def h_backlog(self, call: Call) -> Any:
+        """Move issues out of open sprints (closed sprints stay in their history)."""
+        issues = list(self._body().get("issues") or [])
+        self._move_to_sprint(call, issues, [])
+        return None, 204
 
-def issue_not_found() -> JiraHttpError:
-    return JiraHttpError(404, [ISSUE_NOT_FOUND])
+    def h_rank(self, call: Call) -> Any:
+        """Rank issues before/after another one: rewrites their Rank values around it."""
+        self._writer(call)
+        body = self._body()
+        rank_field = self.state.custom_field_id("Rank")
+        anchor_ref = body.get("rankBeforeIssue") or body.get("rankAfterIssue")
+        if not anchor_ref or rank_field is None:
+            raise JiraHttpError(400, ["rankBeforeIssue or rankAfterIssue is required."])
+        anchor = self._issue(str(anchor_ref))
+        base = str(anchor.fields.get(rank_field) or "0|i00000:")
+        before = bool(body.get("rankBeforeIssue"))
+        for index, ref in enumerate(body.get("issues") or []):
+            issue = self._issue(str(ref))
+            # lexical ranks: "<anchor>" minus/plus a suffix keeps the order stable
+            suffix = f"{index:03d}"
+            issue.fields[rank_field] = (base[:-1] + "0" + suffix) if before else (base + suffix)
+            issue.doc_cache = None
+        self.state.revision += 1
+        return None, 204

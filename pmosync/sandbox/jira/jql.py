@@ -370,6 +370,8 @@ class EvalContext:
     open_sprints: frozenset[str] = frozenset()
     closed_sprints: frozenset[str] = frozenset()
     future_sprints: frozenset[str] = frozenset()
+    # more list functions by lower-case name, e.g. "releasedversions": lambda args: {...}
+    functions: dict[str, Callable[[tuple[str, ...]], frozenset[str]]] = field(default_factory=dict)
 
 
 Doc = dict[str, Any]
@@ -490,6 +492,8 @@ def _ref_values(operand: Any, ctx: EvalContext, fdef: FieldDef, name: str) -> se
         }
         if fname in table:
             return set(table[fname])
+        if fname in ctx.functions:
+            return set(ctx.functions[fname](operand.args))
         raise JqlError(f"Unable to find JQL function '{_fn_text(operand)}'.")
     raise JqlError(f"The operand '{operand}' is not valid for the field '{name}'.")
 

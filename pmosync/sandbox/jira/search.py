@@ -6,6 +6,7 @@ issues evaluates compiled predicates over cached dicts instead of re-rendering i
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -191,6 +192,29 @@ def eval_context(state: JiraState, user: User, now: datetime) -> EvalContext:
     def sprint_ids(wanted: str) -> frozenset[str]:
         return _fs(*[s.id for s in state.sprints.values() if s.state == wanted])
 
+    def versions(released: bool) -> Callable[[tuple[str, ...]], frozenset[str]]:
+        def pick(args: tuple[str, ...]) -> frozenset[str]:
+            projects = {a.lower() for a in args}
+            return _fs(
+                *[
+                    v.id
+                    for v in state.versions.values()
+                    if v.released == released
+                    and not v.archived
+                    and (
+                        not projects
+                        or projects & _fs(v.project_id, state.projects[v.project_id].key)
+                    )
+                ]
+            )
+
+        return pick
+
+    def issue_types(subtask: bool) -> Callable[[tuple[str, ...]], frozenset[str]]:
+        return lambda _args: _fs(
+            *[t.id for t in state.issue_types.values() if t.subtask == subtask]
+        )
+
     return EvalContext(
         tz=user.tz,
         now=now,
@@ -198,4 +222,10 @@ def eval_context(state: JiraState, user: User, now: datetime) -> EvalContext:
         open_sprints=sprint_ids("active"),
         closed_sprints=sprint_ids("closed"),
         future_sprints=sprint_ids("future"),
+        functions={
+            "releasedversions": versions(True),
+            "unreleasedversions": versions(False),
+            "standardissuetypes": issue_types(False),
+            "subtaskissuetypes": issue_types(True),
+        },
     )

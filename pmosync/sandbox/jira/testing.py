@@ -56,15 +56,16 @@ class ServedJira:
 
 @contextmanager
 def served_jira(
-    deployment: str, directory: Path, seed: SeedSpec | None = None
+    deployment: str, directory: Path, seed: SeedSpec | None = None, *, context_path: str = ""
 ) -> Iterator[ServedJira]:
+    """``ServedJira.url`` is the site URL (context path included)."""
     saved = {
         k: os.environ.pop(k) for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if k in os.environ
     }
     try:
-        emulator = JiraEmulator(deployment=deployment, seed=seed)
+        emulator = JiraEmulator(deployment=deployment, seed=seed, context_path=context_path)
         ca = SandboxCA(directory)
         with ServedApp(emulator.build_app(), ssl_context=ca.server_context()) as served:
-            yield ServedJira(emulator, served.url, str(ca.bundle_path))
+            yield ServedJira(emulator, served.url + emulator.context_path, str(ca.bundle_path))
     finally:
         os.environ.update(saved)
