@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -94,7 +94,6 @@ class Knobs:
     lockout_seconds: float = 30.0
     offset_ttl_seconds: float = 300.0
     rate_limit_enabled: bool = True
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
