@@ -291,7 +291,8 @@ def exercise(served: ServedJira, client: JIRA) -> None:
     else:
         issues = client.search_issues(jql, maxResults=10, expand="changelog,names")
         client.search_issues("project = OPS", maxResults=False, fields=["summary"])
-    client.issue(issues[0].key, expand="changelog,names,renderedFields,transitions")
+    client.issue(issues[0].key, expand="changelog,names,renderedFields,transitions,editmeta")
+    client.editmeta(issues[0].key)
     session.get(
         f"{base}/issue/createmeta",
         params={"projectKeys": "APP", "expand": "projects.issuetypes.fields"},

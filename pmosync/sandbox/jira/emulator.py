@@ -803,6 +803,8 @@ class JiraEmulator(EmulatorBase):
             properties=properties,
             cloud_changelog_page=int(self.knobs["changelog_page_size"]),
         )
+        if "editmeta" in expand:
+            bean["editmeta"] = self._edit_meta(call, issue)
         return bean
 
     def _create_one(self, call: Call, payload: Any) -> Issue:
@@ -1069,11 +1071,19 @@ class JiraEmulator(EmulatorBase):
             "fields" if self.cloud else "values": page,
         }
 
-    def h_editmeta(self, call: Call, ref: str) -> Any:
-        issue = self._issue(ref)
+    def _edit_meta(self, call: Call, issue: Issue) -> dict[str, Any]:
+        """IssueUpdateMetadata: the edit screen (no project, no fieldId in FieldMetadata)."""
         fields = self._create_fields(call, issue.project_id, issue.fields["issuetype"])
         fields.pop("project", None)
-        return {"fields": fields}
+        return {
+            "fields": {
+                fid: {k: v for k, v in meta.items() if k != "fieldId"}
+                for fid, meta in fields.items()
+            }
+        }
+
+    def h_editmeta(self, call: Call, ref: str) -> Any:
+        return self._edit_meta(call, self._issue(ref))
 
     # -- transitions ------------------------------------------------------------------------------
     def _set_status(
