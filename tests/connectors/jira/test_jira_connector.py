@@ -471,3 +471,31 @@ def test_a_bad_value_quarantines_that_issue_and_the_pull_goes_on(fresh: Site) ->
         str(i.id) for t in ("Epic", "Story", "Task", "Bug", "Sub-task") for i in issues_of(fresh, t)
     }
     assert set(records(items, WORK)) == expected - {str(story.id)}
+
+
+def test_edit_without_the_right_to_mute_notifications_is_sent_again(fresh: Site) -> None:
+    if not fresh.cloud:
+        pytest.skip("notifyUsers=false is only sent on Cloud")
+    story = issues_of(fresh, "Story")[0]
+    conn = fresh.connector()
+    prep = conn.prepare()
+    refused = {
+        "errorMessages": [
+            "To discard the user notification either admin or project admin permissions are "
+            "required."
+        ],
+        "errors": {},
+    }
+    path = f"/rest/api/3/issue/{story.id}"
+    fresh.admin(
+        "POST",
+        "faults",
+        {"burst": {"status": 400, "count": 1, "path_prefix": path, "body": refused}},
+    )
+    conn._edit(prep, str(story.id), {"summary": "edited with notifications"})
+    assert fresh.emulator.issue(story.key)["fields"]["summary"] == "edited with notifications"
+    assert count(fresh, PUT_ISSUE) == 2
+    # Remembered: the next edit goes straight without notifyUsers=false.
+    assert conn._notify_off_allowed is False
+    conn._edit(prep, str(story.id), {"summary": "second edit"})
+    assert count(fresh, PUT_ISSUE) == 3
