@@ -343,6 +343,44 @@ def discover(config_path: Path, connection: str, as_json: bool) -> None:
         click.echo(module.render_text(found))
 
 
+@conflicts.command("resolve")
+@_config_option
+@click.argument("conflict_id", type=int)
+@click.option("--take", "take", metavar="CONNECTION", help="Keep what this connection holds.")
+@click.option("--value", "value", metavar="JSON", help='The value to keep, as JSON ("done", 3).')
+@handle_errors
+def conflicts_resolve(
+    config_path: Path, conflict_id: int, take: str | None, value: str | None
+) -> None:
+    """Settle a held conflict; the next `pmo-sync sync` writes the value to every tool."""
+    if (take is None) == (value is None):
+        raise click.UsageError("give exactly one of --take CONNECTION or --value JSON")
+    store = _open_store(config_path)
+    try:
+        chosen: Any
+        if take is not None:
+            row = next((r for r in store.open_conflicts() if r.id == conflict_id), None)
+            if row is None:
+                raise ConfigError(
+                    f"no open conflict #{conflict_id} (see `pmo-sync conflicts list`)"
+                )
+            if take not in row.observed:
+                known = ", ".join(sorted(row.observed))
+                raise ConfigError(f"--take {take}: conflict #{conflict_id} involves {known}")
+            chosen = row.observed[take]
+        else:
+            try:
+                chosen = json.loads(value or "")
+            except json.JSONDecodeError:
+                raise click.BadParameter(
+                    "not JSON (quote strings: '\"done\"')", param_hint="--value"
+                ) from None
+        store.resolve_conflict(conflict_id, chosen)
+        click.echo(f"conflict #{conflict_id} resolved to {chosen!r}; the next sync writes it")
+    finally:
+        store.close()
+
+
 # -- sandbox and demo ---------------------------------------------------------------------
 def _serve_until_signalled() -> None:
     stop = threading.Event()

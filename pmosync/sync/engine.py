@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from pmosync.analysis.milestones import consolidate, milestone_views
 from pmosync.canonical_model import (
@@ -109,6 +109,8 @@ class Engine:
         self.capabilities: dict[str, Capabilities] = {}
         self.decisions: dict[tuple[str, str], Decision] = {}
         self.held: set[tuple[str, str]] = set()
+        # (canonical id, field) -> (value, conflict id): a person's resolution, applied once
+        self.overrides: dict[tuple[str, str], tuple[Any, int]] = {}
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> RunReport:
@@ -119,6 +121,7 @@ class Engine:
         self.report.run_id = run_id
         try:
             state = load_state(self.store)
+            self._load_overrides()
             self._build_connectors()
             pulled = self._pull(state)
             self._ingest(state, pulled)
@@ -361,6 +364,16 @@ class Engine:
                 fields |= entity.readable(entity_type)
         return fields
 
+    def _load_overrides(self) -> None:
+
+        with self.store.sessions() as session:
+            rows = session.scalars(
+                select(models.Conflict).where(models.Conflict.status == "resolved")
+            )
+            for row in rows:
+                value = (row.resolution or {}).get("value")
+                self.overrides[(row.canonical_id, row.field)] = (value, row.id)
+
     def _reconcile(self, state: WorkingState) -> None:
         by_entity: dict[str, list[LinkState]] = defaultdict(list)
         for link in state.links.values():
@@ -381,7 +394,12 @@ class Engine:
                 if key not in policies:
                     policies[key] = self._policy(entity.entity_type, name)
                 base = state.bases.get((canonical_id, name), MISSING)
-                decision = merge(obs, base, policies[key])
+                override = self.overrides.get((canonical_id, name))
+                if override is not None:
+                    value, conflict_id = override
+                    decision = Decision(value, f"resolved by a person (conflict #{conflict_id})")
+                else:
+                    decision = merge(obs, base, policies[key])
                 self.decisions[(canonical_id, name)] = decision
                 if entity.values.get(name, MISSING) != decision.value:
                     entity.values = {**entity.values, name: decision.value}
@@ -471,26 +489,7 @@ class Engine:
                         )
                         for q in result.quarantined
                     )
-            session.execute(
-                update(models.Conflict)
-                .where(models.Conflict.status == "open")
-                .values(status="settled")
-            )
-            session.add_all(
-                models.Conflict(
-                    canonical_id=c["canonical_id"],
-                    entity_type=c["entity_type"],
-                    field=c["field"],
-                    observed=c["observed"],
-                    base={"v": c["base"]},
-                    policy=c["policy"],
-                    status="open" if c["held"] else "settled",
-                    resolution={"reason": c["reason"]},
-                    detected_at=now,
-                    run_id=run_id,
-                )
-                for c in self.report.conflicts
-            )
+            self._record_conflicts(session, run_id, now)
             # A write journaled by a run that died is re-planned from the state, so the old
             # row is superseded rather than replayed blindly.
             session.execute(
@@ -522,6 +521,44 @@ class Engine:
             session.flush()
             for write, row in zip(writes, rows, strict=True):
                 write.outbox_id = row.id
+
+    def _record_conflicts(self, session: Any, run_id: int, now: datetime) -> None:
+        """A held conflict keeps one open row (and id) until it is resolved or goes away."""
+
+        open_rows = {
+            (row.canonical_id, row.field): row
+            for row in session.scalars(
+                select(models.Conflict).where(models.Conflict.status == "open")
+            )
+        }
+        for c in self.report.conflicts:
+            key = (c["canonical_id"], c["field"])
+            row = open_rows.pop(key, None) if c["held"] else None
+            if row is not None:
+                row.observed = c["observed"]
+                row.run_id = run_id
+                continue
+            session.add(
+                models.Conflict(
+                    canonical_id=c["canonical_id"],
+                    entity_type=c["entity_type"],
+                    field=c["field"],
+                    observed=c["observed"],
+                    base={"v": c["base"]},
+                    policy=c["policy"],
+                    status="open" if c["held"] else "settled",
+                    resolution={"reason": c["reason"]},
+                    detected_at=now,
+                    run_id=run_id,
+                )
+            )
+        for row in open_rows.values():
+            row.status = "settled"  # the systems agree again
+        if self.overrides:
+            ids = [conflict_id for _, conflict_id in self.overrides.values()]
+            session.execute(
+                update(models.Conflict).where(models.Conflict.id.in_(ids)).values(status="applied")
+            )
 
     def _apply(self, state: WorkingState, writes: list[PlannedWrite]) -> None:
         by_connection: dict[str, list[PlannedWrite]] = defaultdict(list)

@@ -109,6 +109,22 @@ class Store:
             query = select(models.Conflict).where(models.Conflict.status == "open")
             return list(session.scalars(query.order_by(models.Conflict.id)))
 
+    def resolve_conflict(self, conflict_id: int, value: Any) -> models.Conflict:
+        """Record a person's decision; the next run writes it everywhere.
+
+        Raises:
+            ConfigError: no open conflict has that id.
+        """
+        with self.session() as session:
+            row = session.get(models.Conflict, conflict_id)
+            if row is None or row.status != "open":
+                raise ConfigError(
+                    f"no open conflict #{conflict_id} (see `pmo-sync conflicts list`)"
+                )
+            row.status = "resolved"
+            row.resolution = {"value": value, "resolved_at": utcnow().isoformat()}
+            return row
+
     def cursor(self, connection: str, scope: str) -> datetime | None:
         with self.sessions() as session:
             row = session.get(models.Cursor, (connection, scope))

@@ -237,3 +237,76 @@ def test_discover_lists_tables_and_field_ids(make_slice: Any) -> None:
     assert "singleSelect" in line and "In progress" in line
     bad = CliRunner().invoke(main, ["discover", "nope", "--config", str(slice_.config)])
     assert bad.exit_code == 2 and "pmo_airtable" in bad.output
+
+
+def test_held_conflict_waits_for_a_person_and_runs_are_listed(make_slice: Any) -> None:
+    from click.testing import CliRunner
+
+    from pmosync.cli import main
+
+    def hold_status(mapping: dict[str, Any]) -> None:
+        mapping["entities"]["project"]["fields"]["status"]["conflict"] = "hold"
+
+    slice_ = make_slice(fast_airtable(("pmo_a", "pmo_b")), mapping_edit=hold_status)
+    assert slice_.sync("--full")[0] == 0
+    a = slice_.service("pmo_a").emulator
+    b = slice_.service("pmo_b").emulator
+    rec_a = a.records(BASE_ID, "Projects")[0]  # type: ignore[attr-defined]
+    rec_b = next(
+        r
+        for r in b.records(BASE_ID, "Projects")  # type: ignore[attr-defined]
+        if r["fields"]["Code"] == rec_a["fields"]["Code"]
+    )
+    a.edit_record(BASE_ID, "Projects", rec_a["id"], {"Status": "Done"})  # type: ignore[attr-defined]
+    b.edit_record(BASE_ID, "Projects", rec_b["id"], {"Status": "On hold"})  # type: ignore[attr-defined]
+    code, report = slice_.sync()
+    assert code == 0, report
+    [conflict] = report["conflicts"]
+    assert conflict["held"] and conflict["policy"] == "hold"
+    assert not any(
+        c["field"] == "status" for w in report["plan"] for c in w["changes"]
+    )  # nothing written for the held field
+    listed = CliRunner().invoke(main, ["conflicts", "list", "--config", str(slice_.config)])
+    assert listed.exit_code == 0 and "status" in listed.output and "'done'" in listed.output
+    runs = CliRunner().invoke(main, ["runs", "--config", str(slice_.config)])
+    assert runs.exit_code == 0 and len(runs.output.strip().splitlines()) == 2
+    # still held on the next run, under the same id
+    code, again = slice_.sync()
+    assert code == 0 and again["conflicts"][0]["held"]
+    assert CliRunner().invoke(
+        main, ["conflicts", "list", "--config", str(slice_.config)]
+    ).output == (listed.output)
+    conflict_id = listed.output.split()[0].lstrip("#")
+    bad = CliRunner().invoke(
+        main,
+        ["conflicts", "resolve", conflict_id, "--take", "nope", "--config", str(slice_.config)],
+    )
+    assert bad.exit_code == 2 and "pmo_a" in bad.output
+    ok = CliRunner().invoke(
+        main,
+        ["conflicts", "resolve", conflict_id, "--take", "pmo_a", "--config", str(slice_.config)],
+    )
+    assert ok.exit_code == 0, ok.output
+    code, applied = slice_.sync()
+    assert code == 0 and applied["writes_applied"] == 1, applied
+    b_now = next(r for r in b.records(BASE_ID, "Projects") if r["id"] == rec_b["id"])  # type: ignore[attr-defined]
+    assert b_now["fields"]["Status"] == "Done"
+    listed = CliRunner().invoke(main, ["conflicts", "list", "--config", str(slice_.config)])
+    assert listed.output.strip() == "no open conflicts"
+    code, quiet = slice_.sync()
+    assert quiet["writes_applied"] == 0 and not quiet["conflicts"]
+
+
+def test_a_second_run_while_one_holds_the_lock_exits_locked(make_slice: Any) -> None:
+    from pmosync.cli import EXIT_LOCKED
+    from pmosync.sync.lock import run_lock
+
+    slice_ = make_slice()
+    store = Store.open(_store_url(slice_))
+    try:
+        with run_lock(store):
+            code, report = slice_.sync()
+        assert code == EXIT_LOCKED, report
+        assert "another pmo-sync run" in report["output"]
+    finally:
+        store.close()
