@@ -310,3 +310,36 @@ def test_a_second_run_while_one_holds_the_lock_exits_locked(make_slice: Any) -> 
         assert "another pmo-sync run" in report["output"]
     finally:
         store.close()
+
+
+def test_the_token_never_reaches_logs_reports_or_the_store(make_slice: Any, tmp_path: Any) -> None:
+    import logging
+
+    from click.testing import CliRunner
+
+    from pmosync.cli import main
+
+    slice_ = make_slice()
+    token = slice_.service().spec.credentials["token"]
+    emulator = slice_.service().emulator
+    emulator.faults.set({"burst": {"status": 401, "count": 1}})  # an auth failure is reported too
+    runner = CliRunner()
+    outputs = []
+    for args in (["sync", "--full", "--json"], ["sync", "--full"], ["runs"]):
+        result = runner.invoke(main, ["-vv", *args, "--config", str(slice_.config)])
+        outputs.append(result.output)
+    logging.getLogger().handlers.clear()  # basicConfig from -vv must not leak into other tests
+    assert "401" in outputs[0] or "auth" in outputs[0].lower()
+    everything = "\n".join(outputs)
+    assert token not in everything and token[:17] not in everything
+    url = _store_url(slice_)
+    if url.startswith("sqlite"):
+        raw = b"".join(p.read_bytes() for p in slice_.sandbox.directory.glob("**/*.db*"))
+        raw += b"".join(p.read_bytes() for p in tmp_path.glob("**/*.db*"))
+        assert raw and token.encode() not in raw
+    store = Store.open(url)
+    with store.sessions() as session:
+        dump = repr([r.report for r in session.scalars(select(models.Run))])
+        dump += repr([r.remote_values for r in session.scalars(select(models.Link))])
+    store.close()
+    assert token not in dump
