@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 import stat
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ from typing import Any
 
 import certifi
 import pytest
+import requests
 
 from pmosync.canonical_model import (
     EntityType,
@@ -23,12 +26,14 @@ from pmosync.config.connections.pwa import PwaConnection
 from pmosync.config.loader import LoadedConfig, load_config
 from pmosync.config.mapping import TeamMapping
 from pmosync.connectors import get_connector
+from pmosync.connectors.msproject.auth import sign_in
 from pmosync.connectors.msproject.connector import PwaConnector
 from pmosync.connectors.msproject.discover import discover
 from pmosync.errors import RetriableError
-from pmosync.sandbox.entra import EntraEmulator
+from pmosync.sandbox.entra import DEFAULT_USER_UPN, EntraEmulator
 from pmosync.sandbox.harness import Sandbox
 from pmosync.sandbox.pwa import PwaEmulator
+from pmosync.sandbox.scenarios.pwa import PUBLIC_CLIENT_ID
 
 NAME = "plans_pwa"
 PAGE_SIZE = 4
@@ -403,3 +408,45 @@ def test_a_quiet_run_costs_one_listing(loaded: LoadedConfig, pwa: PwaEmulator) -
     signed_in = connector.api_calls()
     assert _pull(connector, since=datetime.now(UTC)) == []
     assert connector.api_calls() - signed_in == 1
+
+
+def test_device_code_sign_in_then_delegated_pull_and_push(
+    loaded: LoadedConfig, sandbox: Sandbox, pwa: PwaEmulator, entra: EntraEmulator, tmp_path: Path
+) -> None:
+    pwa.configure({"allow_app_only": False})  # as Project Online: delegated tokens only
+    config = loaded.config.connections[NAME]
+    assert isinstance(config, PwaConnection)
+    config = config.model_copy(
+        update={
+            "auth": "device_code",
+            "client_id": PUBLIC_CLIENT_ID,
+            "client_secret_file": None,
+            "token_cache": tmp_path / "user.msal.json",
+            "requests_per_second": 1000.0,
+            "queue_poll_seconds": 0.05,
+        }
+    )
+    approve_url = f"{sandbox.services[f'{NAME}_entra'].url}/_admin/entra/approve"
+    app_tokens = entra.grant_counts().get("client_credentials", 0)
+    shown: list[str] = []
+
+    def prompt(message: str) -> None:
+        shown.append(message)
+        code = re.search(r"enter the code (\S+)", message)
+        assert code is not None
+
+        def approve() -> None:
+            body = {"user_code": code.group(1)}
+            reply = requests.post(approve_url, json=body, verify=str(config.ca_bundle), timeout=5)
+            reply.raise_for_status()
+
+        threading.Timer(0.2, approve).start()
+
+    assert sign_in(NAME, config, prompt=prompt) == DEFAULT_USER_UPN
+    assert len(shown) == 1
+    connector = PwaConnector(NAME, config, loaded.mappings_for(NAME))
+    assert len(_records(_pull(connector), EntityType.PROJECT)) == 3
+    pid = str(pwa.projects()[0]["Id"])
+    assert connector.push([_project_write(pid, pmo_status="signed in")])[0].ok
+    assert pwa.custom_field_value(pid, "PMO Status") == "signed in"
+    assert entra.grant_counts().get("client_credentials", 0) == app_tokens
