@@ -35,6 +35,7 @@ from pmosync.errors import (
     FatalConnectorError,
     PmoSyncError,
     RetriableError,
+    SkippableRecordError,
 )
 
 log = logging.getLogger(__name__)
@@ -58,13 +59,8 @@ class ServerInfo:
         return self.deployment == "cloud"
 
 
-class JiraHttpError(PmoSyncError):
-    """Internal marker carrying the HTTP status of a failed call (never leaves the package)."""
-
-    def __init__(self, status: int, message: str, error: PmoSyncError) -> None:
-        self.status = status
-        self.error = error
-        super().__init__(message)
+class JqlRefused(ConfigError):
+    """Jira refused a search's JQL (400 on its first page): the query, not the data, is wrong."""
 
 
 def jira_error_text(exc: JIRAError) -> str:
@@ -175,8 +171,23 @@ class JiraClient:
         except Exception as exc:  # noqa: BLE001 - every library failure is mapped, none leaks
             raise translate(exc, connection=self.name, what=what) from None
 
-    def status_of(self, exc: BaseException) -> int | None:
-        return exc.status_code if isinstance(exc, JIRAError) else None
+    @contextmanager
+    def _refusals(self, jql: str, *, first: bool) -> Iterator[None]:
+        """A 4xx on a search's first page means the JQL is wrong (a configuration problem);
+        on a later page the listing went stale (an expired page token): read it again later."""
+        try:
+            with self.call("search"):
+                yield
+        except SkippableRecordError as exc:
+            if first:
+                raise JqlRefused(
+                    f"Jira refused the search {jql!r}: {exc}", connection=self.name
+                ) from None
+            raise RetriableError(
+                f"a later page of the search {jql!r} was refused ({exc}); the listing is read "
+                "again on the next run",
+                connection=self.name,
+            ) from None
 
     def api_calls(self) -> int:
         return self.adapter.stats.requests
@@ -301,7 +312,7 @@ class JiraClient:
         ids = [int(i) for i in list(reconcile)[-RECONCILE_MAX:] if str(i).isdigit()]
 
         def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
-            with self.call("GET search/jql"):
+            with self._refusals(jql, first=token is None):
                 page = self.jira.enhanced_search_issues(
                     jql,
                     nextPageToken=token,
@@ -340,7 +351,7 @@ class JiraClient:
             def fetch(start: int | None) -> tuple[list[dict[str, Any]], int | None]:
                 nonlocal total
                 offset = start or 0
-                with self.call("GET search"):
+                with self._refusals(jql, first=offset == 0):
                     page = self.jira.search_issues(
                         jql,
                         startAt=offset,

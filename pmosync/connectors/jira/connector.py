@@ -48,7 +48,7 @@ from pmosync.config.connections.jira import JiraConnection
 from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
 from pmosync.connectors.base import Capabilities, Scope
 from pmosync.connectors.http import HttpPolicy
-from pmosync.connectors.jira.client import JiraClient, jira_error_text, translate
+from pmosync.connectors.jira.client import JiraClient, JqlRefused, jira_error_text, translate
 from pmosync.connectors.jira.fields import FieldCatalog
 from pmosync.connectors.jira.mapper import (
     DEFAULT_CANCELLED_RESOLUTIONS,
@@ -1069,11 +1069,12 @@ class _WriteFailed(Exception):
 
 
 def _is_record_error(exc: PmoSyncError) -> bool:
+    """A failure of this one request (400/404/...), not of the connection."""
     from pmosync.errors import AuthError, RetriableError, SkippableRecordError
 
     if isinstance(exc, AuthError | RetriableError):
         return False
-    return isinstance(exc, SkippableRecordError)
+    return isinstance(exc, SkippableRecordError | JqlRefused)
 
 
 def _mentions_notify(exc: JIRAError) -> bool:

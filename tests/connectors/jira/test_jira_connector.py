@@ -499,3 +499,10 @@ def test_edit_without_the_right_to_mute_notifications_is_sent_again(fresh: Site)
     assert conn._notify_off_allowed is False
     conn._edit(prep, str(story.id), {"summary": "second edit"})
     assert count(fresh, PUT_ISSUE) == 3
+
+
+def test_a_scope_jql_jira_refuses_is_a_configuration_error(fresh: Site) -> None:
+    mapping = fresh.mapping(work_item={"jql": "nosuchfield = 1"})
+    with pytest.raises(ConfigError) as refused:
+        pull(fresh.connector(mapping=mapping))
+    assert "nosuchfield" in str(refused.value)
