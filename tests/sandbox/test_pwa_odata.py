@@ -129,3 +129,48 @@ def test_literal_list() -> None:
         apply_query(
             ROWS, parse_query({"$skiptoken": "guid'99999999-9999-4999-8999-999999999999'"}), 2
         )
+
+
+def _working_minutes(moment: datetime) -> int:
+    """Working minutes since Monday 2026-01-05 08:00 on the seed's 8-hour, Mon-Fri calendar."""
+    from datetime import date as _date
+
+    from pmosync.sandbox.pwa.state import workdays_between
+
+    origin = _date(2026, 1, 5)
+    days = workdays_between(origin, moment.date()) - 1
+    assert moment.weekday() < 5, moment
+    minutes = {8: 0, 17: 480}[moment.hour]
+    return days * 480 + minutes
+
+
+@pytest.mark.parametrize("baseline", [False, True])
+def test_seed_dates_satisfy_every_link(baseline: bool) -> None:
+    from pmosync.sandbox.pwa.seed import SeedSpec, build_state
+
+    state = build_state(SeedSpec(projects=10, tasks_per_project=30, seed=3))
+    start_key, finish_key = ("BaselineStart", "BaselineFinish") if baseline else ("Start", "Finish")
+    seen_types: set[int] = set()
+    for record in state.projects.values():
+        plan = record.published
+        for link in plan.links:
+            pred, succ = plan.task(link["StartId"]), plan.task(link["EndId"])
+            assert pred is not None and succ is not None
+            lag = link["LinkLag"] // 10  # tenths of a minute -> minutes
+            p_start, p_finish = (_working_minutes(pred[k]) for k in (start_key, finish_key))
+            s_start, s_finish = (_working_minutes(succ[k]) for k in (start_key, finish_key))
+            kind = link["DependencyType"]
+            seen_types.add(kind)
+            if kind == 1:  # FS
+                assert s_start >= p_finish + lag, (pred["Name"], succ["Name"], link)
+            elif kind == 3:  # SS
+                assert s_start >= p_start + lag
+            elif kind == 0:  # FF
+                assert s_finish >= p_finish + lag
+            else:  # SF
+                assert s_finish >= p_start + lag
+        for task in plan.tasks:
+            assert task["Finish"] >= task["Start"]
+            if task["IsMilestone"]:
+                assert task["Start"] == task["Finish"] and task["DurationMilliseconds"] == 0
+    assert seen_types == {0, 1, 2, 3}

@@ -391,3 +391,15 @@ def test_expand_draft_custom_fields_and_human_task_edit(stack: PwaStack) -> None
         .json()["d"]
     )
     assert reporting["Workstream"] == "Security"
+
+
+def test_projectserver_dates_iso_by_default_ms_on_request(stack: PwaStack) -> None:
+    pid = _first_project(stack)
+    url = f"{stack.api}/ProjectServer/Projects('{pid}')"
+    iso = stack.session().get(url, params={"$select": "StartDate"}).json()["d"]["StartDate"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d", iso)
+    stack.pwa.configure({"projectserver_ms_dates": True})
+    wcf = stack.session().get(url, params={"$select": "StartDate"}).json()["d"]["StartDate"]
+    assert re.fullmatch(r"/Date\(\d+\)/", wcf)
+    light = stack.session("json").get(url, params={"$select": "StartDate"}).json()["StartDate"]
+    assert light == iso

@@ -116,6 +116,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "digest_ttl": 1800,
     "allow_app_only": False,
     "relative_next_links": True,
+    # ProjectServer (CSOM-REST) sends ISO wall-clock dates even in verbose (§5.4); set this to
+    # serve WCF-style /Date(ms)/ there too, as ProjectData verbose always does.
+    "projectserver_ms_dates": False,
     "rate_limit_per_minute": None,
     "throttle": None,
 }
@@ -514,7 +517,7 @@ class PwaEmulator(EmulatorBase):
             result = writes.dispatch(self, segments[1:], method, claims, _body())
             if result is None:
                 return Response(status=204)
-            renderer = Renderer(dialect, api_base, ms_dates=False)
+            renderer = Renderer(dialect, api_base, ms_dates=self._ps_ms_dates())
             return _json(renderer.single(result, Query()), 200)
         return self._read(segments, query, dialect, api_base)
 
@@ -550,7 +553,7 @@ class PwaEmulator(EmulatorBase):
                 current = found
             if current is None:
                 break
-        renderer = Renderer(dialect, api_base, ms_dates=False)
+        renderer = Renderer(dialect, api_base, ms_dates=self._ps_ms_dates())
         if isinstance(current, list):
             page_size = int(self.knobs["page_size"])
             if entity_set == "Projects" and (query.expand or "IncludeCustomFields" in request.path):
@@ -562,6 +565,9 @@ class PwaEmulator(EmulatorBase):
         if current is None:
             return _json({"d": None} if dialect is Dialect.VERBOSE else {"odata.null": True}, 200)
         return _json(renderer.single(current, query), 200)
+
+    def _ps_ms_dates(self) -> bool:
+        return bool(self.knobs["projectserver_ms_dates"])
 
     def _refresh_job(self, entity: Entity) -> Entity:
         job = self.state.jobs[Guid(entity.key[0])]

@@ -9,8 +9,8 @@ on the spec, so tests can assert exact figures. What one project looks like:
   milestone "<phase> complete", and the project ends with a "Go-live" milestone;
 * one link between each pair of consecutive children and from each phase milestone to the next
   phase's first task: mostly FS (``DependencyType`` 1), with SS (3), FF (0) and SF (2) mixed in;
-  lags (``LinkLag``, tenths of a minute, 4800 = 1 working day) are chosen so the dates satisfy
-  every link;
+  lags (``LinkLag``, tenths of a minute: 4800 = 1 working day, -4800 a one-day lead) are chosen
+  so the dates satisfy every link;
 * baselines: ``BaselineStart/Finish`` hold the plan before slips; about a third of the tasks
   slipped 1-4 working days since;
 * progress up to ``SeedSpec.status_date``: finished tasks 100 %, the running ones partly done;
@@ -267,11 +267,13 @@ def _schedule(
                 if roll < 0.1:
                     link_type, lag_days = SS, 1
                 elif roll < 0.2:
-                    link_type = FF
+                    link_type, lag_days = FF, 1
                 elif roll < 0.3:
                     link_type = SF
                 elif roll < 0.45:
                     lag_days = rng.choice((1, 2))
+                elif roll < 0.5:
+                    lag_days = -1  # a lead: start on the predecessor's last day
             if previous is not None and link_type == FS and lag_days:
                 cursor_day = add_workdays(cursor_day, lag_days)
             start = at(cursor_day, DAY_START)
