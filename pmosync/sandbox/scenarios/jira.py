@@ -8,6 +8,7 @@ items, Blocks / Finish-to-Start links as dependencies, fix versions as milestone
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, time
 from typing import Any, Literal
 
 from pmosync.sandbox.harness import Scenario, ServiceSpec
@@ -65,9 +66,17 @@ def team_mapping(projects: list[str]) -> dict[str, Any]:
 def services(
     name: str = "delivery_jira",
     deployment: Literal["cloud", "server"] = "cloud",
+    today: date | None = None,
     **seed_opts: Any,
 ) -> list[ServiceSpec]:
-    """One Jira emulator seeded from ``SeedSpec(**seed_opts)`` with its connection and mapping."""
+    """One Jira emulator seeded from ``SeedSpec(**seed_opts)`` with its connection and mapping.
+
+    ``today`` anchors the seeded history (sprints, releases, due dates) like the other
+    scenarios' ``today``; ``seed_opts`` are :class:`SeedSpec` fields (``projects``,
+    ``issues_per_project``, ``time_zone``, ``rng_seed``, ...).
+    """
+    if today is not None and "anchor" not in seed_opts:
+        seed_opts["anchor"] = datetime.combine(today, time(), UTC)
     seed = SeedSpec(deployment=deployment, **seed_opts)
     emulator = JiraEmulator(deployment=deployment, seed=seed)
     credentials = dict(emulator.credentials)
