@@ -871,7 +871,12 @@ class JiraConnector:
                 status_goal = change.new
                 continue
             if change.field in refs:
-                fields[spec.id] = self._ref_json(prep, refs[change.field], change.new)
+                meta = {"issuetype": {"name": issue_type, "subtask": "sub" in issue_type.lower()}}
+                epic_link = self._epic_link_for(prep, change.field, meta)
+                if epic_link:
+                    fields[epic_link] = self._key_of(change.new)
+                else:
+                    fields[spec.id] = self._ref_json(prep, refs[change.field], change.new)
                 continue
             ctype = canonical_type(write.entity_type, change.field)
             try:

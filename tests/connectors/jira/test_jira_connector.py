@@ -316,17 +316,21 @@ def test_push_applied_twice_is_not_repeated(fresh: Site) -> None:
 
 def test_retried_create_finds_its_twin_through_the_entity_property(fresh: Site) -> None:
     canonical_id = str(uuid.uuid4())
+    epic = next(e for e in issues_of(fresh, "Epic") if e.key.startswith("APP-"))
     write = PlannedWrite(
         fresh.name, WORK, canonical_id, "create",
         [FieldChange("name", None, "Payment retries", "new"),
          FieldChange("story_points", None, "3", "new"),
+         FieldChange("parent", None, str(epic.id), "new"),
          FieldChange("status", None, "active", "new")],
     )  # fmt: skip
     (made,) = fresh.connector().push([write])
     assert made.ok, made.error
+    epic_link = fresh.emulator.state.custom_field_id("Epic Link")
     with fresh.emulator.lock:
         issue = fresh.emulator.state.issues[int(made.external_id or 0)]
         assert issue.properties["pmo-sync"] == {"id": canonical_id}
+        assert issue.fields.get("parent" if fresh.cloud else str(epic_link)) == epic.id
     assert fresh.emulator.issue(issue.key)["fields"]["status"]["statusCategory"]["key"] == (
         "indeterminate"
     )
