@@ -21,6 +21,7 @@ from pmosync.canonical_model.entities import (
     validate_fields,
 )
 from pmosync.canonical_model.provenance import (
+    Changeset,
     ExternalRef,
     FieldChange,
     PlannedWrite,
@@ -32,6 +33,7 @@ from pmosync.canonical_model.provenance import (
 )
 
 __all__ = [
+    "Changeset",
     "ENTITY_CLASSES",
     "Dependency",
     "Entity",

@@ -87,6 +87,22 @@ class PlannedWrite:
         return {c.field: c.new for c in self.changes}
 
 
+@dataclass
+class Changeset:
+    """A run's plan: every write, grouped per connection on demand (what --dry-run prints)."""
+
+    writes: list[PlannedWrite] = field(default_factory=list)
+
+    def by_connection(self) -> dict[str, list[PlannedWrite]]:
+        grouped: dict[str, list[PlannedWrite]] = {}
+        for write in self.writes:
+            grouped.setdefault(write.connection, []).append(write)
+        return grouped
+
+    def __len__(self) -> int:
+        return len(self.writes)
+
+
 @dataclass(frozen=True)
 class WriteResult:
     outbox_id: int | None

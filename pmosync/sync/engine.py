@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from pmosync.analysis.milestones import consolidate, milestone_views
 from pmosync.canonical_model import (
     ENTITY_CLASSES,
+    Changeset,
     EntityType,
     PlannedWrite,
     PulledRecord,
@@ -128,7 +129,7 @@ class Engine:
             self._reconcile(state)
             self._analyse(state)
             healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
-            writes = plan_writes(state, self.capabilities, healthy, self.held)
+            writes = plan_writes(state, self.capabilities, healthy, self.held).writes
             self._annotate(writes)
             for write in writes:
                 self.report.connections[write.connection].writes_planned += 1
@@ -561,10 +562,7 @@ class Engine:
             )
 
     def _apply(self, state: WorkingState, writes: list[PlannedWrite]) -> None:
-        by_connection: dict[str, list[PlannedWrite]] = defaultdict(list)
-        for write in writes:
-            by_connection[write.connection].append(write)
-        for name, batch in by_connection.items():
+        for name, batch in Changeset(writes).by_connection().items():
             connector = self.connectors[name]
             conn_report = self.report.connections[name]
             for start in range(0, len(batch), APPLY_CHUNK):

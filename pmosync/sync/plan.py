@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pmosync.canonical_model import ENTITY_CLASSES, EntityType, FieldChange, PlannedWrite
+from pmosync.canonical_model import (
+    ENTITY_CLASSES,
+    Changeset,
+    EntityType,
+    FieldChange,
+    PlannedWrite,
+)
 from pmosync.connectors.base import Capabilities
 from pmosync.sync.state import WorkingState
 
@@ -15,7 +21,7 @@ def plan_writes(
     capabilities: Mapping[str, Capabilities],
     connections: Iterable[str],
     held: set[tuple[str, str]],
-) -> list[PlannedWrite]:
+) -> Changeset:
     """Updates for every linked record of ``connections`` whose writable fields differ.
 
     Fields nobody has a value for are left alone (never blanked); held conflicts are skipped;
@@ -66,7 +72,7 @@ def plan_writes(
                     external_id=link.external_id,
                 )
             )
-    return writes
+    return Changeset(writes)
 
 
 def canonical_value(state: WorkingState, write: PlannedWrite, change: FieldChange) -> Any:
