@@ -6,7 +6,7 @@ mapping here (that is ``mapper``) and no policy decisions (that is ``connector``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -119,7 +119,7 @@ class PwaApi:
         return self.client.post(f"{_p(project_id)}/checkOut()", what=f"check out {project_id}")
 
     def update_custom_fields(
-        self, project_id: str, entries: list[Mapping[str, str]]
+        self, project_id: str, entries: Sequence[Mapping[str, str]]
     ) -> dict[str, Any] | None:
         items: list[dict[str, Any]] = []
         for entry in entries:

@@ -129,18 +129,18 @@ class CustomFieldCatalog:
             internal = raw.get("InternalName")
             if not internal:
                 continue
-            table = raw.get("LookupTable")
+            expanded: Any = raw.get("LookupTable")
             table_id = raw.get("LookupTableId") or (
-                table.get("Id") if isinstance(table, Mapping) else None
+                expanded.get("Id") if isinstance(expanded, Mapping) else None
             )
             table_id = _norm_guid(table_id) or None
             if table_id and set(table_id) == {"0"}:
                 table_id = None  # Guid.Empty: no lookup table
             entries = tables.get(table_id or "", ())
-            if not entries and isinstance(table, Mapping) and table.get("Entries"):
+            if not entries and isinstance(expanded, Mapping) and expanded.get("Entries"):
                 entries = tuple(
                     LookupEntry(str(e["InternalName"]), str(e.get("FullValue") or ""), e.get("Id"))
-                    for e in table["Entries"]
+                    for e in expanded["Entries"]
                     if isinstance(e, Mapping) and e.get("InternalName")
                 )
             field_type = raw.get("FieldType")

@@ -58,7 +58,7 @@ def discover(name: str, config: PwaConnection) -> dict[str, Any]:
         ]
         sample: list[str] = []
         if projects:
-            for task in api.tasks(projects[0]["id"]):
+            for task in api.tasks(str(projects[0]["id"])):
                 sample = sorted(k for k in task if not k.startswith("Custom_"))
                 break
         custom_fields = [

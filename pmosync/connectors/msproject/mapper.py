@@ -655,7 +655,7 @@ def task_write(
         remote = mapping.field if mapping else TASK_WRITABLE.get(name)
         if mapping is not None and mapping.direction == "pull":
             raise MappingError(name, "is mapped pull-only")
-        if remote not in TASK_WRITABLE.values():
+        if remote is None or remote not in TASK_WRITABLE.values():
             raise MappingError(
                 name,
                 "task custom fields and most task properties cannot be written through the "

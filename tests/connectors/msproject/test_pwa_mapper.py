@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -40,7 +41,7 @@ def verbose(results: list[dict], next_url: str | None = None) -> dict:
     return {"d": body}
 
 
-CUSTOM_FIELDS = [
+CUSTOM_FIELDS: list[dict[str, Any]] = [
     {
         "__metadata": {"type": "PS.CustomField"},
         "Id": "ce23fbf4-3fa0-e411-9410-00155d3c8201",
@@ -83,7 +84,7 @@ CUSTOM_FIELDS = [
         "EntityType": {"Name": "TaskEntity"},
     },
 ]
-LOOKUP_TABLES = [
+LOOKUP_TABLES: list[dict[str, Any]] = [
     {
         "Id": "11111111-2222-3333-4444-555555555555",
         "Name": "RAG",
@@ -221,7 +222,7 @@ def test_encode_for_update_custom_fields(catalog: CustomFieldCatalog) -> None:
 
 
 def published_project(**extra: object) -> dict:
-    raw = {
+    raw: dict[str, Any] = {
         "__metadata": {"type": "PS.PublishedProject"},
         "Id": PID,
         "Name": "Warehouse Automation",
@@ -395,7 +396,7 @@ def test_link_flat_ids_and_bad_type() -> None:
 
 def test_primary_assignee_is_the_one_with_most_work() -> None:
     other = "00000000-0000-0000-0000-0000000000bb"
-    assignments = [
+    assignments: list[dict[str, Any]] = [
         {"Id": "a1", "Task": {"Id": T1}, "Resource": {"Id": RES}, "Work": "16h"},
         {"Id": "a2", "TaskId": T1, "ResourceId": other, "Work": "40h"},
         {"Id": "a3", "TaskId": T2, "ResourceId": other, "WorkMilliseconds": 100},
