@@ -122,6 +122,12 @@ def _print_report(report: Any, as_json: bool) -> None:
 def _exit_for(report: Any) -> None:
     if report.status == "ok":
         return
+    # cron mails stderr: say in one line per connection what went wrong
+    for conn in report.connections.values():
+        if conn.status == "failed":
+            click.secho(f"error: {conn.error}", fg="red", err=True)
+        elif conn.writes_failed:
+            click.secho(f"error: [{conn.name}] {conn.writes_failed} write(s) failed", err=True)
     kinds = {c.error_kind for c in report.connections.values() if c.status == "failed"}
     if report.status == "failed":
         if kinds == {"auth"}:
