@@ -354,6 +354,17 @@ def test_rich_text_goes_as_adf_on_v3(fresh: Site) -> None:
     assert (mitigation["type"] == "doc") if fresh.cloud else isinstance(mitigation, str)
     raid = records(pull(fresh.connector(), "raid_item"), EntityType.RAID_ITEM)
     assert raid[str(risk.id)].values["mitigation"] == text
+    if fresh.cloud:  # Cloud through REST v2: plain strings both ways, same canonical text
+        v2 = fresh.connector(api_version="2")
+        again = PlannedWrite(
+            fresh.name, EntityType.RAID_ITEM, "r", "update",
+            [FieldChange("mitigation", None, text + "\n\nReviewed", "t")],
+            external_id=str(risk.id),
+        )  # fmt: skip
+        assert v2.push([again])[0].ok
+        assert v2.client.jira._options["rest_api_version"] == "2"
+        raid = records(pull(v2, "raid_item"), EntityType.RAID_ITEM)
+        assert raid[str(risk.id)].values["mitigation"] == text + "\n\nReviewed"
 
 
 def test_discover_lists_what_a_mapping_can_name(fresh: Site) -> None:
