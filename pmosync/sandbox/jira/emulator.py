@@ -49,7 +49,7 @@ from pmosync.sandbox.jira.api_base import Call, JiraHttpError, jira_body
 from pmosync.sandbox.jira.api_catalog import CatalogRoutes
 from pmosync.sandbox.jira.api_issues import IssueRoutes
 from pmosync.sandbox.jira.api_links import LinkRoutes
-from pmosync.sandbox.jira.api_search import SearchRoutes, SearchCursor
+from pmosync.sandbox.jira.api_search import SearchCursor, SearchRoutes
 from pmosync.sandbox.jira.jql import JqlError
 from pmosync.sandbox.jira.render import View
 from pmosync.sandbox.jira.search import build_catalog
