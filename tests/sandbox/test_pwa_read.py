@@ -403,3 +403,14 @@ def test_projectserver_dates_iso_by_default_ms_on_request(stack: PwaStack) -> No
     assert re.fullmatch(r"/Date\(\d+\)/", wcf)
     light = stack.session("json").get(url, params={"$select": "StartDate"}).json()["StartDate"]
     assert light == iso
+
+
+def test_number_custom_fields_as_strings(stack: PwaStack) -> None:
+    pid = _first_project(stack)
+    key = next(f.json_key for f in stack.pwa.state.custom_fields if f.name == "PMO Confidence")
+    url = f"{stack.api}/ProjectServer/Projects('{pid}')/IncludeCustomFields"
+    number = stack.session().get(url, params={"$select": key}).json()["d"][key]
+    assert isinstance(number, float)
+    stack.pwa.configure({"numbers_as_strings": True})
+    text = stack.session().get(url, params={"$select": key}).json()["d"][key]
+    assert text == f"{number:g}"

@@ -469,3 +469,32 @@ def test_delete_tunnelled_and_new_projects(stack: PwaStack) -> None:
     ]
     person = client.post("EnterpriseResources/Add", {"parameters": {"Name": "Ivy Chen"}})
     assert person.status_code == 200 and person.json()["d"]["Name"] == "Ivy Chen"
+
+
+def test_reporting_lags_publish_when_configured(stack: PwaStack) -> None:
+    stack.pwa.configure({"reporting_lag_seconds": 0.4})
+    pid = _pid(stack)
+    task = _leaf(stack, pid)
+    url = f"{stack.api}/ProjectData/Tasks(ProjectId=guid'{pid}',TaskId=guid'{task['Id']}')"
+    session = stack.session()
+    stack.pwa.human_edit(pid, task["Id"], Name="Lagging name")
+    assert stack.pwa.published(pid).task(task["Id"])["Name"] == "Lagging name"
+    assert session.get(url).json()["d"]["TaskName"] == task["Name"]
+    project = session.get(f"{stack.api}/ProjectData/Projects(guid'{pid}')").json()["d"]
+    time.sleep(0.5)
+    assert session.get(url).json()["d"]["TaskName"] == "Lagging name"
+    later = session.get(f"{stack.api}/ProjectData/Projects(guid'{pid}')").json()["d"]
+    assert later["ProjectModifiedDate"] > project["ProjectModifiedDate"]
+
+
+def test_finished_jobs_can_vanish(stack: PwaStack) -> None:
+    stack.pwa.configure({"finished_jobs_404": True, "job_polls": 1})
+    client = Client(stack)
+    pid = _pid(stack)
+    client.post(f"Projects('{pid}')/checkOut()")
+    job = client.post(f"Projects('{pid}')/Draft/checkIn(false)").json()["d"]
+    path = f"{client.base}/Projects('{pid}')/QueueJobs('{job['Id']}')"
+    assert client.session.get(path).json()["d"]["JobState"] == 4
+    gone = client.session.get(path)
+    assert gone.status_code == 404
+    assert _error(gone)[0].endswith("ResourceNotFoundException")

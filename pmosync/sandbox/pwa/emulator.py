@@ -119,6 +119,12 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # ProjectServer (CSOM-REST) sends ISO wall-clock dates even in verbose (§5.4); set this to
     # serve WCF-style /Date(ms)/ there too, as ProjectData verbose always does.
     "projectserver_ms_dates": False,
+    # ProjectData shows a publish only this many seconds later (the reporting sync lags).
+    "reporting_lag_seconds": 0.0,
+    # Serve project NUMBER custom field values as strings ("42.5"), as some sites do (§5.6).
+    "numbers_as_strings": False,
+    # GET QueueJobs('id') of a finished job answers 404 (it was purged): clients must cope.
+    "finished_jobs_404": False,
     "rate_limit_per_minute": None,
     "throttle": None,
 }
@@ -153,7 +159,7 @@ class PwaEmulator(EmulatorBase):
         self.configure(knobs)
         self._initial_knobs = dict(self.knobs)
         self.state: PwaState = build_state(self.seed_spec)
-        self.views = Views(self.state, self._user_info)
+        self.views = Views(self.state, self._user_info, self.knobs)
         self.reporting = Reporting(self.state)
         self.digests: dict[str, float] = {}
         self.known_users: dict[str, dict[str, Any]] = {}
@@ -184,12 +190,13 @@ class PwaEmulator(EmulatorBase):
     def reset(self) -> None:
         with self._guard:
             self.state = build_state(self.seed_spec)
-            self.views = Views(self.state, self._user_info)
+            self.knobs.clear()
+            self.knobs.update(self._initial_knobs)
+            self.views = Views(self.state, self._user_info, self.knobs)
             self.reporting = Reporting(self.state)
             self.digests.clear()
             self.calls.clear()
             self._window.clear()
-            self.knobs = dict(self._initial_knobs)
 
     # -- python API -----------------------------------------------------------------------
     def projects(self) -> list[dict[str, Any]]:
@@ -548,6 +555,9 @@ class PwaEmulator(EmulatorBase):
                 if found is None:
                     raise ODataError(404, NOT_FOUND, f"{name}('{key}') was not found.")
                 if found.type == "PS.QueueJob":
+                    job = self.state.jobs[Guid(key)]
+                    if job.done and self.knobs["finished_jobs_404"]:
+                        raise ODataError(404, NOT_FOUND, f"QueueJobs('{key}') was not found.")
                     writes.poll(self, Guid(key))
                     found = self._refresh_job(found)
                 current = found

@@ -58,9 +58,15 @@ def custom_value(field: CustomFieldDef, value: Any) -> Any:
 class Views:
     """Builds entity views over one :class:`PwaState` (held by reference)."""
 
-    def __init__(self, state: PwaState, users: Callable[[str], dict[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        state: PwaState,
+        users: Callable[[str], dict[str, Any] | None],
+        knobs: dict[str, Any] | None = None,
+    ) -> None:
         self.state = state
         self.users = users
+        self.knobs = knobs if knobs is not None else {}
 
     # -- projects -------------------------------------------------------------------------
     def root(self) -> Entity:
@@ -125,9 +131,13 @@ class Views:
         base = self.draft(record) if draft else self.project(record)
         plan = record.draft if draft else record.published
         props = dict(base.props)
+        as_strings = bool(self.knobs.get("numbers_as_strings"))
         for field in self.state.custom_fields:
             if field.entity == "project":
-                props[field.json_key] = custom_value(field, plan.custom.get(field.internal_name))
+                value = custom_value(field, plan.custom.get(field.internal_name))
+                if as_strings and isinstance(value, float):
+                    value = f"{value:g}"
+                props[field.json_key] = value
         base.uri += "/IncludeCustomFields"
         base.props = props
         base.nav.pop("IncludeCustomFields", None)

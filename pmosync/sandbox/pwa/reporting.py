@@ -63,13 +63,16 @@ class Reporting:
 
     def entity_set(self, name: str) -> list[Entity]:
         """Rows in key order; rebuilt only after the state changed (big seeds stay fast)."""
-        if self._cached_version != self.state.version:
+        lagging = any(r.reporting_pending() for r in self.state.projects.values())
+        if lagging or self._cached_version != self.state.version:
             self._cache.clear()
-            self._cached_version = self.state.version
+            self._cached_version = -1 if lagging else self.state.version
         if name not in self._cache:
             builder: Callable[[], list[Entity]] = getattr(self, f"_{name.lower()}")
             rows = builder()
             rows.sort(key=lambda e: tuple(str(k) for k in e.key))
+            if lagging:
+                return rows  # the view flips when the lag ends: nothing to cache
             self._cache[name] = rows
         return list(self._cache[name])
 
@@ -87,7 +90,7 @@ class Reporting:
         return out
 
     def project_entity(self, record: ProjectRecord) -> Entity:
-        plan = record.published
+        plan, published_at = record.reporting_view()
         summary = next((t for t in plan.tasks if int(t["OutlineLevel"]) == 0), None)
         props: dict[str, Any] = {
             "ProjectId": record.id,
@@ -98,8 +101,8 @@ class Reporting:
             "ProjectBaseline0FinishDate": summary.get("BaselineFinish") if summary else None,
             "ProjectPercentCompleted": int(summary["PercentComplete"]) if summary else 0,
             "ProjectStatusDate": plan.props.get("StatusDate"),
-            "ProjectModifiedDate": record.last_published,
-            "ProjectLastPublishedDate": record.last_published,
+            "ProjectModifiedDate": published_at,
+            "ProjectLastPublishedDate": published_at,
             "ProjectCreatedDate": record.created,
             "ProjectOwnerName": record.owner_name,
             "ProjectType": plan.props.get("ProjectType", 0),
@@ -131,7 +134,7 @@ class Reporting:
     def _tasks(self) -> list[Entity]:
         rows = []
         for record in self.state.projects.values():
-            plan = record.published
+            plan = record.reporting_view()[0]
             for index, task in enumerate(plan.tasks):
                 if int(task["OutlineLevel"]) == 0:
                     continue
@@ -140,7 +143,7 @@ class Reporting:
                 props: dict[str, Any] = {
                     "ProjectId": record.id,
                     "TaskId": task["Id"],
-                    "ProjectName": record.published.props["Name"],
+                    "ProjectName": plan.props["Name"],
                     "TaskName": task["Name"],
                     "TaskStartDate": task["Start"],
                     "TaskFinishDate": task["Finish"],
@@ -183,7 +186,7 @@ class Reporting:
     def _taskbaselines(self) -> list[Entity]:
         rows = []
         for record in self.state.projects.values():
-            for task in record.published.tasks:
+            for task in record.reporting_view()[0].tasks:
                 if int(task["OutlineLevel"]) == 0 or _date(task.get("BaselineStart")) is None:
                     continue
                 props = {
@@ -211,7 +214,7 @@ class Reporting:
     def _assignments(self) -> list[Entity]:
         rows = []
         for record in self.state.projects.values():
-            plan = record.published
+            plan = record.reporting_view()[0]
             for assignment in plan.assignments:
                 task = plan.task(assignment["TaskId"]) or {}
                 resource = self.state.resource(assignment["ResourceId"]) or {}

@@ -329,10 +329,25 @@ class ProjectRecord:
     issues: list[dict[str, Any]] = field(default_factory=list)
     risks: list[dict[str, Any]] = field(default_factory=list)
     owner_name: str = ""
+    # What the reporting database (ProjectData) still shows while it lags a publish.
+    reporting_plan: Plan | None = None
+    reporting_published: datetime | None = None
+    reporting_until: float = 0.0
 
     @property
     def name(self) -> str:
         return str(self.published.props["Name"])
+
+    def reporting_view(self) -> tuple[Plan, datetime]:
+        """The plan and publish date ProjectData serves: the previous publish until the
+        reporting sync catches up, then the current one."""
+        if self.reporting_plan is not None and time.monotonic() < self.reporting_until:
+            assert self.reporting_published is not None
+            return self.reporting_plan, self.reporting_published
+        return self.published, self.last_published
+
+    def reporting_pending(self) -> bool:
+        return self.reporting_plan is not None and time.monotonic() < self.reporting_until
 
 
 @dataclass

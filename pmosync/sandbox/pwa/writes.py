@@ -490,6 +490,13 @@ def _saved(emulator: PwaEmulator, record: ProjectRecord) -> None:
 
 
 def _publish(emulator: PwaEmulator, record: ProjectRecord, *, check_in: bool) -> None:
+    lag = float(emulator.knobs["reporting_lag_seconds"] or 0)
+    if lag > 0:
+        if not record.reporting_pending():
+            # ProjectData keeps showing the last synchronised publish for ``lag`` seconds.
+            record.reporting_plan = record.published
+            record.reporting_published = record.last_published
+        record.reporting_until = time.monotonic() + lag
     record.draft.rollup()
     record.published = record.draft.clone()
     stamp = emulator.now()
