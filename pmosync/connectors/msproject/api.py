@@ -166,5 +166,11 @@ class PwaApi:
             f"{_p(project_id)}/Draft/checkIn({flag})", what=f"check in {project_id}"
         )
 
-    def wait(self, project_id: str, job: Mapping[str, Any] | None, what: str) -> None:
-        self.client.wait_for_job(project_id, job, what=what)
+    def wait(
+        self,
+        project_id: str,
+        job: Mapping[str, Any] | None,
+        what: str,
+        timeout: float | None = None,
+    ) -> None:
+        self.client.wait_for_job(project_id, job, what=what, timeout=timeout)

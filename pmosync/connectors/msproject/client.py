@@ -268,7 +268,14 @@ class PwaClient:
             headers={"X-HTTP-Method": "MERGE", "IF-MATCH": "*"},
         )
 
-    def wait_for_job(self, project_id: str, job: Mapping[str, Any] | None, *, what: str) -> None:
+    def wait_for_job(
+        self,
+        project_id: str,
+        job: Mapping[str, Any] | None,
+        *,
+        what: str,
+        timeout: float | None = None,
+    ) -> None:
         """Poll a queue job until Success; raise on Failed/Canceled or when the budget runs out.
 
         A job the server no longer knows (404) has finished and been cleaned up.
@@ -277,7 +284,8 @@ class PwaClient:
             return  # an operation that completed synchronously
         job_id = str(job["Id"])
         state = job_state(job)
-        deadline = time.monotonic() + self.config.queue_timeout_seconds
+        budget = self.config.queue_timeout_seconds if timeout is None else timeout
+        deadline = time.monotonic() + budget
         path = f"/Projects{odata.key_segment(project_id)}/QueueJobs{odata.key_segment(job_id)}"
         polls = 0
         while state != JOB_SUCCESS:
@@ -287,8 +295,7 @@ class PwaClient:
                 )
             if time.monotonic() >= deadline:
                 raise RetriableError(
-                    f"{what}: queue job {job_id} still in state {state} after "
-                    f"{self.config.queue_timeout_seconds:g} s",
+                    f"{what}: queue job {job_id} still in state {state} after {budget:g} s",
                     connection=self.name,
                 )
             self._sleep(self.config.queue_poll_seconds)

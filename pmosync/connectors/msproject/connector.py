@@ -558,23 +558,43 @@ class PwaConnector:
                 wait *= 2
 
     def _force_check_in(self, project_id: str, cause: BaseException) -> None:
-        try:
-            job = self.api.check_in(project_id, force=True)
-            self.api.wait(project_id, job, f"force check-in {project_id}")
-        except PmoSyncError as exc:
-            # Leave the original error as the one reported, but say the lock may remain.
-            log.error(
-                "[%s] project %s may still be checked out: force check-in failed (%s) after %s",
-                self.name,
-                project_id,
-                exc,
-                cause,
-            )
-            if isinstance(cause, PmoSyncError):
-                cause.args = (
-                    f"{cause.args[0]}; force check-in ALSO failed ({exc}): the project may "
-                    "still be checked out in PWA",
+        wait = self.config.checkout_backoff_seconds
+        for attempt in range(1, self.config.checkout_attempts + 1):
+            try:
+                job = self.api.check_in(project_id, force=True)
+                # This job is what releases the lock: give it more time than the others.
+                self.api.wait(
+                    project_id,
+                    job,
+                    f"force check-in {project_id}",
+                    timeout=3 * self.config.queue_timeout_seconds,
                 )
+                return
+            except ProjectWriteLockError as exc:
+                # Our own timed-out publish job may still hold the project: let it finish.
+                if attempt == self.config.checkout_attempts:
+                    self._report_lock_left(project_id, cause, exc)
+                    return
+                self._sleep(wait)
+                wait *= 2
+            except PmoSyncError as exc:
+                self._report_lock_left(project_id, cause, exc)
+                return
+
+    def _report_lock_left(self, project_id: str, cause: BaseException, exc: PmoSyncError) -> None:
+        # The original error stays the one reported, extended to say the lock may remain.
+        log.error(
+            "[%s] project %s may still be checked out: force check-in failed (%s) after %s",
+            self.name,
+            project_id,
+            exc,
+            cause,
+        )
+        if isinstance(cause, PmoSyncError):
+            cause.args = (
+                f"{cause.args[0]}; force check-in ALSO failed ({exc}): the project may "
+                "still be checked out in PWA",
+            )
 
 
 def _failed(write: PlannedWrite, error: str) -> WriteResult:

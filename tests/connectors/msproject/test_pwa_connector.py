@@ -450,3 +450,19 @@ def test_device_code_sign_in_then_delegated_pull_and_push(
     assert connector.push([_project_write(pid, pmo_status="signed in")])[0].ok
     assert pwa.custom_field_value(pid, "PMO Status") == "signed in"
     assert entra.grant_counts().get("client_credentials", 0) == app_tokens
+
+
+def test_a_publish_slower_than_the_budget_is_waited_for_before_the_force_check_in(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    # Jobs need 100 polls or 0.5 s; we give each job 0.2 s, so the first job "times out"
+    # while still running and holds the write lock (1030) until it completes.
+    pwa.configure({"job_polls": 100, "job_seconds": 0.5})
+    pid = str(pwa.projects()[0]["Id"])
+    connector = _connector(loaded, queue_timeout_seconds=0.2, checkout_backoff_seconds=0.3)
+    result = connector.push([_project_write(pid, pmo_status="slow")])[0]
+    assert not result.ok and "still in state" in (result.error or "")
+    assert "ALSO failed" not in (result.error or "")
+    assert connector.adapter.stats.by_status[403] >= 1  # 1030 ProjectWriteLock, waited out
+    assert pwa.checked_out_by(pid) is None  # the retried force check-in got through
+    assert any(k.startswith("POST") and "checkIn" in k for k in pwa.api_calls())
