@@ -413,3 +413,11 @@ def test_dc_context_path_and_captcha_after_failed_logins(
         reason = caught.value.response.headers["X-Authentication-Denied-Reason"]
         assert reason.startswith("CAPTCHA_CHALLENGE")
         assert served.client().myself()["name"] == "pmosync"  # the PAT is not affected
+
+
+def test_an_edit_that_changes_nothing_leaves_updated_alone(jc: JIRA) -> None:
+    issue = jc.issue("DATA-7")
+    before = (issue.fields.updated, len(jc.issue("DATA-7", expand="changelog").changelog.histories))
+    issue.update(fields={"summary": issue.fields.summary})
+    after = jc.issue("DATA-7", expand="changelog")
+    assert (after.fields.updated, len(after.changelog.histories)) == before

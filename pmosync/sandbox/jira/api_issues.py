@@ -155,20 +155,13 @@ class IssueRoutes(HandlerBase):
             raise JiraHttpError(403, [NOTIFY_ADMIN_ONLY])
         moment = now_ms()
         state = self.state
-        # validate against a copy first: Jira applies all or nothing
-        trial = issue.snapshot()
-        writes.apply_edit(
-            state, trial, fields, update, api=call.rich_api, actor=user.account_id, at=moment
-        )
-        if not fields and not update:
-            return None, 204
-        state.touch(issue)
-        items = writes.apply_edit(
-            state, issue, fields, update, api=call.rich_api, actor=user.account_id, at=moment
-        )
-        state.add_history(issue, user.account_id, items, moment)
-        issue.updated = moment
-        issue.doc_cache = None
+        plan = writes.plan_edit(state, issue, fields, update, api=call.rich_api)
+        if plan.changes(issue):  # an edit that changes nothing leaves updated alone
+            state.touch(issue)
+            items = writes.commit_edit(state, issue, plan, actor=user.account_id, at=moment)
+            state.add_history(issue, user.account_id, items, moment)
+            issue.updated = moment
+            issue.doc_cache = None
         if self._bool_arg("returnIssue") and self.cloud:
             return call.view.issue(issue, call.view.field_ids(None, "*all"), self._expand()), 200
         return None, 204
@@ -405,29 +398,12 @@ class IssueRoutes(HandlerBase):
             raise FieldErrors(missing)
         allowed = set(transition.screen_fields)
         moment = now_ms()
-        trial = issue.snapshot()
-        writes.apply_edit(
-            self.state,
-            trial,
-            fields,
-            update,
-            api=call.rich_api,
-            actor=user.account_id,
-            at=moment,
-            allowed=allowed,
+        plan = writes.plan_edit(
+            self.state, issue, fields, update, api=call.rich_api, allowed=allowed
         )
         self.state.touch(issue)
         items = self._set_status(issue, transition.to_status, moment, resolution=None)
-        items += writes.apply_edit(
-            self.state,
-            issue,
-            fields,
-            update,
-            api=call.rich_api,
-            actor=user.account_id,
-            at=moment,
-            allowed=allowed,
-        )
+        items += writes.commit_edit(self.state, issue, plan, actor=user.account_id, at=moment)
         if self.state.statuses[transition.to_status].category == "done":
             issue.fields["resolutiondate"] = issue.fields.get("resolutiondate") or moment
         self.state.add_history(issue, user.account_id, items, moment)
@@ -557,18 +533,11 @@ class IssueRoutes(HandlerBase):
         if target is not None and (target.get("accountId") == "-1" or target.get("name") == "-1"):
             target = None
         moment = now_ms()
-        self.state.touch(issue)
-        items = writes.apply_edit(
-            self.state,
-            issue,
-            {"assignee": target},
-            None,
-            api="2",
-            actor=user.account_id,
-            at=moment,
-        )
-        if items:
+        plan = writes.plan_edit(self.state, issue, {"assignee": target}, None, api="2")
+        if plan.changes(issue):
+            self.state.touch(issue)
+            items = writes.commit_edit(self.state, issue, plan, actor=user.account_id, at=moment)
             self.state.add_history(issue, user.account_id, items, moment)
             issue.updated = moment
-        issue.doc_cache = None
+            issue.doc_cache = None
         return None, 204

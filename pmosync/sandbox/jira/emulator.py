@@ -179,18 +179,23 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
             issue = state.find_issue(issue_key)
             actor = author or state.human_user
             moment = at.astimezone(UTC) if at else now_ms()
+            moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
             fields = dict(fields)
             items: list[dict[str, Any]] = []
             status_ref = fields.pop("status", None)
-            state.touch(issue)
+            status = None
             if status_ref is not None:
                 status = next(
-                    s for s in state.statuses.values() if str(status_ref) in (s.id, s.name)
+                    (s for s in state.statuses.values() if str(status_ref) in (s.id, s.name)),
+                    None,
                 )
+                if status is None:
+                    raise ValueError(f"no status {status_ref!r} on this instance")
+            plan = writes.plan_edit(state, issue, fields, None, api="2")
+            state.touch(issue)
+            if status is not None:
                 items.extend(self._set_status(issue, status.id, moment, resolution="10000"))
-            items.extend(
-                writes.apply_edit(state, issue, fields, None, api="2", actor=actor, at=moment)
-            )
+            items.extend(writes.commit_edit(state, issue, plan, actor=actor, at=moment))
             state.add_history(issue, actor, items, moment)
             issue.updated = moment
             issue.doc_cache = None

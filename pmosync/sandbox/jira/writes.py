@@ -7,6 +7,7 @@ answers with Jira's ``{"errorMessages": [], "errors": {field: message}}`` body.
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -315,37 +316,51 @@ def changelog_items(state: JiraState, spec: FieldSpec, old: Any, new: Any) -> li
     return [{**base, "from": old_raw, "fromString": old_text, "to": new_raw, "toString": new_text}]
 
 
-def apply_edit(
+@dataclass
+class EditPlan:
+    """Validated new values (and comments to add) for one issue, not yet written."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    comments: list[dict[str, Any] | None] = field(default_factory=list)
+
+    def changes(self, issue: Issue) -> bool:
+        return bool(self.comments) or any(
+            issue.fields.get(fid) != value for fid, value in self.values.items()
+        )
+
+
+def plan_edit(
     state: JiraState,
     issue: Issue,
     fields: dict[str, Any] | None,
     update: dict[str, Any] | None,
     *,
     api: str,
-    actor: str,
-    at: datetime,
     allowed: set[str] | None = None,
-) -> list[dict[str, Any]]:
-    """Validate everything first (Jira is all-or-nothing), then write; returns changelog items.
+) -> EditPlan:
+    """Validate a whole edit (Jira is all-or-nothing) without touching the issue.
 
     ``allowed`` restricts the settable fields (transition screens)."""
     writer = FieldWriter(state, api, issue.project_id)
     errors: dict[str, str] = {}
-    planned: dict[str, Any] = {}
-    comments: list[Any] = []
-    for fid, value in (fields or {}).items():
+    plan = EditPlan()
+
+    def settable(fid: str) -> bool:
         spec = state.fields.get(fid)
-        if (
+        return not (
             spec is None
             or fid in READ_ONLY
             or not spec.editable
             or (allowed is not None and fid not in allowed)
             or (allowed is None and fid in SCREEN_ONLY)
-        ):
+        )
+
+    for fid, value in (fields or {}).items():
+        if not settable(fid):
             errors[fid] = NOT_ON_SCREEN.format(fid)
             continue
         try:
-            planned[fid] = writer.convert(spec, value)
+            plan.values[fid] = writer.convert(state.fields[fid], value)
         except FieldErrors as exc:
             errors.update(exc.errors)
     for fid, operations in (update or {}).items():
@@ -353,43 +368,44 @@ def apply_edit(
             for operation in operations or []:
                 body = (operation or {}).get("add", {}).get("body")
                 try:
-                    comments.append(rich_text_value(body, api, "comment"))
+                    plan.comments.append(rich_text_value(body, api, "comment"))
                 except FieldErrors as exc:
                     errors.update(exc.errors)
             continue
-        spec = state.fields.get(fid)
-        if (
-            spec is None
-            or fid in READ_ONLY
-            or not spec.editable
-            or (allowed is not None and fid not in allowed)
-            or (allowed is None and fid in SCREEN_ONLY)
-        ):
+        if not settable(fid):
             errors[fid] = NOT_ON_SCREEN.format(fid)
             continue
-        if fid in planned:
+        if fid in plan.values:
             errors[fid] = f"Field '{fid}' is specified in both the fields and the update section."
             continue
         try:
-            planned[fid], _ = writer.apply_update(spec, issue.fields.get(fid), operations)
+            plan.values[fid], _ = writer.apply_update(
+                state.fields[fid], issue.fields.get(fid), operations
+            )
         except FieldErrors as exc:
             errors.update(exc.errors)
-    if "issuetype" in planned:
-        new_type = state.issue_types[planned["issuetype"]]
+    if "issuetype" in plan.values:
+        new_type = state.issue_types[plan.values["issuetype"]]
         old_type = state.issue_types[issue.fields["issuetype"]]
         if new_type.subtask != old_type.subtask:
             errors["issuetype"] = "Issue type can not be changed between sub-task and standard."
-    if "parent" in planned and planned["parent"] == issue.id:
+    if "parent" in plan.values and plan.values["parent"] == issue.id:
         errors["parent"] = "An issue cannot be its own parent."
     if errors:
         raise FieldErrors(errors)
+    return plan
+
+
+def commit_edit(
+    state: JiraState, issue: Issue, plan: EditPlan, *, actor: str, at: datetime
+) -> list[dict[str, Any]]:
+    """Write a validated plan; returns the changelog items (one per changed field)."""
     items: list[dict[str, Any]] = []
-    for fid, value in planned.items():
-        spec = state.fields[fid]
+    for fid, value in plan.values.items():
         old = issue.fields.get(fid)
-        items.extend(changelog_items(state, spec, old, value))
+        items.extend(changelog_items(state, state.fields[fid], old, value))
         issue.fields[fid] = value
-    for body in comments:
+    for body in plan.comments:
         add_comment(state, issue, actor, body, at)
     return items
 
