@@ -773,17 +773,23 @@ def test_a_file_that_outlasts_its_timeout_fails_alone_and_its_worker_is_killed()
 
 
 @needs_java
-def test_a_worker_that_dies_between_files_is_replaced(tmp_path: Path) -> None:
+def test_a_worker_that_dies_between_files_is_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     killed: list[int] = []
 
     def kill_the_worker(path: Path) -> None:
         if not killed:
             [worker] = [p for p in multiprocessing.active_children() if p.name == "pmosync-mpxj"]
             assert worker.pid is not None
-            os.kill(worker.pid, signal.SIGKILL)
-            worker.join()
+            # SIGTERM, as a parent exiting with its worker alive sends it: the JVM took that
+            # signal over and used to segfault on it, dropping hs_err_pid*.log into the cwd.
+            os.kill(worker.pid, signal.SIGTERM)
+            worker.join(30)
+            assert worker.exitcode == -signal.SIGTERM, "the worker did not simply terminate"
             killed.append(worker.pid)
 
+    monkeypatch.chdir(tmp_path)  # the worker inherits it; a JVM crash report would land here
     # A non-schedule first file keeps the test quick: MPXJ rejects it without loading a reader.
     junk = tmp_path / "agenda.txt"
     junk.write_text("not a schedule\n")
@@ -794,6 +800,7 @@ def test_a_worker_that_dies_between_files_is_replaced(tmp_path: Path) -> None:
     assert second.error is None
     assert first.worker_pid == killed[0] != second.worker_pid
     assert _links(second) == _xml_links(_xml("mspdirelations.xml"))
+    assert list(tmp_path.glob("hs_err*")) == []
 
 
 # -- no Java, and the unit arithmetic -----------------------------------------------------------

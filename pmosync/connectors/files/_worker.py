@@ -11,6 +11,7 @@ import hashlib
 import importlib.metadata
 import os
 import signal
+import tempfile
 import time
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -36,11 +37,16 @@ from pmosync.connectors.files.model import (
     ScheduleTask,
 )
 
+# A JVM that crashes writes hs_err_pid<pid>.log into the current directory, i.e. into the
+# user's project folder; the temp directory is the place for it, and the parent names it.
+_CRASH_LOG = str(Path(tempfile.gettempdir()) / "pmosync-mpxj-hs_err_pid{pid}.log")
+
 # log4j2 otherwise prints a "no logging provider" warning on every start; MPXJ has nothing to
 # say through it that an import run needs.
 JVM_OPTIONS: tuple[str, ...] = (
     "-Dlog4j2.loggerContextFactory=org.apache.logging.log4j.simple.SimpleLoggerContextFactory",
     "-Djava.awt.headless=true",
+    "-XX:ErrorFile=" + _CRASH_LOG.format(pid="%p"),
 )
 
 _LINK_TYPES: dict[str, LinkType] = {
@@ -100,6 +106,11 @@ def _unit_minutes(
     }
 
 
+def crash_log(pid: int) -> Path:
+    """Where the worker's JVM writes its report if it crashes."""
+    return Path(_CRASH_LOG.format(pid=pid))
+
+
 def start_jvm() -> None:
     import jpype
     import mpxj  # noqa: F401  (importing it puts MPXJ's jars on the class path)
@@ -117,6 +128,10 @@ def serve(conn: Connection) -> None:
     started = time.perf_counter()
     try:
         start_jvm()
+        # The JVM (through JPype) takes over SIGTERM and, when it arrives (the parent exiting
+        # with the worker still alive, a `kill`), calls back into Python and segfaults, leaving
+        # an hs_err_pid*.log in the user's directory. Plain termination is what is wanted.
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
         versions = _versions()
     except BaseException as exc:  # noqa: BLE001  (the parent turns this into a ConfigError)
         conn.send(("failed", f"{type(exc).__name__}: {exc}"))

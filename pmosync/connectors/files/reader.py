@@ -172,13 +172,10 @@ class _Worker:
                 return [
                     self._failed(path, "timeout", f"MPXJ did not finish within {timeout:g} s")
                 ], False
-            return [
-                self._failed(
-                    path,
-                    "worker_crashed",
-                    f"the MPXJ worker process died reading it (exit code {self._process.exitcode})",
-                )
-            ], False
+            reason = f"the MPXJ worker process died reading it (exit code {self._process.exitcode})"
+            if _worker.crash_log(self.pid).exists():
+                reason += f"; the JVM's crash report is {_worker.crash_log(self.pid)}"
+            return [self._failed(path, "worker_crashed", reason)], False
         return list(reply[1]), True
 
     def alive(self) -> bool:
