@@ -302,3 +302,36 @@ def test_throttled_token_endpoint_is_replayed_by_msal(
     assert again["error"] == "temporarily_unavailable"  # msal replays it for Retry-After
     assert emulator.counters.snapshot()["by_endpoint"][TOKEN_RULE] == 1
     emulator.faults.clear()
+
+
+@pytest.mark.filterwarnings("ignore:This API has been deprecated")
+def test_password_grant_needs_the_realm_workaround(tmp_path: Path) -> None:
+    """ROPC (deprecated): msal asks https://host/common/userrealm on port 443, so the sandbox
+    host must be marked as having no realm discovery (api-wire-protocol §4.1)."""
+    from msal.authority import Authority
+
+    from pmosync.sandbox.entra import DEFAULT_USER_UPN, EntraUser
+
+    ca = SandboxCA(tmp_path)
+    emulator = EntraEmulator(
+        clients=[EntraClient(client_id=PUBLIC_CLIENT_ID, secret=None)],
+        users=[EntraUser(password="correct horse")],
+    )
+    with ServedApp(emulator.build_app(), ssl_context=ca.server_context()) as served:
+        app = msal.PublicClientApplication(
+            PUBLIC_CLIENT_ID,
+            authority=f"{served.url}/{DEFAULT_TENANT_ID}",
+            instance_discovery=False,
+            http_client=msal_http_client(ca.bundle_path),
+        )
+        realm_free = Authority._domains_without_user_realm_discovery
+        realm_free.add("127.0.0.1")
+        try:
+            scopes = [f"{served.url}/.default"]
+            bad = app.acquire_token_by_username_password(DEFAULT_USER_UPN, "wrong", scopes)
+            assert bad["error"] == "invalid_grant" and bad["error_codes"] == [50126]
+            good = app.acquire_token_by_username_password(DEFAULT_USER_UPN, "correct horse", scopes)
+            assert "access_token" in good, good
+            assert emulator.validate(good["access_token"], audience=served.url) is not None
+        finally:
+            realm_free.discard("127.0.0.1")

@@ -386,7 +386,7 @@ def test_human_edit_publishes_and_draft_edits_stay_invisible(stack: PwaStack) ->
     task = _leaf(stack, pid)
     before = stack.pwa.projects()[0]["LastPublishedDate"]
     stack.pwa.human_edit(pid, task["Id"], Name="Edited in PWA", custom={"PMO RAG": "Amber"})
-    assert stack.pwa.published(pid).task(task["Id"])["Name"] == "Edited in PWA"
+    assert (stack.pwa.published(pid).task(task["Id"]) or {}).get("Name") == "Edited in PWA"
     assert stack.pwa.custom_field_value(pid, "PMO RAG") == ["Amber"]
     assert stack.pwa.projects()[0]["LastPublishedDate"] > before
     session = stack.session()
@@ -478,7 +478,7 @@ def test_reporting_lags_publish_when_configured(stack: PwaStack) -> None:
     url = f"{stack.api}/ProjectData/Tasks(ProjectId=guid'{pid}',TaskId=guid'{task['Id']}')"
     session = stack.session()
     stack.pwa.human_edit(pid, task["Id"], Name="Lagging name")
-    assert stack.pwa.published(pid).task(task["Id"])["Name"] == "Lagging name"
+    assert (stack.pwa.published(pid).task(task["Id"]) or {}).get("Name") == "Lagging name"
     assert session.get(url).json()["d"]["TaskName"] == task["Name"]
     project = session.get(f"{stack.api}/ProjectData/Projects(guid'{pid}')").json()["d"]
     time.sleep(0.5)

@@ -498,10 +498,15 @@ class EntraEmulator(EmulatorBase):
         if grant_type == "password":
             upn = form.get("username", "")
             try:
-                user = self._user(upn)
+                known: EntraUser | None = self._user(upn)
             except KeyError:
-                user = None
-            if user is None or user.password is None or user.password != form.get("password"):
+                known = None
+            given = form.get("password", "")
+            if (
+                known is None
+                or known.password is None
+                or not secrets.compare_digest(known.password, given)
+            ):
                 raise EntraError(
                     "invalid_grant",
                     50126,
@@ -511,7 +516,7 @@ class EntraEmulator(EmulatorBase):
                 issuer=issuer,
                 tenant_id=tenant.tenant_id,
                 client=client,
-                user=user,
+                user=known,
                 scope_param=form.get("scope", ""),
             )
         raise EntraError(

@@ -394,11 +394,11 @@ class Views:
             f"{ROOT}/EntityTypes",
             (),
             {},
-            {
-                name: (lambda guid=guid: self.entity_type(guid))
-                for name, guid in ENTITY_TYPES.items()
-            },
+            {name: self._entity_type_of(guid) for name, guid in ENTITY_TYPES.items()},
         )
+
+    def _entity_type_of(self, guid: Guid) -> Callable[[], Entity]:
+        return lambda: self.entity_type(guid)
 
     def entity_type(self, guid: Guid) -> Entity:
         name = next(n for n, g in ENTITY_TYPES.items() if g == guid)

@@ -568,6 +568,13 @@ def _sort_key(value: Any) -> tuple[int, Any]:
     return (1, value)
 
 
+def _order_key(path: tuple[str, ...]) -> Callable[[Entity], tuple[int, Any]]:
+    def key(entity: Entity) -> tuple[int, Any]:
+        return _sort_key(entity.get(path))
+
+    return key
+
+
 @dataclass
 class Page:
     items: list[Entity]
@@ -589,7 +596,7 @@ def apply_query(entities: Iterable[Entity], query: Query, page_size: int) -> Pag
         items = kept
     for path, descending in reversed(query.orderby):
         try:
-            items.sort(key=lambda e, p=path: _sort_key(e.get(p)), reverse=descending)
+            items.sort(key=_order_key(path), reverse=descending)
         except TypeError as exc:
             raise bad_query(f"Cannot order by '{'/'.join(path)}'.") from exc
     count = len(items) if query.inlinecount else None

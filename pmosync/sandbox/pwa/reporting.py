@@ -119,14 +119,16 @@ class Reporting:
             (record.id,),
             props,
             {
-                name: (
-                    lambda name=name: [
-                        e for e in self.entity_set(name) if e.props["ProjectId"] == project_id
-                    ]
-                )
+                name: self._rows_of(name, project_id)
                 for name in ("Tasks", "Assignments", "Issues", "Risks", "TaskBaselines")
             },
         )
+
+    def _rows_of(self, name: str, project_id: str) -> Callable[[], list[Entity]]:
+        def rows() -> list[Entity]:
+            return [e for e in self.entity_set(name) if e.props["ProjectId"] == project_id]
+
+        return rows
 
     def _projects(self) -> list[Entity]:
         return [self.project_entity(r) for r in self.state.projects.values()]

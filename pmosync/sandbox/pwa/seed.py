@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -167,7 +168,7 @@ def _resources(ids: _Ids, count: int, domain: str, created: datetime) -> list[di
 
 
 def _task(
-    ids: _Ids,
+    ids: Callable[[], Guid],
     name: str,
     level: int,
     parent: str | None,
@@ -301,9 +302,10 @@ def _schedule(
                 )
             previous = task
             cursor_day = add_workdays(finish.date(), 1) if days else add_workdays(start.date(), 1)
+    assert previous is not None
     golive = _task(
         ids, "Go-live", 1, summary["Id"], previous["Finish"], previous["Finish"], 0, created
-    )  # type: ignore[index]
+    )
     tasks.append(golive)
     links.append(
         {

@@ -391,7 +391,11 @@ def dispatch(
         return emulator.views.draft(record)
     if head == "deleteObject" and len(rest) == 1 and method == "POST":
         _write_lock(emulator, record)
-        return _queue(emulator, record, MSG_DELETE, lambda: emulator.state.projects.pop(record.id))
+
+        def delete_project() -> None:
+            emulator.state.projects.pop(record.id, None)
+
+        return _queue(emulator, record, MSG_DELETE, delete_project)
     if head != "Draft":
         raise bad_request(f"The operation {method} is not supported on '{head}'.")
     draft_ops = rest[1:]
