@@ -421,3 +421,19 @@ def test_an_edit_that_changes_nothing_leaves_updated_alone(jc: JIRA) -> None:
     issue.update(fields={"summary": issue.fields.summary})
     after = jc.issue("DATA-7", expand="changelog")
     assert (after.fields.updated, len(after.changelog.histories)) == before
+
+
+def test_transitions_depend_on_the_current_status(jc: JIRA) -> None:
+    issue = jc.create_issue(project="DATA", summary="workflow", issuetype={"name": "Task"})
+    names = {t["name"]: t["id"] for t in jc.transitions(issue)}
+    assert "Review" not in names and "Start Progress" in names and "Done" in names
+    with pytest.raises(JIRAError) as caught:
+        jc.transition_issue(issue, "31")  # Review: only from In Progress
+    assert "is not valid for this issue" in caught.value.text
+    jc.transition_issue(issue, names["Start Progress"])
+    names = {t["name"]: t for t in jc.transitions(issue)}
+    assert "Review" in names and names["Review"]["isGlobal"] is False
+    assert names["Done"]["isGlobal"] is True
+    jc.transition_issue(issue, names["Done"]["id"], fields={"resolution": {"name": "Done"}})
+    reopen = {t["name"] for t in jc.transitions(issue)}
+    assert "Reopen" in reopen and "Stop Progress" not in reopen

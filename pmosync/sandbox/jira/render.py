@@ -368,7 +368,7 @@ class View:
             "name": transition.name,
             "to": self.status(self.state.statuses[transition.to_status]),
             "hasScreen": bool(transition.screen_fields),
-            "isGlobal": True,
+            "isGlobal": not transition.from_statuses,
             "isInitial": False,
             "isAvailable": True,
             "isConditional": False,
@@ -608,4 +608,4 @@ class View:
 
 def available_transitions(state: JiraState, issue: Issue) -> list[Transition]:
     current = issue.fields["status"]
-    return [t for t in state.transitions if t.to_status != current]
+    return [t for t in state.transitions if t.available_from(current)]

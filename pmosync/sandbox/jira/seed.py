@@ -344,10 +344,14 @@ def _catalogues(state: JiraState, cloud: bool) -> None:
     for sid, name, category in statuses:
         state.statuses[sid] = Status(sid, name, category)
     done = statuses[-1][0]
+    (new, _, _), (doing, _, _), (review, _, _) = statuses[:3]
+    # Transitions depend on the current status (ids differ by route: "Stop Progress" and
+    # "Reopen" both lead to the new status), but each category is one hop from any status.
     state.transitions = [
-        Transition("11", statuses[0][1], statuses[0][0]),
-        Transition("21", statuses[1][1], statuses[1][0]),
-        Transition("31", statuses[2][1], statuses[2][0]),
+        Transition("11", "Stop Progress", new, from_statuses=(doing, review)),
+        Transition("51", "Reopen" if cloud else "Reopen Issue", new, from_statuses=(done,)),
+        Transition("21", "Start Progress", doing, from_statuses=(new, review, done)),
+        Transition("31", "Review", review, from_statuses=(doing,)),
         Transition(
             "41",
             "Done" if cloud else "Close Issue",

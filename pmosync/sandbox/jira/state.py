@@ -102,6 +102,12 @@ class Transition:
     to_status: str
     required_fields: tuple[str, ...] = ()
     screen_fields: tuple[str, ...] = ()
+    from_statuses: tuple[str, ...] = ()  # empty: a global transition (from any status)
+
+    def available_from(self, status_id: str) -> bool:
+        return self.to_status != status_id and (
+            not self.from_statuses or status_id in self.from_statuses
+        )
 
 
 @dataclass

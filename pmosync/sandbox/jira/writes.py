@@ -476,6 +476,6 @@ def validate_create(
 
 def find_transition(state: JiraState, issue: Issue, ident: Any) -> Transition:
     for transition in state.transitions:
-        if str(transition.id) == str(ident) and transition.to_status != issue.fields["status"]:
+        if str(transition.id) == str(ident) and transition.available_from(issue.fields["status"]):
             return transition
     raise FieldErrors({}, [f"Transition id '{ident}' is not valid for this issue."])
