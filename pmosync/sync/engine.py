@@ -49,6 +49,10 @@ class SyncOptions:
     only: Sequence[str] | None = None  # connection names; None = all with a team mapping
     # connectors that are not in the config (a one-off file import); pulled, never written
     extra: Sequence[Connector] = ()
+    # a backfill: pull exactly [since, until) and leave the stored cursors where they are
+    window: tuple[datetime | None, datetime | None] | None = None
+    # called as records arrive: (connection, records so far)
+    progress: Callable[[str, int], None] | None = None
 
 
 @dataclass
@@ -219,16 +223,29 @@ class Engine:
 
     def _pull_one(self, connector: Connector, state: WorkingState) -> _Pulled:
         out = _Pulled()
+        progress = self.options.progress
+        total = 0
         for scope in connector.scopes():
-            since = None if self.options.full else state.cursors.get((connector.name, scope.name))
+            if self.options.window is not None:
+                since, until = self.options.window
+            else:
+                until = None
+                since = (
+                    None if self.options.full else state.cursors.get((connector.name, scope.name))
+                )
             count = 0
-            for item in connector.pull(scope, since, None):
+            for item in connector.pull(scope, since, until):
                 if isinstance(item, Quarantined):
                     out.quarantined.append(item)
                 else:
                     out.records.append(item)
                 count += 1
+                total += 1
+                if progress is not None and total % 50 == 0:
+                    progress(connector.name, total)
             out.scopes[scope.name] = count
+        if progress is not None:
+            progress(connector.name, total)
         return out
 
     def _pull(self, state: WorkingState) -> dict[str, _Pulled]:
@@ -475,6 +492,8 @@ class Engine:
             persist(self.store, state, session)
             for name, result in pulled.items():
                 for scope in result.scopes:
+                    if self.options.window is not None:
+                        break  # a backfill reads history; the incremental cursor stays put
                     # Never past the run's start: later edits are re-read next time.
                     save_cursor(session, name, scope, started)
                     state.cursors[(name, scope)] = started

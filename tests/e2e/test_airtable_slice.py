@@ -343,3 +343,28 @@ def test_the_token_never_reaches_logs_reports_or_the_store(make_slice: Any, tmp_
         dump += repr([r.remote_values for r in session.scalars(select(models.Link))])
     store.close()
     assert token not in dump
+
+
+def test_backfill_reads_a_window_and_leaves_the_cursor(make_slice: Any) -> None:
+    from click.testing import CliRunner
+
+    from pmosync.cli import main
+
+    slice_ = make_slice()
+    runner = CliRunner()
+    args = ["backfill", "pmo_airtable", "--json", "--config", str(slice_.config)]
+    early = runner.invoke(main, [*args, "--since", "2000-01-01", "--until", "2000-02-01"])
+    assert early.exit_code == 0, early.output
+    import json as _json
+
+    assert _json.loads(early.stdout)["connections"]["pmo_airtable"]["pulled"] == 0
+    whole = runner.invoke(main, [*args, "--until", "2100-01-01"])
+    report = _json.loads(whole.stdout)
+    assert report["connections"]["pmo_airtable"]["pulled"] > 0
+    store = Store.open(_store_url(slice_))
+    assert _cursors(store) == {}  # the cron job's cursor is untouched (none yet)
+    store.close()
+    bad = runner.invoke(main, [*args, "--since", "2026-02-01", "--until", "2026-01-01"])
+    assert bad.exit_code == 2 and "--since" in bad.output
+    unknown = runner.invoke(main, ["backfill", "nope", "--config", str(slice_.config)])
+    assert unknown.exit_code == 2 and "pmo_airtable" in unknown.output

@@ -164,9 +164,17 @@ class AirtableConnector:
                 | ({table.modified_field} if table.modified_field else set())
             ),
         }
+        conditions = []
         if since is not None:
             start = (since - self.overlap).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            options["formula"] = f"IS_AFTER(LAST_MODIFIED_TIME(), '{start}')"
+            conditions.append(f"IS_AFTER(LAST_MODIFIED_TIME(), '{start}')")
+        if until is not None:
+            end = until.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            conditions.append(f"IS_BEFORE(LAST_MODIFIED_TIME(), '{end}')")
+        if conditions:
+            options["formula"] = (
+                conditions[0] if len(conditions) == 1 else f"AND({', '.join(conditions)})"
+            )
         seen: set[str] = set()
         for record in self._list(table.table_id, options):
             if record["id"] in seen:
