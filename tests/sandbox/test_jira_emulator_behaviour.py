@@ -289,6 +289,8 @@ def test_rate_limit_answers_429_with_jira_headers(cloud: ServedJira) -> None:
         cloud.emulator.configure({"rate_limit_per_second": None})
     limited = statuses[-1]
     assert [r.status_code for r in statuses] == [200, 200, 429]
+    assert statuses[0].headers["X-RateLimit-Remaining"] == "1"
+    assert statuses[1].headers["X-RateLimit-NearLimit"] == "true"
     assert int(limited.headers["Retry-After"]) >= 1
     assert limited.headers["X-RateLimit-Remaining"] == "0"
     assert limited.headers["X-RateLimit-Limit"] == "2"
@@ -437,3 +439,20 @@ def test_transitions_depend_on_the_current_status(jc: JIRA) -> None:
     jc.transition_issue(issue, names["Done"]["id"], fields={"resolution": {"name": "Done"}})
     reopen = {t["name"] for t in jc.transitions(issue)}
     assert "Reopen" in reopen and "Stop Progress" not in reopen
+
+
+def test_per_issue_write_limit(cloud: ServedJira, jc: JIRA) -> None:
+    cloud.emulator.configure({"per_issue_writes_per_second": 0.2, "per_issue_write_burst": 1})
+    try:
+        session = cloud.session()
+        url = f"{cloud.url}/rest/api/2/issue/DATA-9"
+        first = session.put(url, json={"fields": {"labels": ["one"]}})
+        second = session.put(url, json={"fields": {"labels": ["two"]}})
+        other = session.put(f"{cloud.url}/rest/api/2/issue/DATA-10", json={"fields": {}})
+        read = session.get(url)
+    finally:
+        cloud.emulator.configure({"per_issue_writes_per_second": None})
+    assert (first.status_code, second.status_code, other.status_code) == (204, 429, 204)
+    assert second.headers["RateLimit-Reason"] == "jira-per-issue-on-write"
+    assert int(second.headers["Retry-After"]) >= 1
+    assert read.status_code == 200

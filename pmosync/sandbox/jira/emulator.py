@@ -14,7 +14,8 @@ Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds``, ``rate
 ``notify_users_requires_admin`` (False: ``notifyUsers=false`` accepted from anyone),
 ``short_page_every`` (N: every Nth ``search/jql`` page is one short although more follow),
 ``captcha_after_failures`` (DC: N failed basic logins, then 403 with
-``X-Authentication-Denied-Reason``),
+``X-Authentication-Denied-Reason``), ``per_issue_writes_per_second``/``per_issue_write_burst``
+(429 with ``RateLimit-Reason: jira-per-issue-on-write``),
 ``expire_page_tokens`` (true: every outstanding nextPageToken becomes invalid).
 
 Search lag (Cloud): an issue written less than ``search_lag_seconds`` ago shows its previous
@@ -80,6 +81,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "short_page_every": 0,
     # DC: after N failed basic-auth logins of a user, 403 + X-Authentication-Denied-Reason
     "captcha_after_failures": None,
+    # Cloud's per-issue write limit (None: off), a token bucket per issue
+    "per_issue_writes_per_second": None,
+    "per_issue_write_burst": 5,
 }
 
 
@@ -240,26 +244,45 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
             headers["X-RateLimit-Interval-Seconds"] = "1"
         return headers
 
-    def _rate_limit(self, user: User) -> None:
-        rate = self.knobs["rate_limit_per_second"]
-        if not rate:
-            return
-        burst = float(self.knobs["rate_limit_burst"] or 1)
+    def _take(self, key: str, rate: float, burst: float, reason: str) -> float:
+        """One token from bucket ``key``; returns what is left, or raises Jira's 429."""
         wall = time.monotonic()
-        bucket = self._buckets.get(user.account_id)
+        bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._buckets[user.account_id] = _Bucket(burst, wall)
-        bucket.tokens = min(burst, bucket.tokens + (wall - bucket.stamp) * float(rate))
+            bucket = self._buckets[key] = _Bucket(burst, wall)
+        bucket.tokens = min(burst, bucket.tokens + (wall - bucket.stamp) * rate)
         bucket.stamp = wall
         if bucket.tokens >= 1:
             bucket.tokens -= 1
+            return bucket.tokens
+        retry_after = max(1, math.ceil((1 - bucket.tokens) / rate))
+        headers = self._rate_headers(limit=int(burst), retry_after=retry_after)
+        headers["RateLimit-Reason"] = reason
+        raise JiraHttpError(429, ["Rate limit exceeded."], headers=headers)
+
+    def _rate_limit(self, user: User) -> dict[str, str]:
+        """The per-user budget; the headers a successful answer carries while it is on."""
+        rate = self.knobs["rate_limit_per_second"]
+        if not rate:
+            return {}
+        burst = float(self.knobs["rate_limit_burst"] or 1)
+        left = self._take(f"user:{user.account_id}", float(rate), burst, "jira-burst-based")
+        headers = {"X-RateLimit-Limit": str(int(burst)), "X-RateLimit-Remaining": str(int(left))}
+        if left < burst * 0.2:
+            headers["X-RateLimit-NearLimit"] = "true"
+        return headers
+
+    def _issue_write_limit(self, ref: str | None) -> None:
+        """Cloud's per-issue write limit (``RateLimit-Reason: jira-per-issue-on-write``)."""
+        rate = self.knobs["per_issue_writes_per_second"]
+        if not rate or ref is None or request.method not in ("POST", "PUT", "DELETE"):
             return
-        retry_after = max(1, math.ceil((1 - bucket.tokens) / float(rate)))
-        raise JiraHttpError(
-            429,
-            ["Rate limit exceeded."],
-            headers=self._rate_headers(limit=int(burst), retry_after=retry_after),
-        )
+        try:
+            issue = self.state.find_issue(ref)
+        except NotFound:
+            return
+        burst = float(self.knobs["per_issue_write_burst"] or 1)
+        self._take(f"issue:{issue.id}", float(rate), burst, "jira-per-issue-on-write")
 
     def _authenticate(self, anonymous_ok: bool) -> User | None:
         header = request.headers.get("Authorization", "")
@@ -348,8 +371,8 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
                         raise JiraHttpError(404, [f"null for uri: {request.url}"])
                     with emulator.lock:
                         user = emulator._authenticate(anonymous)
-                        if user is not None:
-                            emulator._rate_limit(user)
+                        limit_headers = emulator._rate_limit(user) if user is not None else {}
+                        emulator._issue_write_limit(kwargs.get("ref"))
                         if cloud_only and not emulator.cloud:
                             raise JiraHttpError(404, [f"null for uri: {request.url}"])
                         call = Call(
@@ -359,10 +382,13 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
                         )
                         result = handler(call, **kwargs)
                     if isinstance(result, Response):
-                        return result
-                    if isinstance(result, tuple):
-                        return emulator._respond(result[0], result[1])
-                    return emulator._respond(result)
+                        response = result
+                    elif isinstance(result, tuple):
+                        response = emulator._respond(result[0], result[1])
+                    else:
+                        response = emulator._respond(result)
+                    response.headers.update(limit_headers)
+                    return response
                 except JiraHttpError as exc:
                     return Response(
                         jira_body(exc.messages, exc.errors),
