@@ -498,3 +498,16 @@ def test_finished_jobs_can_vanish(stack: PwaStack) -> None:
     gone = client.session.get(path)
     assert gone.status_code == 404
     assert _error(gone)[0].endswith("ResourceNotFoundException")
+
+
+def test_force_check_in_waits_for_the_running_job(stack: PwaStack) -> None:
+    client = Client(stack)
+    pid = _pid(stack)
+    client.post(f"Projects('{pid}')/checkOut()")
+    job = client.post(f"Projects('{pid}')/Draft/publish(false)").json()["d"]
+    blocked = client.post(f"Projects('{pid}')/Draft/checkIn(true)")
+    assert blocked.status_code == 403 and _error(blocked)[1] == "ProjectWriteLock"
+    assert client.wait(pid, job)[0] == 4
+    assert stack.pwa.checked_out_by(pid) is not None  # publish(false) keeps it checked out
+    forced = client.post(f"Projects('{pid}')/Draft/checkIn(true)").json()["d"]
+    assert client.wait(pid, forced)[0] == 4 and stack.pwa.checked_out_by(pid) is None

@@ -412,7 +412,9 @@ def dispatch(
             raise bad_request(f"{op} needs POST.")
         flag = (args or "").strip().lower() == "true"
         if op == "checkIn" and flag:
-            # A forced check-in releases whoever holds the lock (an administrator's tool).
+            # A forced check-in releases whoever holds the lock (an administrator's tool), but
+            # like every write it waits for the project's running queue job (1030).
+            _write_lock(emulator, record)
             return _queue(emulator, record, MSG_CHECKIN, lambda: _release(record))
         _require_checkout(emulator, record, owner_id)
         if op == "checkIn":
