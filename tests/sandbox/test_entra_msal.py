@@ -335,3 +335,20 @@ def test_password_grant_needs_the_realm_workaround(tmp_path: Path) -> None:
             assert emulator.validate(good["access_token"], audience=served.url) is not None
         finally:
             realm_free.discard("127.0.0.1")
+
+
+def test_tenant_by_domain_and_organizations(entra: tuple[EntraEmulator, str, Path]) -> None:
+    from pmosync.sandbox.entra import DEFAULT_TENANT_DOMAIN
+
+    emulator, url, bundle = entra
+    for tenant in (DEFAULT_TENANT_DOMAIN, "organizations"):
+        app = msal.ConfidentialClientApplication(
+            DEFAULT_CLIENT_ID,
+            client_credential=DEFAULT_CLIENT_SECRET,
+            authority=f"{url}/{tenant}",
+            instance_discovery=False,
+            http_client=msal_http_client(bundle),
+        )
+        result = app.acquire_token_for_client([f"{url}/.default"])
+        claims = emulator.validate(result["access_token"])
+        assert claims is not None and claims["tid"] == DEFAULT_TENANT_ID
