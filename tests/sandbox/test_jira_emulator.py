@@ -197,3 +197,15 @@ def test_reset_restores_the_seed_and_admin_config_sets_knobs(tmp_path: Path) -> 
         assert session.post(f"{served.url}/_admin/reset").status_code == 200
         assert sorted(served.emulator.state.keys) == before
         assert served.emulator.state.search_lag == 1
+
+
+def test_resolution_unresolved_means_empty(cloud: ServedJira, cloud_client: JIRA) -> None:
+    state = cloud.emulator.state
+    open_app = sum(
+        1 for i in state.issues.values() if i.key.startswith("APP-") and not i.fields["resolution"]
+    )
+    assert cloud_client.approximate_issue_count("project = APP AND resolution = Unresolved") == (
+        open_app
+    )
+    resolved = cloud_client.approximate_issue_count("project = APP AND resolution != Unresolved")
+    assert resolved == sum(1 for i in state.issues.values() if i.key.startswith("APP-")) - open_app

@@ -334,13 +334,15 @@ class FieldDef:
     ``key`` is the document key; ``kind`` one of ``ref`` (doc value: frozenset of lower-case
     identifiers), ``key`` (doc value: (project, number) plus ids in ``key+ids``), ``datetime``
     (aware datetime), ``date`` (date), ``number`` (float) or ``text`` (lower-case string).
-    ``known`` (optional) checks a literal for ref fields so unknown values are a 400.
+    ``known`` (optional) checks a literal for ref fields so unknown values are a 400;
+    ``empty_words`` are literals that mean EMPTY (``resolution = Unresolved``).
     """
 
     key: str
     kind: str
     display: str
     known: Callable[[str], bool] | None = None
+    empty_words: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -571,10 +573,16 @@ def _compile_clause(clause: Clause, catalog: Catalog, ctx: EvalContext) -> Predi
         items = operand if isinstance(operand, tuple) else (operand,)
         if op in ("in", "not in") and not isinstance(operand, tuple | Function):
             raise JqlError(f"The operator '{op.upper()}' needs a list of values for '{name}'.")
-        include_empty = any(isinstance(v, Empty) for v in items)
+        include_empty = any(
+            isinstance(v, Empty) or (isinstance(v, Value) and v.text.lower() in fdef.empty_words)
+            for v in items
+        )
         for item in items:
-            if not isinstance(item, Empty):
-                values |= _ref_values(item, ctx, fdef, name)
+            if isinstance(item, Empty) or (
+                isinstance(item, Value) and item.text.lower() in fdef.empty_words
+            ):
+                continue
+            values |= _ref_values(item, ctx, fdef, name)
         frozen = frozenset(values)
         positive = op in ("=", "in")
 

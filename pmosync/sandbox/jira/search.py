@@ -47,7 +47,10 @@ def build_catalog(state: JiraState) -> Catalog:
         ["statusCategory", "category"],
         FieldDef("statuscategory", "ref", "statusCategory", known_category),
     )
-    catalog.add(["resolution"], FieldDef("resolution", "ref", "resolution"))
+    catalog.add(
+        ["resolution"],
+        FieldDef("resolution", "ref", "resolution", empty_words=frozenset({"unresolved"})),
+    )
     catalog.add(["priority"], FieldDef("priority", "ref", "priority"))
     for name in ("assignee", "reporter", "creator"):
         catalog.add([name], FieldDef(name, "ref", name))
