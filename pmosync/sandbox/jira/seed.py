@@ -247,10 +247,8 @@ def _system_fields(cloud: bool) -> list[FieldSpec]:
             )
         )
     else:
-        # DC: sub-tasks have a parent, but the field is not in /field as a settable system field
-        fields.append(
-            sys("parent", "Parent", "parent", "issuelink", clauses=["parent"], navigable=False)
-        )
+        # DC: only sub-tasks have a parent (stories reach their epic through Epic Link)
+        fields.append(sys("parent", "Parent", "parent", "issuelink", clauses=["parent"]))
     return fields
 
 

@@ -1,8 +1,8 @@
 """The Jira emulator's data: users, projects, fields, workflow, issues and their history.
 
 Everything here is plain data plus the rules Jira applies on writes (validation, changelog,
-``updated`` bumps, search lag snapshots). Rendering to JSON lives in ``render.py`` and HTTP in
-``emulator.py``.
+search lag snapshots). Field write rules live in ``writes.py``, JQL documents in ``search.py``,
+JSON shapes in ``render.py``, HTTP in ``emulator.py`` and the ``api_*.py`` route mixins.
 
 Issue links: ``POST /issueLink {"type": T, "inwardIssue": A, "outwardIssue": B}`` is stored as
 ``Link(source=A, target=B)`` and read as "A <T.outward> B" (A blocks B): A lists the link with
