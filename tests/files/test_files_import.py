@@ -564,32 +564,113 @@ def _shape(snap: Snapshot, connection: str, identity: str, *, dates: bool) -> tu
     return tasks, links, milestones
 
 
-@needs_java
-def test_mpp_files_map_like_their_mspdi_twins_and_bad_files_do_not_stop_them(
-    history: History, tmp_path: Path
-) -> None:
-    config = write_config(tmp_path / "mpp")
-    junk = tmp_path / "minutes.mpp"
+# A two-project Primavera XER whose projects share a link, in the layout P6 exports.
+_XER_ROWS = [
+    ["ERMHDR", "20.12", "2026-11-22", "Project", "admin", "admin", "db", "PM", "USD"],
+    ["%T", "PROJECT"],
+    ["%F", "proj_id", "proj_short_name", "plan_start_date", "clndr_id"],
+    ["%R", "1", "ALPHA", "2026-01-05 08:00", "1"],
+    ["%R", "2", "BETA", "2026-01-05 08:00", "1"],
+    ["%T", "CALENDAR"],
+    ["%F", "clndr_id", "default_flag", "clndr_name", "clndr_type", "day_hr_cnt", "week_hr_cnt"],
+    ["%R", "1", "Y", "Standard", "CA_Base", "8", "40"],
+    ["%T", "TASK"],
+    ["%F", "task_id", "proj_id", "clndr_id", "task_code", "task_name", "task_type"]
+    + ["target_drtn_hr_cnt", "remain_drtn_hr_cnt", "target_start_date", "target_end_date"],
+    ["%R", "11", "1", "1", "A1000", "Design", "TT_Task", "16", "16"]
+    + ["2026-01-05 08:00", "2026-01-06 17:00"],
+    ["%R", "12", "1", "1", "A1010", "Build", "TT_Task", "40", "40"]
+    + ["2026-01-07 08:00", "2026-01-13 17:00"],
+    ["%R", "21", "2", "1", "B1000", "Test", "TT_Task", "24", "24"]
+    + ["2026-01-14 08:00", "2026-01-16 17:00"],
+    ["%R", "22", "2", "1", "B1010", "Launch", "TT_FinMile", "0", "0"]
+    + ["2026-01-16 17:00", "2026-01-16 17:00"],
+    ["%T", "TASKPRED"],
+    ["%F", "task_pred_id", "task_id", "pred_task_id", "proj_id", "pred_proj_id", "pred_type"]
+    + ["lag_hr_cnt"],
+    ["%R", "1", "12", "11", "1", "1", "PR_SS", "8"],
+    ["%R", "2", "22", "21", "2", "2", "PR_FF", "-4"],
+    ["%R", "3", "21", "12", "2", "1", "PR_FS", "0"],  # ALPHA's Build drives BETA's Test
+    ["%E"],
+]
+
+
+@dataclass
+class Archive:
+    imported: Imported
+    snap: Snapshot
+    read: list[ScheduleFile]
+    junk: Path
+    missing: Path
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory, spy: list[list[ScheduleFile]]) -> Archive:
+    """One import of the .mpp files, a P6 XER, a file that is no schedule and a missing one."""
+    if not java_available():
+        pytest.skip("no Java runtime for MPXJ")
+    directory = tmp_path_factory.mktemp("archive")
+    config = write_config(directory)
+    junk = directory / "minutes.mpp"
     junk.write_bytes(b"Steering committee minutes, not a schedule.\n" * 40)
-    missing = tmp_path / "never-exported.mpp"
+    missing = directory / "never-exported.mpp"
+    xer = directory / "alpha-beta.xer"
+    xer.write_text("\n".join("\t".join(row) for row in _XER_ROWS) + "\n")
     mpp = [FIXTURES / name for name in TWINS]
-    imported = run_import(config, mpp[0], junk, missing, mpp[1], as_name="archive")
+    imported = run_import(config, mpp[0], junk, missing, xer, mpp[1], as_name="archive")
+    snap = snapshot(f"sqlite:///{directory / 'store.db'}")
+    return Archive(imported, snap, spy[-1], junk, missing)
+
+
+@needs_java
+def test_a_bad_or_missing_file_is_named_and_the_others_import(archive: Archive) -> None:
+    imported = archive.imported
     assert imported.exit_code == EXIT_OK, imported.output
     conn = imported.report["connections"]["archive"]
-    assert conn["quarantined"] == 2
+    assert conn["status"] == "ok" and conn["quarantined"] == 2
     reasons = {q["external_id"]: q["reason"] for q in imported.report["quarantined"]}
-    assert set(reasons) == {str(junk), str(missing)}
+    assert set(reasons) == {str(archive.junk), str(archive.missing)}
     assert all(path in reason for path, reason in reasons.items())
+    assert "not a schedule" in reasons[str(archive.junk)]
+    assert imported.report["entities"]["project"] == 4  # two .mpp, two XER projects
+    assert len(conn["scopes"]) == 5  # one per file, the failed ones too
 
-    snap = snapshot(f"sqlite:///{tmp_path / 'mpp' / 'store.db'}")
-    read = {sf.path.name: sf for sf in history.workspace.read[-1]}
+
+@needs_java
+def test_mpp_files_map_like_their_mspdi_twins(archive: Archive, history: History) -> None:
+    read = {sf.path.name: sf for sf in archive.read}
     for mpp_name, (xml_name, dates) in TWINS.items():
         identity = project_identity(read[mpp_name])
         xml_identity = read_xml(FIXTURES / xml_name).identity
-        mpp_shape = _shape(snap, "archive", identity, dates=dates)
+        mpp_shape = _shape(archive.snap, "archive", identity, dates=dates)
         xml_shape = _shape(history.after_first, "files", xml_identity, dates=dates)
         assert mpp_shape == xml_shape, mpp_name
         assert mpp_shape[1], "no links compared"
+
+
+@needs_java
+def test_a_link_between_two_projects_of_an_xer_joins_them(archive: Archive) -> None:
+    snap = archive.snap
+    assert archive.imported.report["unresolved_references"] == 0
+    items = snap.ids("archive", EntityType.WORK_ITEM)
+    assert {"ALPHA:11", "ALPHA:12", "BETA:21", "BETA:22"} <= items.keys()
+    assert set(snap.of_project("archive", "BETA", EntityType.WORK_ITEM)) == {"BETA:21", "BETA:22"}
+    assert snap.of_project("archive", "BETA", EntityType.MILESTONE) == ["BETA:22"]
+    links = {}
+    for ext in ("ALPHA:11->ALPHA:12", "BETA:21->BETA:22", "ALPHA:12->BETA:21"):
+        values = snap.values("archive", EntityType.DEPENDENCY, ext)
+        pred, succ = ext.split("->")
+        assert (values["predecessor"], values["successor"]) == (items[pred], items[succ])
+        links[ext] = (values["link_type"], values["lag_minutes"])
+    assert links == {
+        "ALPHA:11->ALPHA:12": ("SS", 480),
+        "BETA:21->BETA:22": ("FF", -240),
+        "ALPHA:12->BETA:21": ("FS", 0),
+    }
+    xer_deps = [
+        k for k in snap.links if k[1] == "dependency" and k[2].startswith(("ALPHA", "BETA"))
+    ]
+    assert len(xer_deps) == 3  # the link both projects list is stored once
 
 
 # -- no Java -------------------------------------------------------------------------------------
