@@ -414,3 +414,14 @@ def test_number_custom_fields_as_strings(stack: PwaStack) -> None:
     stack.pwa.configure({"numbers_as_strings": True})
     text = stack.session().get(url, params={"$select": key}).json()["d"][key]
     assert text == f"{number:g}"
+
+
+def test_expired_skiptoken_fails_the_page(stack: PwaStack) -> None:
+    stack.pwa.configure({"expire_skiptokens": 1})
+    session = stack.session()
+    first = session.get(f"{stack.api}/ProjectData/Tasks").json()["d"]
+    expired = session.get(first["__next"])
+    assert (
+        expired.status_code == 400 and "skip token" in expired.json()["error"]["message"]["value"]
+    )
+    assert session.get(first["__next"]).status_code == 200

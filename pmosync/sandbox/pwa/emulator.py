@@ -125,6 +125,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "numbers_as_strings": False,
     # GET QueueJobs('id') of a finished job answers 404 (it was purged): clients must cope.
     "finished_jobs_404": False,
+    # The next N requests that carry a $skiptoken fail (400): a pull must raise, not end early.
+    "expire_skiptokens": 0,
     "rate_limit_per_minute": None,
     "throttle": None,
 }
@@ -509,6 +511,13 @@ class PwaEmulator(EmulatorBase):
             raise ODataError(404, NOT_FOUND, "Cannot find resource for the request.")
         service = segments[0][0]
         query = parse_query(request.args)
+        if query.skiptoken is not None and int(self.knobs["expire_skiptokens"]) > 0:
+            self.knobs["expire_skiptokens"] = int(self.knobs["expire_skiptokens"]) - 1
+            raise ODataError(
+                400,
+                "-1, Microsoft.SharePoint.Client.InvalidClientQueryException",
+                f"The skip token '{query.raw.get('$skiptoken')}' is not valid or has expired.",
+            )
         api_base = request.host_url.rstrip("/") + self.site_path + "/_api/"
         if service == "ProjectData":
             if method != "GET":
