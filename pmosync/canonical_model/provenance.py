@@ -45,6 +45,8 @@ class PulledRecord:
     values: dict[str, Any]
     # canonical reference field -> pointer to another record of the same connection
     pointers: dict[str, RemotePointer] = field(default_factory=dict)
+    # the pmo-sync id the remote record carries (written by an earlier create), if any
+    pmo_id: str | None = None
 
     @property
     def hash(self) -> str:

@@ -47,6 +47,11 @@ class EntityMapping(BaseModel):
     id_field: str | None = Field(
         default=None, description="Remote field holding the pmo-sync id (upsert merge key)"
     )
+    create_missing: bool = Field(
+        default=False,
+        description="Create records here for entities other tools have and this one lacks "
+        "(needs id_field on Airtable: the pmo-sync id makes a retried create find its twin)",
+    )
     # Jira
     jql: str | None = Field(default=None, description="Jira: extra JQL restricting the scope")
     projects: list[str] | None = Field(default=None, description="Jira project keys")

@@ -29,7 +29,7 @@ from pmosync.connectors.base import Capabilities, Connector
 from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
 from pmosync.sync import models
 from pmosync.sync.lock import run_lock
-from pmosync.sync.plan import canonical_value, plan_writes
+from pmosync.sync.plan import canonical_value, plan_creates, plan_writes
 from pmosync.sync.reconcile import MISSING, Decision, FieldPolicy, Observation, merge
 from pmosync.sync.report import ConnectionReport, RunReport
 from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
@@ -134,6 +134,7 @@ class Engine:
             self._analyse(state)
             healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
             writes = plan_writes(state, self.capabilities, healthy, self.held).writes
+            writes += plan_creates(state, self.capabilities, self._create_types(healthy)).writes
             self._annotate(writes)
             for write in writes:
                 self.report.connections[write.connection].writes_planned += 1
@@ -341,6 +342,13 @@ class Engine:
     ) -> str:
         """Canonical id for a record seen for the first time: a configured key rule, or new."""
         entity_type = record.ref.entity_type
+        twin = state.entities.get(record.pmo_id) if record.pmo_id else None
+        if (
+            twin is not None
+            and twin.entity_type is entity_type
+            and (record.ref.connection, twin.id) not in linked
+        ):
+            return twin.id  # a record we created earlier, whose link a dead run never stored
         key_field = self.loaded.config.sync.identity.get(entity_type)
         value = record.values.get(key_field) if key_field else None
         if value is not None:
@@ -366,6 +374,16 @@ class Engine:
                 return FieldPolicy("authority", mapping.connection)
             mode = fm.conflict
         return FieldPolicy(mode or self.loaded.config.sync.default_conflict)
+
+    def _create_types(self, connections: list[str]) -> dict[str, set[EntityType]]:
+        out: dict[str, set[EntityType]] = {}
+        for mapping in self.loaded.mappings.values():
+            if mapping.connection not in connections:
+                continue
+            for entity_type, entity in mapping.entities.items():
+                if entity.create_missing:
+                    out.setdefault(mapping.connection, set()).add(entity_type)
+        return out
 
     def _readable(self, connection: str, entity_type: EntityType) -> frozenset[str] | None:
         """Fields a connection reads; from its mapping when it is not part of this run."""
@@ -602,6 +620,18 @@ class Engine:
         now = utcnow()
         with self.store.session() as session:
             for write, result in zip(chunk, results, strict=True):
+                if write.op == "create" and result.ok and result.external_id:
+                    key = (write.connection, write.entity_type.value, result.external_id)
+                    if key not in state.links:
+                        state.links[key] = LinkState(
+                            write.canonical_id,
+                            write.connection,
+                            write.entity_type,
+                            result.external_id,
+                            {},
+                            fetched_at=now,
+                        )
+                    write.external_id = result.external_id
                 link = state.links.get(
                     (write.connection, write.entity_type.value, write.external_id or "")
                 )
@@ -628,6 +658,7 @@ class Engine:
                     .where(models.Outbox.id == write.outbox_id)
                     .values(
                         status=status,
+                        external_id=write.external_id,
                         last_error=error,
                         attempts=models.Outbox.attempts + 1,
                         updated_at=now,

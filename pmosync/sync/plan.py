@@ -75,6 +75,57 @@ def plan_writes(
     return Changeset(writes)
 
 
+def plan_creates(
+    state: WorkingState,
+    capabilities: Mapping[str, Capabilities],
+    create_types: Mapping[str, set[EntityType]],
+) -> Changeset:
+    """Creates for entities that other tools have and a connection opted in to receive.
+
+    A reference whose target does not exist in that connection yet is left out; the next run
+    fills it in as an update once the target has been created there too.
+    """
+    linked: dict[str, set[str]] = {}
+    external_ids: dict[tuple[str, str], str] = {}
+    for link in state.links.values():
+        linked.setdefault(link.canonical_id, set()).add(link.connection)
+        external_ids[(link.connection, link.canonical_id)] = link.external_id
+    writes: list[PlannedWrite] = []
+    for connection, types in sorted(create_types.items()):
+        caps = capabilities[connection]
+        for entity in sorted(state.entities.values(), key=lambda e: e.id):
+            if entity.entity_type not in types or entity.entity_type not in caps.can_create:
+                continue
+            holders = linked.get(entity.id, set())
+            if not holders or connection in holders:
+                continue
+            cls = ENTITY_CLASSES[entity.entity_type]
+            changes = []
+            for name in sorted(caps.writable.get(entity.entity_type, frozenset())):
+                value = entity.values.get(name)
+                if value is None:
+                    continue
+                if name in cls.references:
+                    value = external_ids.get((connection, value))
+                    if value is None:
+                        continue
+                changes.append(
+                    FieldChange(
+                        name, None, value, "created: exists in " + ", ".join(sorted(holders))
+                    )
+                )
+            writes.append(
+                PlannedWrite(
+                    connection=connection,
+                    entity_type=entity.entity_type,
+                    canonical_id=entity.id,
+                    op="create",
+                    changes=changes,
+                )
+            )
+    return Changeset(writes)
+
+
 def canonical_value(state: WorkingState, write: PlannedWrite, change: FieldChange) -> Any:
     """The canonical form of a planned value (reference fields go back to canonical ids)."""
     cls = ENTITY_CLASSES[EntityType(write.entity_type)]

@@ -368,3 +368,46 @@ def test_backfill_reads_a_window_and_leaves_the_cursor(make_slice: Any) -> None:
     assert bad.exit_code == 2 and "--since" in bad.output
     unknown = runner.invoke(main, ["backfill", "nope", "--config", str(slice_.config)])
     assert unknown.exit_code == 2 and "pmo_airtable" in unknown.output
+
+
+def test_projects_from_jira_are_created_once_in_the_pmo_base(make_slice: Any) -> None:
+    from ruamel.yaml import YAML
+    from sqlalchemy import delete
+
+    from pmosync.sandbox.scenarios import jira
+
+    scenario = fast_airtable()
+    scenario.services += jira.services(projects=2)
+    slice_ = make_slice(scenario)
+    yaml = YAML()
+    path = slice_.sandbox.directory / "teams" / "pmo_airtable.yaml"
+    mapping = yaml.load(path.read_text())
+    mapping["entities"]["project"]["create_missing"] = True
+    with path.open("w") as handle:
+        yaml.dump(mapping, handle)
+    before = {r["id"] for r in slice_.service().emulator.records(BASE_ID, "Projects")}  # type: ignore[attr-defined]
+    code, first = slice_.sync("--full")
+    assert code == 0, first
+    rows = slice_.service().emulator.records(BASE_ID, "Projects")  # type: ignore[attr-defined]
+    created = [r for r in rows if r["id"] not in before]
+    assert sorted(r["fields"].get("Code") for r in created) == ["APP", "DATA"]
+    assert all(r["fields"].get("pmo-sync id") for r in created)
+    code, second = slice_.sync()
+    assert second["writes_applied"] == 0, second["plan"]
+    # a run that created the rows but died before storing their links: no duplicates
+    store = Store.open(_store_url(slice_))
+    with store.session() as session:
+        session.execute(
+            delete(models.Link).where(models.Link.external_id.in_([r["id"] for r in created]))
+        )
+    store.close()
+    # and no project-code rule to fall back on: only the pmo-sync id in the row can match it
+    config = yaml.load(slice_.config.read_text())
+    config["sync"]["identity"] = {}
+    with slice_.config.open("w") as handle:
+        yaml.dump(config, handle)
+    code, third = slice_.sync("--full")
+    assert code == 0, third
+    after = slice_.service().emulator.records(BASE_ID, "Projects")  # type: ignore[attr-defined]
+    assert len(after) == len(rows)
+    assert not [w for w in third["plan"] if w["op"] == "create"]

@@ -137,11 +137,16 @@ class AirtableConnector:
     def capabilities(self) -> Capabilities:
         readable: dict[EntityType, frozenset[str]] = {}
         writable: dict[EntityType, frozenset[str]] = {}
+        creatable: set[EntityType] = set()
         for mapping in self.mappings:
             for entity_type, entity in mapping.entities.items():
                 readable[entity_type] = entity.readable(entity_type) | frozenset(entity.options)
                 writable[entity_type] = entity.writable(entity_type)
-        return Capabilities(readable=readable, writable=writable)
+                # Only with a pmo-sync id field: the merge key is what makes a retried create
+                # update its own earlier success instead of adding a duplicate row.
+                if entity.create_missing and entity.id_field:
+                    creatable.add(entity_type)
+        return Capabilities(readable=readable, writable=writable, can_create=frozenset(creatable))
 
     def scopes(self) -> list[Scope]:
         return [Scope(f"{et.value}:{t.table_id}", et) for et, t in self.tables.items()]
@@ -161,7 +166,7 @@ class AirtableConnector:
             "use_field_ids": True,
             "fields": sorted(
                 {f.field_id for f in table.fields}
-                | ({table.modified_field} if table.modified_field else set())
+                | {f for f in (table.modified_field, table.id_field) if f}
             ),
         }
         conditions = []
@@ -225,7 +230,10 @@ class AirtableConnector:
             modified = parse_time((record.get("fields") or {}).get(table.modified_field))
         token = modified.isoformat() if modified else content_hash(record.get("fields") or {})
         ref = ExternalRef(self.name, table.entity_type, record["id"], None, token, modified)
-        return PulledRecord(ref, values, pointers)
+        pmo_id = (record.get("fields") or {}).get(table.id_field) if table.id_field else None
+        return PulledRecord(
+            ref, values, pointers, pmo_id=pmo_id if isinstance(pmo_id, str) else None
+        )
 
     def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
         results: dict[int, WriteResult] = {}
