@@ -13,7 +13,7 @@ import shutil
 import time
 import xml.etree.ElementTree as ET
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -700,7 +700,7 @@ def test_without_java_the_import_fails_saying_how_to_install_it(
 
 # -- the mapper on its own (no Java) -------------------------------------------------------------
 
-PROPS = {"minutes_per_day": 480, "minutes_per_week": 2400, "days_per_month": 20}
+PROPS: dict[str, Any] = {"minutes_per_day": 480, "minutes_per_week": 2400, "days_per_month": 20}
 
 
 def _file(
@@ -735,6 +735,10 @@ def _link(pred: int, succ: int, **kw: Any) -> ScheduleLink:
     }
     values.update(kw)
     return ScheduleLink(predecessor_unique_id=pred, successor_unique_id=succ, **values)
+
+
+def _pulled(records: Iterable[PulledRecord | Quarantined]) -> list[PulledRecord]:
+    return [r for r in records if isinstance(r, PulledRecord)]
 
 
 def _by_type(records: list[Any]) -> dict[str, list[Any]]:
@@ -836,7 +840,7 @@ def test_a_link_between_two_projects_of_one_xer_is_stored_once() -> None:
         index=1,
     )
     mapped = map_files([alpha, beta], connection="f")[Path("two.xer")]
-    deps = [r for r in mapped if r.ref.entity_type is EntityType.DEPENDENCY]
+    deps = [r for r in _pulled(mapped) if r.ref.entity_type is EntityType.DEPENDENCY]
     assert [d.ref.external_id for d in deps] == ["ALPHA:11->BETA:21"]
     assert deps[0].pointers["predecessor"].external_id == "ALPHA:11"
     assert not [r for r in mapped if isinstance(r, Quarantined)]
@@ -847,7 +851,8 @@ def test_a_resource_shared_by_two_files_is_one_person() -> None:
     a = _file("a.xml", title="A").model_copy(update={"resources": (shared,)})
     b = _file("b.xml", title="B").model_copy(update={"resources": (shared,)})
     mapped = map_files([a, b], connection="f")
-    people = [r for recs in mapped.values() for r in recs if r.ref.entity_type.value == "person"]
+    every = _pulled(r for records in mapped.values() for r in records)
+    people = [r for r in every if r.ref.entity_type is EntityType.PERSON]
     assert [p.ref.external_id for p in people] == ["ab-cd"]
     assert people[0].values == {"name": "Ana", "email": "ana@example.org"}
 
@@ -859,7 +864,9 @@ def test_dates_only_start_from_the_day_they_fall_on() -> None:
         tasks=(_task(1, start=datetime(2026, 5, 4, 23, 59), finish=datetime(2026, 5, 5, 0, 1)),),
     )
     [item] = [
-        r for r in map_schedule_file(sf, connection="f") if r.ref.entity_type.value == "work_item"
+        r
+        for r in _pulled(map_schedule_file(sf, connection="f"))
+        if r.ref.entity_type is EntityType.WORK_ITEM
     ]
     assert (item.values["start"], item.values["due"]) == ("2026-05-04", "2026-05-05")
     assert date.fromisoformat(item.values["due"]) - date.fromisoformat(item.values["start"]) == (
