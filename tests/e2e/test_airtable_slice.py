@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
@@ -411,3 +412,20 @@ def test_projects_from_jira_are_created_once_in_the_pmo_base(make_slice: Any) ->
     after = slice_.service().emulator.records(BASE_ID, "Projects")  # type: ignore[attr-defined]
     assert len(after) == len(rows)
     assert not [w for w in third["plan"] if w["op"] == "create"]
+
+
+def test_a_rate_limit_lockout_is_ridden_out_without_hammering(make_slice: Any) -> None:
+    slice_ = make_slice()
+    emulator = slice_.service().emulator
+    # The base allows fewer requests than we pace at, so the run trips Airtable's lock-out.
+    emulator.configure({"requests_per_second": 2, "lockout_seconds": 1})  # type: ignore[attr-defined]
+    started = time.monotonic()
+    code, report = slice_.sync("--full")
+    elapsed = time.monotonic() - started
+    assert code == 0, report
+    assert report["writes_applied"] == 12
+    # every 429 is followed by a wait of the whole lock-out, never a quick retry into it
+    calls = report["connections"]["pmo_airtable"]["api_calls"]
+    rate_limited = calls - 6  # 6 is what the run needs without a lock-out
+    assert 1 <= rate_limited <= 3, report
+    assert elapsed >= rate_limited * 1.0
