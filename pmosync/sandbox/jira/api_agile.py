@@ -120,7 +120,13 @@ class AgileRoutes(HandlerBase):
         for key, attr in (("startDate", "start"), ("endDate", "end"), ("completeDate", "complete")):
             if body.get(key):
                 text = str(body[key]).replace("Z", "+00:00")
-                setattr(sprint, attr, datetime.fromisoformat(text).astimezone(UTC))
+                try:
+                    moment = datetime.fromisoformat(text)
+                except ValueError:
+                    raise FieldErrors({key: f"Invalid date format: {body[key]}"}) from None
+                if moment.tzinfo is None:
+                    moment = moment.replace(tzinfo=UTC)
+                setattr(sprint, attr, moment.astimezone(UTC))
         for key in ("name", "goal", "state"):
             if body.get(key):
                 setattr(sprint, key, body[key])

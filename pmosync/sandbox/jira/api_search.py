@@ -37,6 +37,13 @@ class SearchCursor:
 
 
 class SearchRoutes(HandlerBase):
+    @staticmethod
+    def _jql(body: dict[str, Any] | None) -> str:
+        raw = body.get("jql") if body is not None else request.args.get("jql")
+        if raw is not None and not isinstance(raw, str):
+            raise JiraHttpError(400, ["The 'jql' parameter must be a string."])
+        return raw or ""
+
     _cursors: OrderedDict[str, SearchCursor]  # nextPageToken -> frozen result list
     _dc_cache: OrderedDict[tuple[str, str, int], list[int]]  # (jql, user, revision) -> ids
 
@@ -111,7 +118,7 @@ class SearchRoutes(HandlerBase):
 
     def h_search_jql(self, call: Call) -> Any:
         body = self._body() if request.method == "POST" else None
-        jql = (body.get("jql") if body is not None else request.args.get("jql")) or ""
+        jql = self._jql(body)
         fields = self._list_arg("fields", body)
         expand = self._expand(body)
         properties = self._list_arg("properties", body)
@@ -173,7 +180,7 @@ class SearchRoutes(HandlerBase):
 
     def h_approximate_count(self, call: Call) -> Any:
         body = self._body()
-        query = self._compile(call, str(body.get("jql") or ""))
+        query = self._compile(call, self._jql(body))
         if not query.bounded:
             raise JiraHttpError(400, [UNBOUNDED])
         return {"count": len(self._run(query, set(), lag=True))}
@@ -182,7 +189,7 @@ class SearchRoutes(HandlerBase):
         if self.cloud:
             raise JiraHttpError(410, [SEARCH_REMOVED])
         body = self._body() if request.method == "POST" else None
-        jql = (body.get("jql") if body is not None else request.args.get("jql")) or ""
+        jql = self._jql(body)
         start_at = max(0, self._int_arg("startAt", 0, body))
         requested = self._int_arg("maxResults", 50, body)
         cap = int(self.knobs["dc_max_results"])
