@@ -507,12 +507,12 @@ def test_edit_without_the_right_to_mute_notifications_is_sent_again(fresh: Site)
         "faults",
         {"burst": {"status": 400, "count": 1, "path_prefix": path, "body": refused}},
     )
-    conn._edit(prep, str(story.id), {"summary": "edited with notifications"})
+    conn.writer._edit(prep, str(story.id), {"summary": "edited with notifications"})
     assert fresh.emulator.issue(story.key)["fields"]["summary"] == "edited with notifications"
     assert count(fresh, PUT_ISSUE) == 2
     # Remembered: the next edit goes straight without notifyUsers=false.
-    assert conn._notify_off_allowed is False
-    conn._edit(prep, str(story.id), {"summary": "second edit"})
+    assert conn.writer.notify_off_allowed is False
+    conn.writer._edit(prep, str(story.id), {"summary": "second edit"})
     assert count(fresh, PUT_ISSUE) == 3
 
 
