@@ -452,6 +452,33 @@ def conflicts_resolve(
         store.close()
 
 
+# -- reports ------------------------------------------------------------------------------
+@main.group()
+def report() -> None:
+    """Write reports from the store (run `pmo-sync sync` first)."""
+
+
+@report.command("status")
+@_config_option
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("reports"),
+    show_default=True,
+    help="Folder to write status.csv and status.html into.",
+)
+@handle_errors
+def report_status(config_path: Path, out_dir: Path) -> None:
+    """Portfolio status: one row per project with its consolidated status (CSV and HTML)."""
+    from pmosync.config.loader import load_config
+    from pmosync.reports.status import write_status_reports
+
+    loaded = load_config(config_path)
+    for path in write_status_reports(loaded, out_dir, today=date.today()):
+        click.echo(str(path))
+
+
 # -- sandbox and demo ---------------------------------------------------------------------
 def _serve_until_signalled() -> None:
     stop = threading.Event()

@@ -429,3 +429,30 @@ def test_a_rate_limit_lockout_is_ridden_out_without_hammering(make_slice: Any) -
     rate_limited = calls - 6  # 6 is what the run needs without a lock-out
     assert 1 <= rate_limited <= 3, report
     assert elapsed >= rate_limited * 1.0
+
+
+def test_status_report_after_a_sync(make_slice: Any, tmp_path: Any) -> None:
+    import csv
+
+    from click.testing import CliRunner
+
+    from pmosync.cli import main
+
+    slice_ = make_slice()
+    assert slice_.sync("--full")[0] == 0
+    out = tmp_path / "reports"
+    result = CliRunner().invoke(
+        main, ["report", "status", "--out", str(out), "--config", str(slice_.config)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader((out / "status.csv").open()))
+    projects = by_name(slice_, "Projects")
+    assert len(rows) == len(projects)
+    expected = expected_consolidation(slice_)
+    by_code = {f["Code"]: expected[rid] for rid, f in projects.items()}
+    for row in rows:
+        want = by_code[row["Code"]]
+        assert row["Next milestone"] == (want["Next milestone"] or "")
+        assert int(row["Overdue milestones"]) == want["Overdue milestones"]
+    html = (out / "status.html").read_text()
+    assert html.count("<tr>") == len(projects) + 1 and "<script" not in html
