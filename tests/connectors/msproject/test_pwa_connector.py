@@ -455,11 +455,12 @@ def test_device_code_sign_in_then_delegated_pull_and_push(
 def test_a_publish_slower_than_the_budget_is_waited_for_before_the_force_check_in(
     loaded: LoadedConfig, pwa: PwaEmulator
 ) -> None:
-    # Jobs need 100 polls or 0.5 s; we give each job 0.2 s, so the first job "times out"
-    # while still running and holds the write lock (1030) until it completes.
-    pwa.configure({"job_polls": 100, "job_seconds": 0.5})
+    # Jobs need 12 polls or 1 s; we poll every 0.05 s for 0.4 s (the force check-in 1.2 s), so
+    # the first job "times out" while still running and holds the write lock (1030) until the
+    # emulator's clock completes it; the check-in job then completes by polls.
+    pwa.configure({"job_polls": 12, "job_seconds": 1.0})
     pid = str(pwa.projects()[0]["Id"])
-    connector = _connector(loaded, queue_timeout_seconds=0.2, checkout_backoff_seconds=0.3)
+    connector = _connector(loaded, queue_timeout_seconds=0.4, checkout_backoff_seconds=0.4)
     result = connector.push([_project_write(pid, pmo_status="slow")])[0]
     assert not result.ok and "still in state" in (result.error or "")
     assert "ALSO failed" not in (result.error or "")
