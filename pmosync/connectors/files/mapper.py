@@ -498,6 +498,10 @@ def _map_link(
 # -- a batch of files ----------------------------------------------------------------------
 
 
+def _last_saved(sf: ScheduleFile) -> datetime | None:
+    return sf.properties.last_saved if sf.properties else None
+
+
 def _superseded(files: Sequence[ScheduleFile]) -> dict[int, str]:
     """Position -> reason, for projects that another file of the batch holds in a later save."""
     winners: dict[str, int] = {}
@@ -518,12 +522,8 @@ def _superseded(files: Sequence[ScheduleFile]) -> dict[int, str]:
             loser, winner = winners[identity], position
             winners[identity] = position
         out.pop(winner, None)
-        won = files[winner].properties
-        why = (
-            "saved later"
-            if won is not None and won.last_saved != (files[loser].properties or won).last_saved
-            else "saved at the same time and named later"
-        )
+        saves = {_last_saved(files[winner]), _last_saved(files[loser])}
+        why = "saved later" if len(saves) == 2 else "saved at the same time and named later"
         out[loser] = (
             f"{files[loser].path}: project {identity} is also in {files[winner].path}, "
             f"{why}; only that file's copy was imported"
