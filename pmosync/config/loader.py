@@ -19,7 +19,14 @@ from pmosync.config.secrets import FORBIDDEN_SECRET_KEYS
 from pmosync.config.yamlsource import YamlDocument, load_yaml
 from pmosync.errors import ConfigError
 
-_PATH_KEYS = {"token_file", "ca_bundle", "client_secret_file", "token_cache", "mapping"}
+_PATH_KEYS = {
+    "token_file",
+    "ca_bundle",
+    "client_secret_file",
+    "token_cache",
+    "password_file",
+    "mapping",
+}
 
 
 @dataclass
