@@ -425,3 +425,29 @@ def test_expired_skiptoken_fails_the_page(stack: PwaStack) -> None:
         expired.status_code == 400 and "skip token" in expired.json()["error"]["message"]["value"]
     )
     assert session.get(first["__next"]).status_code == 200
+
+
+def test_summary_task_team_and_enterprise_resources(stack: PwaStack) -> None:
+    pid = _first_project(stack)
+    session = stack.session()
+    summary = session.get(f"{stack.api}/ProjectServer/Projects('{pid}')/ProjectSummaryTask").json()
+    summary = summary["d"]
+    plan = stack.pwa.published(pid)
+    assert summary["__metadata"]["type"] == "PS.ProjectSummaryTask"
+    assert summary["Id"] == plan.props["SummaryTaskId"] and summary["OutlineLevel"] == 0
+    assert summary["Finish"] == plan.props["FinishDate"].isoformat()
+    team = session.get(f"{stack.api}/ProjectServer/Projects('{pid}')/ProjectResources").json()
+    members = team["d"]["results"]
+    assert {m["Id"] for m in members} == {r["Id"] for r in plan.resources}
+    assignments = session.get(
+        f"{stack.api}/ProjectServer/Projects('{pid}')/Assignments",
+        params={
+            "$expand": "Resource,Task",
+            "$select": "Id,WorkMilliseconds,Resource/Name,Task/Name",
+        },
+    ).json()["d"]["results"]
+    assert assignments and all(a["Resource"]["Name"] and a["Task"]["Name"] for a in assignments)
+    people = session.get(f"{stack.api}/ProjectServer/EnterpriseResources").json()["d"]["results"]
+    assert len(people) == 5 and people[0]["Email"].endswith("@contoso.onmicrosoft.com")
+    kinds = session.get(f"{stack.api}/ProjectServer/EntityTypes/ProjectEntity").json()["d"]
+    assert kinds["Name"] == "ProjectEntity" and kinds["ID"]

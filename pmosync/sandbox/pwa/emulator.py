@@ -36,6 +36,12 @@ Wire behaviour (api-wire-protocol §5):
   next n API calls with that status and an integer ``Retry-After``; ``rate_limit_per_minute``
   enforces a sliding window with ``RateLimit-*`` headers.
 
+Knobs (``configure({...})``, ``POST /_admin/config``; defaults in :data:`DEFAULT_KNOBS`):
+``page_size``, ``expand_page_size``, ``job_polls``, ``job_seconds``, ``fail_next_publish``,
+``digest_policy``, ``digest_ttl``, ``allow_app_only``, ``relative_next_links``,
+``projectserver_ms_dates``, ``reporting_lag_seconds``, ``numbers_as_strings``,
+``finished_jobs_404``, ``expire_skiptokens``, ``rate_limit_per_minute``, ``throttle``.
+
 Python API for tests and scenarios: :meth:`PwaEmulator.projects`,
 :meth:`PwaEmulator.published`, :meth:`PwaEmulator.draft`, :meth:`PwaEmulator.checked_out_by`,
 :meth:`PwaEmulator.check_out_as`, :meth:`PwaEmulator.human_edit`,
