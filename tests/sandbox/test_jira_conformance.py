@@ -285,6 +285,13 @@ def exercise(served: ServedJira, client: JIRA) -> None:
             f"{base}/changelog/bulkfetch",
             data=json.dumps({"issueIdsOrKeys": [issues[0].key], "maxResults": 5}),
         )
+        session.post(
+            f"{base}/issue/bulkfetch",
+            data=json.dumps(
+                {"issueIdsOrKeys": [issues[0].key, "APP-99999"], "fields": ["summary", "status"]}
+            ),
+        )
+        session.get(f"{base}/mypermissions", params={"permissions": "EDIT_ISSUES,ADMINISTER"})
         session.get(f"{base}/issue/createmeta/APP/issuetypes")
         session.get(f"{base}/issue/createmeta/APP/issuetypes/10002")
         _expect_error(lambda: session.get(f"{base}/search", params={"jql": "project = APP"}), 410)
@@ -377,6 +384,8 @@ def test_cloud_responses_match_the_v3_spec(specs: Specs, cloud: ServedJira, api:
         "GET /rest/api/3/issue/{id}/remotelink",
         "GET /rest/api/3/issue/{id}/changelog",
         "GET /rest/api/3/search",
+        "POST /rest/api/3/issue/bulkfetch",
+        "GET /rest/api/3/mypermissions",
     ):
         assert operation in covered
 

@@ -456,3 +456,40 @@ def test_per_issue_write_limit(cloud: ServedJira, jc: JIRA) -> None:
     assert second.headers["RateLimit-Reason"] == "jira-per-issue-on-write"
     assert int(second.headers["Retry-After"]) >= 1
     assert read.status_code == 200
+
+
+def test_bulkfetch_is_consistent_and_mypermissions_tells_roles(cloud: ServedJira) -> None:
+    session = cloud.session()
+    cloud.emulator.configure({"search_lag_seconds": 30})
+    try:
+        created = session.post(
+            f"{cloud.url}/rest/api/2/issue",
+            json={
+                "fields": {
+                    "project": {"key": "APP"},
+                    "summary": "fresh",
+                    "issuetype": {"id": "10002"},
+                }
+            },
+        ).json()
+        fetched = session.post(
+            f"{cloud.url}/rest/api/2/issue/bulkfetch",
+            json={"issueIdsOrKeys": [created["key"], "APP-99999"], "fields": ["summary"]},
+        ).json()
+    finally:
+        cloud.emulator.configure({"search_lag_seconds": 0})
+    assert [i["key"] for i in fetched["issues"]] == [created["key"]]
+    assert fetched["issues"][0]["fields"] == {"summary": "fresh"}
+    url = f"{cloud.url}/rest/api/2/mypermissions"
+    mine = session.get(url, params={"permissions": "EDIT_ISSUES,ADMINISTER"}).json()
+    assert mine["permissions"]["EDIT_ISSUES"]["havePermission"] is True
+    assert mine["permissions"]["ADMINISTER"]["havePermission"] is False
+    viewer = cloud.session()
+    viewer.auth = ("viewer@example.com", "viewer-token")
+    assert (
+        viewer.get(url, params={"permissions": "EDIT_ISSUES"}).json()["permissions"]["EDIT_ISSUES"][
+            "havePermission"
+        ]
+        is False
+    )
+    assert session.get(url).status_code == 400  # Cloud insists on the list

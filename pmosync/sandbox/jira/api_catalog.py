@@ -236,6 +236,43 @@ class CatalogRoutes(HandlerBase):
         raise JiraHttpError(404, [f"The status category with id '{cid}' does not exist."])
 
     # -- users ------------------------------------------------------------------------------------
+    def h_my_permissions(self, call: Call) -> Any:
+        """``GET /mypermissions?permissions=A,B``: what the caller may do (Cloud requires the
+        list; DC answers every permission without it)."""
+        wanted = self._list_arg("permissions")
+        if wanted is None and self.cloud:
+            raise JiraHttpError(400, ["The 'permissions' query parameter is required."])
+        user = call.user
+        assert user is not None
+        catalog = {
+            "BROWSE_PROJECTS": ("10", "Browse Projects", True),
+            "CREATE_ISSUES": ("11", "Create Issues", user.can_write),
+            "EDIT_ISSUES": ("12", "Edit Issues", user.can_write),
+            "TRANSITION_ISSUES": ("46", "Transition Issues", user.can_write),
+            "ASSIGN_ISSUES": ("13", "Assign Issues", user.can_write),
+            "LINK_ISSUES": ("21", "Link Issues", user.can_write),
+            "ADD_COMMENTS": ("15", "Add Comments", user.can_write),
+            "ADMINISTER_PROJECTS": ("23", "Administer Projects", user.admin),
+            "ADMINISTER": ("0", "Administer Jira", user.admin),
+        }
+        keys = wanted if wanted is not None else list(catalog)
+        unknown = [k for k in keys if k not in catalog]
+        if unknown:
+            raise JiraHttpError(400, [f"Unrecognized permission key '{unknown[0]}'."])
+        return {
+            "permissions": {
+                key: {
+                    "id": catalog[key][0],
+                    "key": key,
+                    "name": catalog[key][1],
+                    "type": "GLOBAL" if key == "ADMINISTER" else "PROJECT",
+                    "description": catalog[key][1],
+                    "havePermission": bool(catalog[key][2]),
+                }
+                for key in keys
+            }
+        }
+
     def h_user(self, call: Call) -> Any:
         ref = (
             {"accountId": request.args.get("accountId")}

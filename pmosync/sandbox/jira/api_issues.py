@@ -29,6 +29,34 @@ from pmosync.sandbox.jira.state import (
 
 class IssueRoutes(HandlerBase):
     # -- issues -----------------------------------------------------------------------------------
+    def h_issue_bulkfetch(self, call: Call) -> Any:
+        """Cloud ``POST /issue/bulkfetch``: up to 100 issues by id or key, read-after-write
+        consistent; unknown or invisible issues are silently left out."""
+        body = self._body()
+        refs = body.get("issueIdsOrKeys")
+        if not isinstance(refs, list) or not refs or len(refs) > 100:
+            raise JiraHttpError(400, ["issueIdsOrKeys must list between 1 and 100 issues."])
+        fields = self._list_arg("fields", body)
+        expand = self._expand(body)
+        properties = self._list_arg("properties", body)
+        field_ids = call.view.field_ids(fields, "*navigable")
+        issues = []
+        for ref in refs:
+            try:
+                issue = self._issue(str(ref))
+            except NotFound:
+                continue
+            issues.append(
+                call.view.issue(
+                    issue,
+                    field_ids,
+                    expand,
+                    properties=properties,
+                    cloud_changelog_page=40,  # bulkfetch's changelog expand stops at 40
+                )
+            )
+        return {"issues": issues, "issueErrors": []}
+
     def h_issue_get(self, call: Call, ref: str) -> Any:
         issue = self._issue(ref)
         fields = self._list_arg("fields")

@@ -421,6 +421,8 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         add("issue/createmeta", e.h_createmeta)
         add("issue/createmeta/<project_ref>/issuetypes", e.h_createmeta_types)
         add("issue/createmeta/<project_ref>/issuetypes/<type_id>", e.h_createmeta_fields)
+        add("issue/bulkfetch", e.h_issue_bulkfetch, ("POST",), cloud_only=True)
+        add("mypermissions", e.h_my_permissions)
         add("issue/<ref>", e.h_issue_get)
         add("issue/<ref>", e.h_issue_edit, ("PUT",))
         add("issue/<ref>", e.h_issue_delete, ("DELETE",))
