@@ -352,3 +352,25 @@ def test_tenant_by_domain_and_organizations(entra: tuple[EntraEmulator, str, Pat
         result = app.acquire_token_for_client([f"{url}/.default"])
         claims = emulator.validate(result["access_token"])
         assert claims is not None and claims["tid"] == DEFAULT_TENANT_ID
+
+
+def test_device_login_page_approves_a_code(entra: tuple[EntraEmulator, str, Path]) -> None:
+    emulator, url, bundle = entra
+    session = msal_http_client(bundle)
+    flow = session.post(
+        f"{url}/{DEFAULT_TENANT_ID}/oauth2/v2.0/devicecode",
+        data={"client_id": PUBLIC_CLIENT_ID, "scope": f"{url}/.default offline_access"},
+    ).json()
+    page = session.get(f"{url}/devicelogin")
+    assert page.status_code == 200 and "user_code" in page.text
+    done = session.post(f"{url}/devicelogin", data={"user_code": flow["user_code"].lower()})
+    assert "Signed in" in done.text
+    token = session.post(
+        f"{url}/{DEFAULT_TENANT_ID}/oauth2/v2.0/token",
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": PUBLIC_CLIENT_ID,
+            "device_code": flow["device_code"],
+        },
+    ).json()
+    assert token["token_type"] == "Bearer" and token["refresh_token"] and token["client_info"]

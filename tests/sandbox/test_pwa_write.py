@@ -511,3 +511,24 @@ def test_force_check_in_waits_for_the_running_job(stack: PwaStack) -> None:
     assert stack.pwa.checked_out_by(pid) is not None  # publish(false) keeps it checked out
     forced = client.post(f"Projects('{pid}')/Draft/checkIn(true)").json()["d"]
     assert client.wait(pid, forced)[0] == 4 and stack.pwa.checked_out_by(pid) is None
+
+
+def test_real_merge_and_patch_verbs(stack: PwaStack) -> None:
+    client = Client(stack)
+    pid = _pid(stack)
+    task = _leaf(stack, pid)
+    client.post(f"Projects('{pid}')/checkOut()")
+    url = f"{client.base}/Projects('{pid}')/Draft/Tasks('{task['Id']}')"
+    merged = client.session.request("MERGE", url, json={"Notes": "via MERGE"})
+    assert merged.status_code == 204
+    patched = client.session.patch(url, json={"Priority": 800})
+    assert patched.status_code == 204
+    draft = client.get(f"Projects('{pid}')/Draft/Tasks('{task['Id']}')")
+    assert draft["Notes"] == "via MERGE" and draft["Priority"] == 800
+    project = client.session.patch(
+        f"{client.base}/Projects('{pid}')/Draft", json={"Description": "Re-planned"}
+    )
+    assert project.status_code == 204
+    assert client.get(f"Projects('{pid}')/Draft")["Description"] == "Re-planned"
+    readonly = client.session.patch(url, json={"IsSummary": True})
+    assert readonly.status_code == 400
