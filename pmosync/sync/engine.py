@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +38,10 @@ from pmosync.sync.store import Store, utcnow
 log = logging.getLogger("pmosync.sync")
 
 APPLY_CHUNK = 100
-ConnectorFactory = Callable[[str, LoadedConfig], Connector]
+ConnectorFactory = Callable[[str, LoadedConfig, Sequence[str]], Connector]
+# Remote ids we wrote this recently are handed to connectors whose search lags behind writes
+# (Jira Cloud), so the next pull reads them consistently; beyond this, the overlap covers it.
+RECENT_WRITES_WINDOW = timedelta(hours=1)
 
 
 @dataclass
@@ -62,12 +65,17 @@ class _Pulled:
     scopes: dict[str, int] = field(default_factory=dict)
 
 
-def default_factory(name: str, loaded: LoadedConfig) -> Connector:
+def default_factory(name: str, loaded: LoadedConfig, recent_writes: Sequence[str]) -> Connector:
+    config = loaded.config.connections[name]
+    extra: dict[str, object] = {}
+    if config.kind == "jira":
+        extra["recent_writes"] = recent_writes
     return get_connector(
         name,
-        loaded.config.connections[name],
+        config,
         loaded.mappings_for(name),
         overlap_seconds=loaded.config.sync.overlap,
+        **extra,
     )
 
 
@@ -209,11 +217,24 @@ class Engine:
             conn_report = ConnectionReport(name=name, kind=config.connections[name].kind)
             self.report.connections[name] = conn_report
             try:
-                connector = self.factory(name, self.loaded)
+                connector = self.factory(name, self.loaded, self._recent_writes(name))
                 self.connectors[name] = connector
                 self.capabilities[name] = connector.capabilities()
             except PmoSyncError as exc:
                 self._fail(name, exc)
+
+    def _recent_writes(self, name: str) -> list[str]:
+        since = utcnow() - RECENT_WRITES_WINDOW
+        with self.store.sessions() as session:
+            rows = session.scalars(
+                select(models.Outbox.external_id).where(
+                    models.Outbox.connection == name,
+                    models.Outbox.status == "done",
+                    models.Outbox.updated_at >= since,
+                    models.Outbox.external_id.is_not(None),
+                )
+            )
+            return sorted({row for row in rows if row})
 
     def _fail(self, name: str, exc: PmoSyncError) -> None:
         conn_report = self.report.connections[name]

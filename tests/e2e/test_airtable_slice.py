@@ -456,3 +456,22 @@ def test_status_report_after_a_sync(make_slice: Any, tmp_path: Any) -> None:
         assert int(row["Overdue milestones"]) == want["Overdue milestones"]
     html = (out / "status.html").read_text()
     assert html.count("<tr>") == len(projects) + 1 and "<script" not in html
+
+
+def test_connectors_are_told_what_the_last_runs_wrote(make_slice: Any) -> None:
+    from pmosync.config.loader import load_config
+    from pmosync.sync.engine import SyncOptions, default_factory, run_sync
+
+    slice_ = make_slice()
+    loaded = load_config(slice_.config)
+    seen: list[list[str]] = []
+
+    def factory(name: str, loaded_: Any, recent: Any) -> Any:
+        seen.append(list(recent))
+        return default_factory(name, loaded_, recent)
+
+    first = run_sync(loaded, SyncOptions(full=True, today=TODAY), factory=factory)
+    second = run_sync(loaded, SyncOptions(today=TODAY), factory=factory)
+    assert first.writes_applied == 12 and second.writes_applied == 0
+    assert seen[0] == []
+    assert sorted(seen[1]) == sorted(by_name(slice_, "Projects"))
