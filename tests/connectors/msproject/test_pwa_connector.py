@@ -467,3 +467,19 @@ def test_a_publish_slower_than_the_budget_is_waited_for_before_the_force_check_i
     assert connector.adapter.stats.by_status[403] >= 1  # 1030 ProjectWriteLock, waited out
     assert pwa.checked_out_by(pid) is None  # the retried force check-in got through
     assert any(k.startswith("POST") and "checkIn" in k for k in pwa.api_calls())
+
+
+def test_projects_option_restricts_the_pull(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    wanted = pwa.projects()[1]
+    data = loaded.mappings_for(NAME)[0].model_dump(mode="json")
+    data["entities"]["project"]["options"]["projects"] = [str(wanted["Name"]).upper()]
+    config = loaded.config.connections[NAME]
+    assert isinstance(config, PwaConnection)
+    config = config.model_copy(update={"requests_per_second": 1000.0})
+    connector = PwaConnector(NAME, config, [TeamMapping.model_validate(data)])
+    items = _pull(connector)
+    assert set(_records(items, EntityType.PROJECT)) == {str(wanted["Id"])}
+    assert all(
+        r.pointers["project"].external_id == str(wanted["Id"])
+        for r in _records(items, EntityType.WORK_ITEM).values()
+    )
