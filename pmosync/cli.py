@@ -374,6 +374,10 @@ def import_files(
         )
         report = run_sync(loaded, SyncOptions(extra=[connector]))
     _print_report(report, as_json)
+    if report.status == "ok" and report.quarantined:
+        # a file (or part of one) did not import: cron must not read that as success
+        click.secho(f"error: {len(report.quarantined)} item(s) not imported", fg="red", err=True)
+        sys.exit(EXIT_PARTIAL)
     _exit_for(report)
 
 

@@ -13,8 +13,9 @@ def render_text(report: RunReport) -> str:
     ]
     for conn in report.connections.values():
         line = (
-            f"  {conn.name} ({conn.kind}): {conn.status}; pulled {conn.pulled}, "
-            f"quarantined {conn.quarantined}, writes {conn.writes_applied}/{conn.writes_planned}"
+            f"  {conn.name} ({conn.kind}): {conn.status}; pulled {conn.pulled} "
+            f"({conn.new} new, {conn.changed} changed), quarantined {conn.quarantined}, "
+            f"writes {conn.writes_applied}/{conn.writes_planned}"
             f" (failed {conn.writes_failed}), API calls {conn.api_calls}"
         )
         lines.append(line)

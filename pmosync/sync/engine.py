@@ -327,6 +327,10 @@ class Engine:
                     state.links[key] = link
                     linked.add((ref.connection, canonical_id))
                 record_hash = record.hash
+                if link.id is None:
+                    self.report.connections[name].new += 1
+                elif link.content_hash != record_hash:
+                    self.report.connections[name].changed += 1
                 if link.content_hash != record_hash or link.id is None:
                     link.remote_values = {**link.remote_values, **record.values}
                     link.content_hash = record_hash

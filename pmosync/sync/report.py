@@ -14,6 +14,8 @@ class ConnectionReport:
     error: str | None = None
     error_kind: str | None = None  # auth, config, retriable, fatal
     pulled: int = 0
+    new: int = 0  # records seen for the first time
+    changed: int = 0  # known records whose content changed since the last pull
     quarantined: int = 0
     writes_planned: int = 0
     writes_applied: int = 0
