@@ -209,3 +209,23 @@ def test_resolution_unresolved_means_empty(cloud: ServedJira, cloud_client: JIRA
     )
     resolved = cloud_client.approximate_issue_count("project = APP AND resolution != Unresolved")
     assert resolved == sum(1 for i in state.issues.values() if i.key.startswith("APP-")) - open_app
+
+
+def test_field_drift_and_zone_changes_show_everywhere(tmp_path: Path) -> None:
+    with served_jira("server", tmp_path, SeedSpec(projects=1, issues_per_project=8)) as served:
+        client = served.client()
+        field_id = served.emulator.drift_field("Story Points", rename="Story point estimate")
+        names = {f["id"]: f["name"] for f in client.fields()}
+        assert names[field_id] == "Story point estimate"
+        assert client.search_issues('"Story point estimate" is not EMPTY', maxResults=False)
+        with pytest.raises(JIRAError) as caught:
+            client.search_issues('"Story Points" > 1')
+        assert "Story Points" in caught.value.text
+        number = field_id.split("_")[1]
+        assert client.search_issues(f"cf[{number}] > 0", maxResults=False)
+        served.emulator.drift_field("Story point estimate", remove=True)
+        assert field_id not in {f["id"] for f in client.fields()}
+        assert field_id not in client.issue("APP-2").raw["fields"]
+        served.emulator.set_time_zone("Asia/Tokyo")
+        assert client.myself()["timeZone"] == "Asia/Tokyo"
+        assert client.issue("APP-2").fields.updated.endswith("+0900")

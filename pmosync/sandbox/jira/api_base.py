@@ -74,7 +74,6 @@ class HandlerBase:
     state: JiraState
     knobs: dict[str, Any]
     deployment: str
-    _catalog: Any
 
     @property
     def cloud(self) -> bool:

@@ -22,7 +22,7 @@ from pmosync.sandbox.jira.api_base import (
     JiraHttpError,
 )
 from pmosync.sandbox.jira.jql import CompiledQuery, compile_query
-from pmosync.sandbox.jira.search import eval_context, issue_doc
+from pmosync.sandbox.jira.search import catalog_for, eval_context, issue_doc
 from pmosync.sandbox.jira.state import (
     now_ms,
 )
@@ -51,7 +51,9 @@ class SearchRoutes(HandlerBase):
     def _compile(self, call: Call, jql: str) -> CompiledQuery:
         assert call.user is not None
         ctx = eval_context(self.state, call.user, now_ms())
-        return compile_query(jql, self._catalog, ctx, max_order_fields=7 if self.cloud else None)
+        return compile_query(
+            jql, catalog_for(self.state), ctx, max_order_fields=7 if self.cloud else None
+        )
 
     def _run(self, query: CompiledQuery, reconcile: set[int], *, lag: bool) -> list[int]:
         wall = time.monotonic()

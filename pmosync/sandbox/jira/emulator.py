@@ -24,7 +24,8 @@ version in ``search/jql`` and ``approximate-count`` (a new issue is absent) unle
 profile zone (``2026-03-11T10:30:00.000+1100``), as Jira does.
 
 Python API for tests (not for connectors): :meth:`JiraEmulator.human_edit`,
-:meth:`JiraEmulator.issue`, :meth:`JiraEmulator.configure`, :attr:`JiraEmulator.credentials`.
+:meth:`JiraEmulator.issue`, :meth:`JiraEmulator.configure`, :attr:`JiraEmulator.credentials`,
+:meth:`JiraEmulator.set_time_zone`, :meth:`JiraEmulator.drift_field`.
 """
 
 from __future__ import annotations
@@ -53,7 +54,6 @@ from pmosync.sandbox.jira.api_links import LinkRoutes
 from pmosync.sandbox.jira.api_search import SearchCursor, SearchRoutes
 from pmosync.sandbox.jira.jql import JqlError
 from pmosync.sandbox.jira.render import View
-from pmosync.sandbox.jira.search import build_catalog
 from pmosync.sandbox.jira.seed import SeedSpec, build_state
 from pmosync.sandbox.jira.state import (
     FieldErrors,
@@ -119,7 +119,6 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         self._cursors: OrderedDict[str, SearchCursor] = OrderedDict()
         self._dc_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
         self.state: JiraState = build_state(self.seed)
-        self._catalog = build_catalog(self.state)
 
     # -- public Python API ------------------------------------------------------------------------
     @property
@@ -138,7 +137,6 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         with self.lock:
             self.state = build_state(self.seed)
             self.state.search_lag = float(self.knobs["search_lag_seconds"] or 0)
-            self._catalog = build_catalog(self.state)
             self._buckets.clear()
             self._cursors.clear()
             self._dc_cache.clear()
@@ -204,6 +202,40 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
             issue.updated = moment
             issue.doc_cache = None
             return self.issue(issue.key)
+
+    def set_time_zone(self, zone: str, *, user: str | None = None) -> None:
+        """Change a user's profile zone (default: the connector's user); JQL dates follow it."""
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(zone)  # fail early on a typo
+        with self.lock:
+            self.state.users[user or self.state.api_user].time_zone = zone
+
+    def drift_field(
+        self,
+        name: str,
+        *,
+        rename: str | None = None,
+        remove: bool = False,
+        schema_type: str | None = None,
+    ) -> str:
+        """An admin changes a custom field under the connector's feet (rename, delete or change
+        its type); returns the field id. ``/field``, issues and JQL all see the change."""
+        with self.lock:
+            spec = self.state.field_by_name(name)
+            if spec is None:
+                raise KeyError(f"no field named {name!r}")
+            if remove:
+                del self.state.fields[spec.id]
+            if rename is not None:
+                spec.clause_names = [c for c in spec.clause_names if c != spec.name] + [rename]
+                spec.name = rename
+            if schema_type is not None:
+                spec.schema = {**spec.schema, "type": schema_type}
+            for issue in self.state.issues.values():
+                issue.doc_cache = None
+            self.state.revision += 1
+            return spec.id
 
     # -- infrastructure ---------------------------------------------------------------------------
     def _view(self, base: str, api: str, user: User | None) -> View:

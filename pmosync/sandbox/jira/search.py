@@ -83,10 +83,19 @@ def build_catalog(state: JiraState) -> Catalog:
         if kind is None:
             continue
         definition = FieldDef(spec.id, kind, spec.name)
-        catalog.add(spec.clause_names, definition)
+        # cf[N] never changes; the name clause follows the field's current name
+        catalog.add([*spec.clause_names, spec.name], definition)
         if spec.kind == "sprint":
             catalog.add(["sprint"], definition)
     return catalog
+
+
+def catalog_for(state: JiraState) -> Catalog:
+    """The JQL catalog, rebuilt when an admin adds, renames or removes a field."""
+    signature = tuple((f.id, f.name, f.kind) for f in state.fields.values())
+    if state.catalog_cache is None or state.catalog_cache[0] != signature:
+        state.catalog_cache = (signature, build_catalog(state))
+    return state.catalog_cache[1]  # type: ignore[no-any-return]
 
 
 def _user_ids(user: User | None, cloud: bool) -> frozenset[str]:

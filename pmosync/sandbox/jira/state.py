@@ -313,6 +313,7 @@ class JiraState:
     next_component_id: int = 10000
     revision: int = 0  # bumped on every write; DC search caches key on it
     search_lag: float = 0.0
+    catalog_cache: tuple[Any, Any] | None = None  # (field signature, jql.Catalog)
 
     # -- lookups ------------------------------------------------------------------------------
     @property
