@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from jira import JIRA, JIRAError
 
-from pmosync.sandbox.jira import SeedSpec
+from pmosync.sandbox.jira import SeedSpec, adf
 from pmosync.sandbox.jira.testing import ServedJira, served_jira
 
 UTC = UTC
@@ -493,3 +493,9 @@ def test_bulkfetch_is_consistent_and_mypermissions_tells_roles(cloud: ServedJira
         is False
     )
     assert session.get(url).status_code == 400  # Cloud insists on the list
+
+
+@pytest.mark.parametrize("text", ["", "one line", "a\nb", "para one\n\npara two\nline"])
+def test_plain_text_survives_the_adf_round_trip(text: str) -> None:
+    doc = adf.from_text(text)
+    assert adf.is_adf(doc) and adf.to_text(doc) == text

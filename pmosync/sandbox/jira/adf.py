@@ -15,7 +15,7 @@ ADF_REQUIRED = "Operation value must be an Atlassian Document (see the Atlassian
 
 def from_text(text: str) -> dict[str, Any]:
     """A plain (wiki-markup) string as an ADF doc: one paragraph per blank-line-separated block."""
-    blocks = [b for b in text.replace("\r\n", "\n").split("\n\n")] if text else []
+    blocks = text.replace("\r\n", "\n").split("\n\n") if text else []
     content: list[dict[str, Any]] = []
     for block in blocks:
         inline: list[dict[str, Any]] = []
@@ -42,12 +42,10 @@ def _text_of(node: Any) -> str:
     if kind == "inlineCard":
         return str((node.get("attrs") or {}).get("url", ""))
     children = node.get("content") or []
-    if kind in ("doc", "bulletList", "orderedList", "table", "tableRow"):
-        return (
-            "\n\n".join(_text_of(c) for c in children)
-            if kind == "doc"
-            else "\n".join(_text_of(c) for c in children)
-        )
+    if kind == "doc":  # blocks: paragraphs are separated by a blank line, as in wiki markup
+        return "\n\n".join(_text_of(c) for c in children)
+    if kind in ("bulletList", "orderedList", "table", "tableRow"):
+        return "\n".join(_text_of(c) for c in children)
     return "".join(_text_of(c) for c in children)
 
 

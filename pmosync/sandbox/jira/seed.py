@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from pmosync.sandbox.jira import adf
 from pmosync.sandbox.jira.state import (
     Board,
     Component,
@@ -747,12 +748,4 @@ def _seed_links(state: JiraState, rng: random.Random) -> None:
 
 
 def _adf(text: str) -> dict[str, Any]:
-    from pmosync.sandbox.jira.adf import from_text
-
-    return from_text(text)
-
-
-def today_in(zone: str) -> date:
-    from zoneinfo import ZoneInfo
-
-    return datetime.now(ZoneInfo(zone)).date()
+    return adf.from_text(text)
