@@ -100,6 +100,22 @@ class PwaApi:
             params={"$filter": flt},
         )
 
+    def reporting_changed(
+        self, entity_set: str, changed_filter: str | None
+    ) -> Iterator[dict[str, Any]]:
+        """A whole reporting entity set, or only rows matching ``changed_filter``."""
+        params = {"$filter": changed_filter} if changed_filter else None
+        return self.client.collection(
+            self.client.data_url(entity_set), what=f"reporting {entity_set}", params=params
+        )
+
+    def reporting_resources(self) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            self.client.data_url("Resources"),
+            what="reporting Resources",
+            params={"$select": "ResourceId,ResourceName"},
+        )
+
     def task_project(self, task_id: str) -> str | None:
         """The project of a task, through the reporting feed (no global ProjectServer index)."""
         for row in self.client.collection(

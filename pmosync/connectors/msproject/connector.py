@@ -1,10 +1,15 @@
 """PWA connector: Project Server Subscription Edition / Project Online through the REST API.
 
-Pull has one scope, ``projects``: the projects published since the cursor (minus the overlap
-window), each re-read whole (project with custom fields, tasks with summaries and milestones,
-links, assignments, team resources, baselines, and the reporting feed's Issues and Risks). The
-cursor therefore means "projects published since", and any failure while reading a changed
-project raises, so a cursor never moves past a project whose children were not all read.
+Pull has two scopes, each with its own cursor:
+
+* ``projects``: the projects published since the cursor (minus the overlap window), each re-read
+  whole (project with custom fields, tasks with summaries and milestones, links, assignments,
+  team resources, baselines). The cursor means "projects published since", and any failure
+  while reading a changed project raises, so it never moves past a project whose children were
+  not all read.
+* ``raid``: ProjectData Issues and Risks modified since the cursor. They are SharePoint list
+  items on the project sites: editing one does not republish its project, so they need their
+  own change filter.
 
 Push writes one project at a time: all of its changes inside ONE check-out → UpdateCustomFields
 / Draft MERGE → publish(check-in) cycle with queue-job polling; any failure force-checks-in so
@@ -43,13 +48,14 @@ from pmosync.connectors.msproject.client import (
     PwaClient,
 )
 from pmosync.connectors.msproject.customfields import CustomFieldCatalog
-from pmosync.connectors.msproject.odata import parse_datetime
+from pmosync.connectors.msproject.odata import datetime_literal, parse_datetime
 from pmosync.connectors.msproject.transport import build_session
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
 
 log = logging.getLogger(__name__)
 
 PROJECTS_SCOPE = Scope("projects", EntityType.PROJECT)
+RAID_SCOPE = Scope("raid", EntityType.RAID_ITEM)
 
 READABLE: dict[EntityType, frozenset[str]] = {
     EntityType.PROJECT: frozenset(
@@ -212,7 +218,7 @@ class PwaConnector:
         return Capabilities(readable=readable, writable=writable, incremental=True)
 
     def scopes(self) -> list[Scope]:
-        return [PROJECTS_SCOPE]
+        return [PROJECTS_SCOPE, RAID_SCOPE] if self.options.raid else [PROJECTS_SCOPE]
 
     def api_calls(self) -> int:
         return self.adapter.stats.requests
@@ -243,14 +249,19 @@ class PwaConnector:
     def pull(
         self, scope: Scope, since: datetime | None, until: datetime | None
     ) -> Iterator[PulledRecord | Quarantined]:
-        """Yield every record of every project published since ``since - overlap``.
+        """``projects``: every record of every project published since ``since - overlap``;
+        ``raid``: the Issues and Risks modified since then (they live in project-site lists,
+        so editing one does not republish its project).
 
-        ``until`` is not applied: a project published after it is simply read now and again
-        next run (the overlap de-duplicates), which is cheaper than missing it.
+        ``until`` is not applied: a record changed after it is simply read now and again next
+        run (the overlap de-duplicates), which is cheaper than missing it.
         """
+        threshold = self._server_time(since - self.overlap) if since else None
+        if scope.name == RAID_SCOPE.name:
+            yield from self._pull_raid(threshold)
+            return
         if scope.name != PROJECTS_SCOPE.name:
             raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
-        threshold = self._server_time(since - self.overlap) if since else None
         listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
         people: set[str] = set()  # a resource on several teams is yielded once per pull
         for summary in listed:
@@ -266,9 +277,46 @@ class PwaConnector:
         if not self.options.projects:
             return True
         wanted = {p.lower() for p in self.options.projects}
-        return str(summary.get("Id", "")).lower() in wanted or (
-            str(summary.get("Name", "")).lower() in wanted
-        )
+        project_id = summary.get("Id") or summary.get("ProjectId")
+        name = summary.get("Name") or summary.get("ProjectName")
+        return str(project_id or "").lower() in wanted or str(name or "").lower() in wanted
+
+    def _pull_raid(self, threshold: datetime | None) -> Iterator[PulledRecord | Quarantined]:
+        changed = f"ModifiedDate ge {datetime_literal(threshold)}" if threshold else None
+        rows: list[tuple[str, dict[str, Any]]] = []
+        for kind, entity_set in (("issue", "Issues"), ("risk", "Risks")):
+            rows += [
+                (kind, row)
+                for row in self.api.reporting_changed(entity_set, changed)
+                if self._selected(row)
+            ]
+        if not rows:
+            return
+        # Owners are named, not linked: resolve names to resources only when there is work.
+        by_name = {
+            str(r["ResourceName"]).strip().lower(): str(r["ResourceId"]).lower()
+            for r in self.api.reporting_resources()
+            if r.get("ResourceName") and r.get("ResourceId")
+        }
+        fields = self._fields(EntityType.RAID_ITEM)
+        catalog = self.catalog() if fields else CustomFieldCatalog(())
+        for kind, row in rows:
+            try:
+                raid_id = mapper.raid_id(kind, row)
+            except mapper.MappingError as exc:
+                yield Quarantined(self.name, EntityType.RAID_ITEM, "?", f"{kind}: {exc}")
+                continue
+            yield self._record(
+                EntityType.RAID_ITEM,
+                raid_id,
+                mapper.map_raid,
+                kind,
+                row,
+                fields=fields,
+                catalog=catalog,
+                resources_by_name=by_name,
+                impact_scale=self.options.risk_impact_scale,
+            )
 
     def _ref(
         self,
@@ -326,10 +374,6 @@ class PwaConnector:
         resources = list(self.api.project_resources(project_id))
         percent = self._project_percent(project_id)
         baselines = self._baselines(project_id)
-        raid: list[tuple[str, dict[str, Any]]] = []
-        if self.options.raid:
-            raid += [("issue", r) for r in self.api.reporting("Issues", project_id)]
-            raid += [("risk", r) for r in self.api.reporting("Risks", project_id)]
 
         project_fields = self._fields(EntityType.PROJECT)
         yield self._record(
@@ -341,14 +385,9 @@ class PwaConnector:
             fields=project_fields,
             percent_complete=percent,
         )
-        by_name: dict[str, str] = {}
         for resource in resources:
             resource_id = str(resource.get("Id") or "").lower()
-            if not resource_id:
-                continue
-            if resource.get("Name"):
-                by_name[str(resource["Name"]).strip().lower()] = resource_id
-            if resource_id in people:
+            if not resource_id or resource_id in people:
                 continue
             people.add(resource_id)
             yield self._record(EntityType.PERSON, resource_id, mapper.map_resource, resource)
@@ -396,24 +435,6 @@ class PwaConnector:
                 )
                 continue
             yield self._record(EntityType.DEPENDENCY, link_id, mapper.map_link, link)
-        raid_fields = self._fields(EntityType.RAID_ITEM)
-        for kind, row in raid:
-            try:
-                raid_id = mapper.raid_id(kind, row)
-            except mapper.MappingError as exc:
-                yield Quarantined(self.name, EntityType.RAID_ITEM, "?", f"{kind}: {exc}")
-                continue
-            yield self._record(
-                EntityType.RAID_ITEM,
-                raid_id,
-                mapper.map_raid,
-                kind,
-                row,
-                fields=raid_fields,
-                catalog=catalog,
-                resources_by_name=by_name,
-                impact_scale=self.options.risk_impact_scale,
-            )
 
     def _project_percent(self, project_id: str) -> Any:
         # The project itself has no PercentComplete; its summary task rolls it up.

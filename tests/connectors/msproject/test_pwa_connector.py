@@ -101,7 +101,7 @@ def _connector(
 
 
 def _pull(connector: PwaConnector, since: datetime | None = None) -> list[Any]:
-    return list(connector.pull(connector.scopes()[0], since, None))
+    return [item for scope in connector.scopes() for item in connector.pull(scope, since, None)]
 
 
 def _records(items: list[Any], entity_type: EntityType) -> dict[str, PulledRecord]:
@@ -406,12 +406,12 @@ def test_a_forgotten_form_digest_is_fetched_again(loaded: LoadedConfig, pwa: Pwa
     assert connector.adapter.stats.by_status[403] == 1
 
 
-def test_a_quiet_run_costs_one_listing(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+def test_a_quiet_run_costs_three_listings(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
     connector = _connector(loaded)
     connector.credentials.headers()  # sign in first: token calls are not what we count
     signed_in = connector.api_calls()
     assert _pull(connector, since=datetime.now(UTC)) == []
-    assert connector.api_calls() - signed_in == 1
+    assert connector.api_calls() - signed_in == 3  # Projects, Issues, Risks: one page each
 
 
 def test_device_code_sign_in_then_delegated_pull_and_push(
@@ -487,3 +487,22 @@ def test_projects_option_restricts_the_pull(loaded: LoadedConfig, pwa: PwaEmulat
         r.pointers["project"].external_id == str(wanted["Id"])
         for r in _records(items, EntityType.WORK_ITEM).values()
     )
+
+
+def test_an_edited_risk_is_pulled_without_its_project(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    connector = _connector(loaded)
+    before = datetime.now(UTC) - timedelta(seconds=2)
+    record = next(iter(pwa.state.projects.values()))
+    risk = record.risks[0]
+    # A planner edits the risk on the project site: no publish, only the list item changes.
+    risk["Title"] = "Supplier insolvency"
+    risk["ModifiedDate"] = pwa.now()
+    assert connector.scopes()[1].name == "raid"
+    projects = list(connector.pull(connector.scopes()[0], before, None))
+    raid = list(connector.pull(connector.scopes()[1], before, None))
+    assert projects == []
+    assert [r.values["name"] for r in raid] == ["Supplier insolvency"]
+    assert raid[0].ref.external_id == f"risk/{record.id}/{str(risk['RiskId']).lower()}"
+    assert raid[0].pointers["owner"].external_id  # owner resolved through ProjectData Resources
