@@ -250,11 +250,17 @@ def test_push_custom_fields_in_one_checkout_publish_cycle(
     pwa.configure({"job_polls": 3})
     pid = str(pwa.projects()[0]["Id"])
     task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
-    connector = _connector(loaded, mapping_update={"work_item": {"due": {"field": "Finish"}}})
+    connector = _connector(
+        loaded,
+        mapping_update={
+            "work_item": {"due": {"field": "Finish"}},
+            "project": {"description": {"field": "Description"}},
+        },
+    )
     new_due = (task["Finish"] + timedelta(days=7)).date()
     writes = [
         _project_write(pid, rag_computed="R", next_milestone_date="2026-12-18"),
-        _project_write(pid, pmo_status="Slipping: vendor late"),
+        _project_write(pid, pmo_status="Slipping: vendor late", description="Re-planned"),
         PlannedWrite(
             connection=NAME,
             entity_type=EntityType.WORK_ITEM,
@@ -271,6 +277,7 @@ def test_push_custom_fields_in_one_checkout_publish_cycle(
     assert pwa.custom_field_value(pid, "PMO RAG") == ["Red"]
     assert pwa.custom_field_value(pid, "PMO Forecast") == datetime(2026, 12, 18)
     assert pwa.custom_field_value(pid, "PMO Status") == "Slipping: vendor late"
+    assert pwa.published(pid).props["Description"] == "Re-planned"  # Draft MERGE + update()
     published_task = pwa.published(pid).task(task["Id"])
     assert published_task is not None and published_task["Finish"].date() == new_due
     # ONE check-out and ONE publish for the three writes; each queue job took several polls
