@@ -229,3 +229,16 @@ def test_field_drift_and_zone_changes_show_everywhere(tmp_path: Path) -> None:
         served.emulator.set_time_zone("Asia/Tokyo")
         assert client.myself()["timeZone"] == "Asia/Tokyo"
         assert client.issue("APP-2").fields.updated.endswith("+0900")
+
+
+def test_latest_is_an_alias_and_v3_is_cloud_only(cloud: ServedJira, dc: ServedJira) -> None:
+    for served, v3_status in ((cloud, 200), (dc, 404)):
+        session = served.session()
+        latest = session.get(f"{served.url}/rest/api/latest/issue/APP-1")
+        assert latest.status_code == 200 and "/rest/api/latest/issue/" in latest.json()["self"]
+        assert session.get(f"{served.url}/rest/api/3/issue/APP-1").status_code == v3_status
+        assert session.get(f"{served.url}/rest/api/4/issue/APP-1").status_code == 404
+    rich = cloud.session().get(f"{cloud.url}/rest/api/3/issue/APP-1").json()
+    assert rich["fields"]["description"]["type"] == "doc"
+    plain = cloud.session().get(f"{cloud.url}/rest/api/2/issue/APP-1").json()
+    assert isinstance(plain["fields"]["description"], str)
