@@ -22,7 +22,7 @@ BASE = {
 
 
 def test_defaults_derive_scope_and_authority() -> None:
-    config = PwaConnection(**BASE)
+    config = PwaConnection.model_validate(BASE)
     assert config.auth == "device_code"
     assert config.site_url == "https://contoso.sharepoint.com/sites/pwa"
     assert config.oauth_scopes == ["https://contoso.sharepoint.com/.default"]
@@ -43,11 +43,11 @@ def test_defaults_derive_scope_and_authority() -> None:
 )
 def test_invalid_connections_are_refused(extra: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
-        PwaConnection(**{**BASE, **extra})
+        PwaConnection.model_validate({**BASE, **extra})
 
 
 def test_unknown_mapping_option_is_a_config_error(tmp_path: Path) -> None:
-    config = PwaConnection(**BASE, token_cache=tmp_path / "c.json")
+    config = PwaConnection.model_validate({**BASE, "token_cache": tmp_path / "c.json"})
     mapping = TeamMapping.model_validate({"entities": {"project": {"options": {"milestone": 1}}}})
     with pytest.raises(ConfigError, match="unknown PWA option"):
         PwaConnector("plans", config, [mapping])
@@ -62,8 +62,14 @@ def test_unknown_mapping_option_is_a_config_error(tmp_path: Path) -> None:
 def test_ntlm_without_the_extra_says_what_to_install(tmp_path: Path) -> None:
     secret = tmp_path / "password"
     secret.write_text("pw\n")
-    config = PwaConnection(
-        **{**BASE, "client_id": ""}, auth="ntlm", username="CONTOSO\\svc", password_file=secret
+    config = PwaConnection.model_validate(
+        {
+            **BASE,
+            "client_id": "",
+            "auth": "ntlm",
+            "username": "CONTOSO\\svc",
+            "password_file": secret,
+        }
     )
     with pytest.raises(ConfigError, match=r"pmo-sync\[ntlm\]"):
         PwaConnector("plans", config, [])

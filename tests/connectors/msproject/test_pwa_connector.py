@@ -508,7 +508,9 @@ def test_an_edited_risk_is_pulled_without_its_project(
     risk["ModifiedDate"] = pwa.now()
     assert connector.scopes()[1].name == "raid"
     projects = list(connector.pull(connector.scopes()[0], before, None))
-    raid = list(connector.pull(connector.scopes()[1], before, None))
+    pulled = list(connector.pull(connector.scopes()[1], before, None))
+    raid = [r for r in pulled if isinstance(r, PulledRecord)]
+    assert len(raid) == len(pulled)
     assert projects == []
     assert [r.values["name"] for r in raid] == ["Supplier insolvency"]
     assert raid[0].ref.external_id == f"risk/{record.id}/{str(risk['RiskId']).lower()}"
