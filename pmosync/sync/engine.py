@@ -454,13 +454,18 @@ class Engine:
                 key = (entity.entity_type, name)
                 if key not in policies:
                     policies[key] = self._policy(entity.entity_type, name)
-                base = state.bases.get((canonical_id, name), MISSING)
+                bases = {
+                    conn: state.bases[(canonical_id, name, conn)]
+                    for conn in obs
+                    if (canonical_id, name, conn) in state.bases
+                }
+                current = entity.values.get(name, MISSING)
                 override = self.overrides.get((canonical_id, name))
                 if override is not None:
                     value, conflict_id = override
                     decision = Decision(value, f"resolved by a person (conflict #{conflict_id})")
                 else:
-                    decision = merge(obs, base, policies[key])
+                    decision = merge(obs, bases, current, policies[key])
                 self.decisions[(canonical_id, name)] = decision
                 if entity.values.get(name, MISSING) != decision.value:
                     entity.values = {**entity.values, name: decision.value}
@@ -472,7 +477,7 @@ class Engine:
                             "entity_type": entity.entity_type.value,
                             "field": name,
                             "observed": {c: o.value for c, o in obs.items()},
-                            "base": None if base is MISSING else base,
+                            "base": None if current is MISSING else current,
                             "policy": policies[key].mode,
                             "held": decision.held,
                             "reason": decision.reason,
@@ -701,13 +706,19 @@ class Engine:
                 )
 
     def _settle_bases(self, state: WorkingState) -> None:
-        """A field's base moves only when every system carrying it now holds the decision."""
+        """Each system's base becomes what it holds now, for every decided field.
+
+        Held conflicts stay unsettled so they are seen again; a connection that failed this
+        run keeps its bases, so its next successful pull is compared with what it last had.
+        """
+        failed = {n for n, c in self.report.connections.items() if c.status != "ok"}
         by_entity: dict[str, list[LinkState]] = defaultdict(list)
         for link in state.links.values():
             by_entity[link.canonical_id].append(link)
         for (canonical_id, name), decision in self.decisions.items():
             if decision.held:
                 continue
-            carriers = [lk for lk in by_entity[canonical_id] if name in lk.remote_values]
-            if all(lk.remote_values[name] == decision.value for lk in carriers):
-                state.set_base(canonical_id, name, decision.value)
+            for link in by_entity[canonical_id]:
+                if link.connection in failed or name not in link.remote_values:
+                    continue
+                state.set_base(canonical_id, name, link.connection, link.remote_values[name])

@@ -59,11 +59,16 @@ class Link(Base):
 
 
 class FieldBase(Base):
-    """The value every system held after the last successful apply (three-way merge base)."""
+    """What one system held for one field after the last settled run (three-way merge base).
+
+    Kept per connection: a system that only feeds a field (never written) keeps its own value,
+    and comparing each system with its own base is what tells "changed" from "always differed".
+    """
 
     __tablename__ = "field_bases"
     canonical_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     field: Mapped[str] = mapped_column(String(100), primary_key=True)
+    connection: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict[str, Any]]  # {"v": value}, so a JSON null base is distinguishable
 
 

@@ -1,8 +1,9 @@
 """Three-way merge of one canonical field across the systems that carry it (pure).
 
-The base is the value every system held after the last successful apply. A system whose
-value differs from the base changed it. One changed system, or several that agree: that value
-wins. Several that disagree: a conflict, settled by the field's policy.
+Each system's base is the value it held when the field was last settled. A system whose value
+differs from its base changed it. One changed system, or several that agree: that value wins.
+Several that disagree: a conflict, settled by the field's policy. A system that only feeds a
+field and is never written keeps its own value as its base, so it is not "changed" forever.
 """
 
 from __future__ import annotations
@@ -36,36 +37,53 @@ class Decision:
     held: bool = False
 
 
-def merge(observed: dict[str, Observation], base: Any, policy: FieldPolicy) -> Decision:
-    """Decide one field. ``base`` is :data:`MISSING` when the field was never settled."""
+def merge(
+    observed: dict[str, Observation],
+    bases: dict[str, Any],
+    current: Any,
+    policy: FieldPolicy,
+) -> Decision:
+    """Decide one field.
+
+    ``bases`` holds, per connection, what that system held when the field was last settled
+    (absent: never); ``current`` is the value pmo-sync holds now (:data:`MISSING`: never
+    decided). A system that differs from its own base changed the field; a system seen for the
+    first time brings news only where it disagrees with ``current``.
+    """
     if not observed:
-        return Decision(base if base is not MISSING else None, "no system carries the field")
-    values = {conn: obs.value for conn, obs in observed.items()}
-    if base is MISSING:
-        distinct = _distinct(values.values())
-        if len(distinct) == 1:
-            return Decision(distinct[0], "first sight: all systems agree")
-        changed = values
-    else:
-        changed = {conn: v for conn, v in values.items() if v != base}
-        if not changed:
-            return Decision(base, "unchanged")
+        return Decision(None if current is MISSING else current, "no system carries the field")
+    changed: dict[str, Any] = {}
+    first_sight = True
+    for conn, obs in observed.items():
+        base = bases.get(conn, MISSING)
+        if base is MISSING:
+            if current is MISSING or obs.value != current:
+                changed[conn] = obs.value
+        else:
+            first_sight = False
+            if obs.value != base:
+                changed[conn] = obs.value
+    if not changed:
+        if current is MISSING:  # settled bases but no decision kept: take what they agree on
+            return _settle(observed, {c: o.value for c, o in observed.items()}, MISSING, policy)
+        return Decision(current, "unchanged")
     distinct = _distinct(changed.values())
     if len(distinct) == 1:
         who = ", ".join(sorted(changed))
-        return Decision(distinct[0], f"changed in {who}")
-    return _settle(observed, changed, base, policy)
+        reason = "first sight" if first_sight and current is MISSING else f"changed in {who}"
+        return Decision(distinct[0], reason)
+    return _settle(observed, changed, current, policy)
 
 
 def _settle(
-    observed: dict[str, Observation], changed: dict[str, Any], base: Any, policy: FieldPolicy
+    observed: dict[str, Observation], changed: dict[str, Any], current: Any, policy: FieldPolicy
 ) -> Decision:
     who = ", ".join(f"{conn}={value!r}" for conn, value in sorted(changed.items()))
     if policy.mode == "authority" and policy.authority in observed:
         value = observed[policy.authority].value
         return Decision(value, f"conflict ({who}); {policy.authority} is the authority", True)
     if policy.mode == "hold":
-        keep = base if base is not MISSING else None
+        keep = current if current is not MISSING else None
         return Decision(keep, f"conflict ({who}); held for a person to resolve", True, True)
 
     # latest: the newest source modification wins; ties go to the connection name, so the

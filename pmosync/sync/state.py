@@ -15,6 +15,7 @@ from pmosync.sync import models
 from pmosync.sync.store import Store, aware, utcnow
 
 LinkKey = tuple[str, str, str]  # connection, entity type, external id
+BaseKey = tuple[str, str, str]  # canonical id, field, connection
 
 
 @dataclass
@@ -51,10 +52,10 @@ class EntityState:
 class WorkingState:
     links: dict[LinkKey, LinkState] = field(default_factory=dict)
     entities: dict[str, EntityState] = field(default_factory=dict)
-    # (canonical id, field) -> base value; absent when never settled
-    bases: dict[tuple[str, str], Any] = field(default_factory=dict)
-    dirty_bases: set[tuple[str, str]] = field(default_factory=set)
-    new_bases: set[tuple[str, str]] = field(default_factory=set)
+    # (canonical id, field, connection) -> what that system held when last settled
+    bases: dict[BaseKey, Any] = field(default_factory=dict)
+    dirty_bases: set[BaseKey] = field(default_factory=set)
+    new_bases: set[BaseKey] = field(default_factory=set)
     cursors: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
     def links_of(self, canonical_id: str) -> list[LinkState]:
@@ -65,8 +66,8 @@ class WorkingState:
         self.entities[entity.id] = entity
         return entity
 
-    def set_base(self, canonical_id: str, name: str, value: Any) -> None:
-        key = (canonical_id, name)
+    def set_base(self, canonical_id: str, name: str, connection: str, value: Any) -> None:
+        key = (canonical_id, name, connection)
         if key in self.bases and self.bases[key] == value:
             return
         if key not in self.bases:
@@ -97,7 +98,7 @@ def load_state(store: Store) -> WorkingState:
             )
             state.links[ls.key] = ls
         for base in session.scalars(select(models.FieldBase)):
-            state.bases[(base.canonical_id, base.field)] = base.value.get("v")
+            state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
         for cursor in session.scalars(select(models.Cursor)):
             value = aware(cursor.value)
             assert value is not None
@@ -172,8 +173,13 @@ def persist(store: Store, state: WorkingState, session: Any | None = None) -> No
             session.execute(
                 insert(models.FieldBase),
                 [
-                    {"canonical_id": c, "field": f, "value": {"v": state.bases[(c, f)]}}
-                    for (c, f) in state.new_bases
+                    {
+                        "canonical_id": c,
+                        "field": f,
+                        "connection": n,
+                        "value": {"v": state.bases[(c, f, n)]},
+                    }
+                    for (c, f, n) in state.new_bases
                 ],
             )
         updated = state.dirty_bases - state.new_bases
@@ -181,8 +187,13 @@ def persist(store: Store, state: WorkingState, session: Any | None = None) -> No
             session.execute(
                 update(models.FieldBase),
                 [
-                    {"canonical_id": c, "field": f, "value": {"v": state.bases[(c, f)]}}
-                    for (c, f) in updated
+                    {
+                        "canonical_id": c,
+                        "field": f,
+                        "connection": n,
+                        "value": {"v": state.bases[(c, f, n)]},
+                    }
+                    for (c, f, n) in updated
                 ],
             )
         state.new_bases.clear()

@@ -35,20 +35,23 @@ def test_state_round_trips_in_bulk(store_url: str) -> None:
         for i in range(25):
             link = LinkState(entity.id, "pmo", EntityType.PROJECT, f"rec{i}", {"name": "Apollo"})
             state.links[link.key] = link
-        state.set_base(entity.id, "name", "Apollo")
-        state.set_base(entity.id, "rag", None)
+        state.set_base(entity.id, "name", "pmo", "Apollo")
+        state.set_base(entity.id, "rag", "pmo", None)
         persist(store, state)
         again = load_state(store)
         assert len(again.links) == 25
         assert again.entities[entity.id].values == {"name": "Apollo", "code": "PRJ-1"}
-        assert again.bases == {(entity.id, "name"): "Apollo", (entity.id, "rag"): None}
+        assert again.bases == {
+            (entity.id, "name", "pmo"): "Apollo",
+            (entity.id, "rag", "pmo"): None,
+        }
         # an update goes through the same bulk path
-        again.set_base(entity.id, "name", "Apollo 2")
+        again.set_base(entity.id, "name", "pmo", "Apollo 2")
         next(iter(again.links.values())).remote_values = {"name": "x"}
         next(iter(again.links.values())).dirty = True
         persist(store, again)
         third = load_state(store)
-        assert third.bases[(entity.id, "name")] == "Apollo 2"
+        assert third.bases[(entity.id, "name", "pmo")] == "Apollo 2"
         assert sorted(lk.remote_values["name"] for lk in third.links.values())[-1] == "x"
     finally:
         store.close()
