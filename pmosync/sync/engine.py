@@ -329,7 +329,9 @@ class Engine:
                 record_hash = record.hash
                 if link.id is None:
                     self.report.connections[name].new += 1
-                elif link.content_hash != record_hash:
+                elif any(link.remote_values.get(k, MISSING) != v for k, v in record.values.items()):
+                    # compared with what we last knew, which includes our own writes: the echo
+                    # of a write is not a change
                     self.report.connections[name].changed += 1
                 if link.content_hash != record_hash or link.id is None:
                     link.remote_values = {**link.remote_values, **record.values}

@@ -11,9 +11,10 @@ from datetime import date
 from typing import Any
 
 from pmosync.sandbox.harness import Scenario, ServiceSpec
-from pmosync.sandbox.scenarios import airtable_pmo, jira
+from pmosync.sandbox.scenarios import airtable_pmo, jira, pwa
 
 JIRA_PROJECTS = 3
+PWA_PROJECTS = 3
 
 
 def _align_codes(airtable: ServiceSpec, codes: list[str]) -> None:
@@ -24,12 +25,25 @@ def _align_codes(airtable: ServiceSpec, codes: list[str]) -> None:
         emulator.edit_record(airtable_pmo.BASE_ID, "Projects", record["id"], {"Code": code})
 
 
+def _set_authorities(airtable: ServiceSpec, pwa_plans: ServiceSpec) -> None:
+    """Who owns what, as a PMO would configure it: the register owns project names, the
+    schedule owns planned dates (so the first run has nothing to argue about)."""
+    assert airtable.mapping is not None and pwa_plans.mapping is not None
+    airtable.mapping["entities"]["project"]["fields"]["name"]["conflict"] = "authority"
+    schedule = pwa_plans.mapping["entities"]["project"]["fields"]
+    for name, remote in (("planned_start", "StartDate"), ("planned_finish", "FinishDate")):
+        schedule[name] = {"field": remote, "direction": "pull", "conflict": "authority"}
+
+
 def scenario(today: date | None = None, **_: Any) -> Scenario:
     [airtable] = airtable_pmo.services(today=today)
     delivery = jira.services(projects=JIRA_PROJECTS)
-    codes = list(delivery[0].extra["projects"])
-    services: list[ServiceSpec] = [airtable, *delivery]
+    plans = pwa.services(projects=PWA_PROJECTS)
+    # Jira project keys, then Project Server's ProjectIdentifier values (P001, P002, ...)
+    codes = list(delivery[0].extra["projects"]) + [f"P{i + 1:03d}" for i in range(PWA_PROJECTS)]
+    services: list[ServiceSpec] = [airtable, *delivery, *plans]
     _align_codes(airtable, codes)
+    _set_authorities(airtable, plans[-1])
     return Scenario(
         services=services,
         portfolio={"name": "Contoso PMO (sandbox)", "timezone": "Europe/London"},

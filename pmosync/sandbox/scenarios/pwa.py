@@ -90,6 +90,8 @@ def services(
         "server_timezone": "UTC",
         # The sandbox has no throttling to respect; real sites keep the default pace.
         "requests_per_second": 50,
+        # Sandbox queue jobs finish after a couple of polls; real farms take seconds per job.
+        "queue_poll_seconds": 0.2,
     }
     return [
         ServiceSpec(
