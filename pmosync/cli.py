@@ -456,6 +456,38 @@ def conflicts_resolve(
         store.close()
 
 
+# -- auth ---------------------------------------------------------------------------------
+@main.group()
+def auth() -> None:
+    """Sign-in for connections that need a person once (Project Online / Server via Entra)."""
+
+
+@auth.command("login")
+@_config_option
+@click.argument("connection")
+@handle_errors
+def auth_login(config_path: Path, connection: str) -> None:
+    """Sign in interactively (device code) and store the token cache for scheduled runs.
+
+    Project Online only accepts delegated users: run this once where you can open a browser;
+    cron then refreshes the token silently from the cache file (mode 0600) named by the
+    connection's `token_cache`. For `auth: client_credentials` it checks the secret.
+    """
+    from pmosync.config.loader import load_config
+
+    loaded = load_config(config_path)
+    conn = loaded.config.connections.get(connection)
+    if conn is None or conn.kind != "pwa":
+        pwa = ", ".join(n for n, c in loaded.config.connections.items() if c.kind == "pwa")
+        raise ConfigError(
+            f"{connection!r} is not a Project Server connection (those are: {pwa or 'none'})"
+        )
+    from pmosync.connectors.msproject.auth import sign_in
+
+    who = sign_in(connection, conn, prompt=lambda text: click.echo(text, err=True))
+    click.echo(f"{connection}: signed in as {who}")
+
+
 # -- reports ------------------------------------------------------------------------------
 @main.group()
 def report() -> None:
