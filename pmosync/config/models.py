@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pmosync.canonical_model import EntityType, entity_fields
 from pmosync.config.connections import ConnectionConfig
+from pmosync.config.types import TimeZoneName
 
 __all__ = ["ConnectionConfig", "PmoSyncConfig"]
 
@@ -43,18 +44,9 @@ class StoreConfig(Strict):
 
 class PortfolioConfig(Strict):
     name: str = "Portfolio"
-    timezone: str = Field(default="UTC", description="IANA zone for 'today' and date-only values")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
+    timezone: TimeZoneName = Field(
+        default="UTC", description="IANA zone for 'today' and date-only values"
+    )
 
 
 class SyncConfig(Strict):

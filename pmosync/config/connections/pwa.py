@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from pmosync.config.secrets import SecretRef, secret_ref
+from pmosync.config.types import TimeZoneName
 
 AuthMode = Literal["device_code", "client_credentials", "ntlm"]
 ODataFormat = Literal["verbose", "minimalmetadata", "nometadata"]
@@ -59,7 +60,7 @@ class PwaConnection(BaseModel):
         default="verbose",
         description="OData JSON flavour asked for with Accept (verbose works on every version)",
     )
-    server_timezone: str = Field(
+    server_timezone: TimeZoneName = Field(
         default="UTC",
         description="IANA zone of the PWA server's clock (its dates carry no offset)",
     )
@@ -84,17 +85,6 @@ class PwaConnection(BaseModel):
     @classmethod
     def _authority_host(cls, value: str) -> str:
         return value.rstrip("/")
-
-    @field_validator("server_timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from None
-        return value
 
     @model_validator(mode="after")
     def _auth_settings(self) -> PwaConnection:

@@ -51,6 +51,7 @@ from pmosync.connectors.files.model import (
     ScheduleResource,
     ScheduleTask,
 )
+from pmosync.connectors.msproject import mapper as pwa_mapper
 from pmosync.connectors.msproject.mapper import (
     MappingError,
     finish,
@@ -72,30 +73,13 @@ __all__ = [
     "task_external_id",
 ]
 
-# What an import reads, per entity type (every one of it: a file has no team mapping).
+# What an import reads: what the PWA connector reads, but a file's project code comes from the
+# file (there is no team mapping to name it) and files hold no RAID registers.
 READABLE: dict[EntityType, frozenset[str]] = {
+    **{k: v for k, v in pwa_mapper.READABLE.items() if k is not EntityType.RAID_ITEM},
     EntityType.PROJECT: frozenset(
         {"name", "code", "planned_start", "planned_finish", "percent_complete", "status"}
     ),
-    EntityType.WORK_ITEM: frozenset(
-        {
-            "name",
-            "key",
-            "kind",
-            "start",
-            "due",
-            "percent_complete",
-            "status",
-            "project",
-            "parent",
-            "assignee",
-        }
-    ),
-    EntityType.MILESTONE: frozenset({"name", "due", "baseline_due", "status", "done", "project"}),
-    EntityType.DEPENDENCY: frozenset(
-        {"predecessor", "successor", "link_type", "lag_minutes", "dependency_class"}
-    ),
-    EntityType.PERSON: frozenset({"name", "email"}),
 }
 
 # Custom fields (by alias or name, case-insensitive) that carry a project's code.

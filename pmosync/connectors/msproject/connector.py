@@ -57,34 +57,6 @@ log = logging.getLogger(__name__)
 PROJECTS_SCOPE = Scope("projects", EntityType.PROJECT)
 RAID_SCOPE = Scope("raid", EntityType.RAID_ITEM)
 
-READABLE: dict[EntityType, frozenset[str]] = {
-    EntityType.PROJECT: frozenset(
-        {"name", "description", "planned_start", "planned_finish", "percent_complete", "status"}
-    ),
-    EntityType.WORK_ITEM: frozenset(
-        {
-            "name",
-            "key",
-            "kind",
-            "start",
-            "due",
-            "percent_complete",
-            "status",
-            "project",
-            "parent",
-            "assignee",
-        }
-    ),
-    EntityType.MILESTONE: frozenset({"name", "due", "baseline_due", "status", "done", "project"}),
-    EntityType.DEPENDENCY: frozenset(
-        {"predecessor", "successor", "link_type", "lag_minutes", "dependency_class"}
-    ),
-    EntityType.RAID_ITEM: frozenset(
-        {"name", "kind", "status", "due", "probability", "impact", "mitigation", "project", "owner"}
-    ),
-    EntityType.PERSON: frozenset({"name", "email"}),
-}
-
 
 @dataclass(frozen=True)
 class PwaOptions:
@@ -199,7 +171,7 @@ class PwaConnector:
 
     def capabilities(self) -> Capabilities:
         readable: dict[EntityType, frozenset[str]] = {}
-        for entity_type, base in READABLE.items():
+        for entity_type, base in mapper.READABLE.items():
             entity = self.entities.get(entity_type)
             readable[entity_type] = base | (entity.readable(entity_type) if entity else frozenset())
         writable: dict[EntityType, frozenset[str]] = {}

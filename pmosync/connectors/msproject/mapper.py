@@ -40,6 +40,35 @@ from pmosync.connectors.msproject.odata import parse_datetime
 LINK_TYPES: dict[int, str] = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
 LINK_CODES: dict[str, int] = {v: k for k, v in LINK_TYPES.items()}
 
+# Canonical fields a Project source reads, per entity type (PWA and imported files alike).
+READABLE: dict[EntityType, frozenset[str]] = {
+    EntityType.PROJECT: frozenset(
+        {"name", "description", "planned_start", "planned_finish", "percent_complete", "status"}
+    ),
+    EntityType.WORK_ITEM: frozenset(
+        {
+            "name",
+            "key",
+            "kind",
+            "start",
+            "due",
+            "percent_complete",
+            "status",
+            "project",
+            "parent",
+            "assignee",
+        }
+    ),
+    EntityType.MILESTONE: frozenset({"name", "due", "baseline_due", "status", "done", "project"}),
+    EntityType.DEPENDENCY: frozenset(
+        {"predecessor", "successor", "link_type", "lag_minutes", "dependency_class"}
+    ),
+    EntityType.RAID_ITEM: frozenset(
+        {"name", "kind", "status", "due", "probability", "impact", "mitigation", "project", "owner"}
+    ),
+    EntityType.PERSON: frozenset({"name", "email"}),
+}
+
 # Standard PWA properties that carry canonical fields without any mapping (pull only; a team
 # mapping that names the same canonical field overrides these, and only mapped fields push).
 PROJECT_DEFAULTS: dict[str, str] = {
