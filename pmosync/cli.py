@@ -576,21 +576,30 @@ def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
     from pmosync.sync.engine import SyncOptions, run_sync
 
     directory = directory or Path(tempfile.mkdtemp(prefix="pmo-sync-demo-"))
+    say = (lambda _text: None) if as_json else click.echo
     with Sandbox(scenario, directory) as running:
-        click.echo(f"sandbox {scenario!r} up in {directory}")
+        say(f"sandbox {scenario!r} up in {directory}")
         for name, service in running.services.items():
-            click.echo(f"  {name:<16} {service.spec.kind:<8} {service.url}")
+            say(f"  {name:<16} {service.spec.kind:<8} {service.url}")
         loaded = load_config(running.config_path)
         first = run_sync(loaded, SyncOptions(full=True))
-        click.echo("\nfirst run (full):")
-        _print_report(first, as_json)
         second = run_sync(loaded, SyncOptions())
-        click.echo("\nsecond run (incremental, nothing changed remotely):")
-        _print_report(second, as_json)
         paths = write_status_reports(loaded, directory / "reports", today=date.today())
-    click.echo("\nreports:")
-    for path in paths:
-        click.echo(f"  {path}")
+    if as_json:
+        document = {
+            "directory": str(directory),
+            "runs": [first.to_dict(), second.to_dict()],
+            "reports": [str(p) for p in paths],
+        }
+        click.echo(json.dumps(document, indent=2, default=str))
+    else:
+        say("\nfirst run (full):")
+        _print_report(first, False)
+        say("\nsecond run (incremental, nothing changed remotely):")
+        _print_report(second, False)
+        say("\nreports:")
+        for path in paths:
+            say(f"  {path}")
     _exit_for(first)
 
 
