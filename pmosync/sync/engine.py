@@ -26,7 +26,13 @@ from pmosync.canonical_model import (
 from pmosync.config.loader import LoadedConfig
 from pmosync.connectors import get_connector
 from pmosync.connectors.base import Capabilities, Connector
-from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
+from pmosync.errors import (
+    AuthError,
+    ConfigError,
+    FatalConnectorError,
+    PmoSyncError,
+    RetriableError,
+)
 from pmosync.sync import models
 from pmosync.sync.lock import run_lock
 from pmosync.sync.plan import canonical_value, plan_creates, plan_writes
@@ -166,6 +172,12 @@ class Engine:
 
     def _start_run(self, started: datetime) -> int:
         with self.store.session() as session:
+            # We hold the run lock, so a run still marked running was killed mid-way.
+            session.execute(
+                update(models.Run)
+                .where(models.Run.status == "running")
+                .values(status="interrupted")
+            )
             run = models.Run(started_at=started, status="running", dry_run=False)
             session.add(run)
             session.flush()
@@ -286,6 +298,11 @@ class Engine:
                     # The failed pull is dropped whole: its cursor stays, nothing it read is
                     # stored, and it is never mistaken for "no changes" or for deletions.
                     self._fail(name, exc)
+                except Exception as exc:  # a bug in one connector must not stop the others
+                    log.exception("connection %s failed unexpectedly", name)
+                    self._fail(
+                        name, FatalConnectorError(f"internal error: {exc!r}", connection=name)
+                    )
         for name, pulled in results.items():
             conn_report = self.report.connections[name]
             conn_report.pulled = len(pulled.records)
@@ -638,7 +655,10 @@ class Engine:
                 chunk = batch[start : start + APPLY_CHUNK]
                 try:
                     results = connector.push(chunk)
-                except PmoSyncError as exc:
+                except Exception as exc:  # the outbox keeps these writes for the next run
+                    if not isinstance(exc, PmoSyncError):
+                        log.exception("writing to %s failed unexpectedly", name)
+                        exc = FatalConnectorError(f"internal error: {exc!r}", connection=name)
                     self._fail(name, exc)
                     conn_report.writes_failed += len(batch) - start
                     self._mark_outbox(chunk, None, str(exc))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -475,3 +475,38 @@ def test_connectors_are_told_what_the_last_runs_wrote(make_slice: Any) -> None:
     assert first.writes_applied == 12 and second.writes_applied == 0
     assert seen[0] == []
     assert sorted(seen[1]) == sorted(by_name(slice_, "Projects"))
+
+
+def test_a_connector_bug_fails_only_its_connection(make_slice: Any) -> None:
+    from pmosync.config.loader import load_config
+    from pmosync.sync.engine import SyncOptions, default_factory, run_sync
+
+    slice_ = make_slice(fast_airtable(("pmo_a", "pmo_b")))
+    loaded = load_config(slice_.config)
+
+    def factory(name: str, loaded_: Any, recent: Any) -> Any:
+        connector = default_factory(name, loaded_, recent)
+        if name == "pmo_b":
+
+            def broken(*_: Any) -> Any:
+                raise KeyError("fields")  # a mapping bug, not a PmoSyncError
+
+            connector.pull = broken
+        return connector
+
+    store = Store.open(_store_url(slice_))
+    with store.session() as session:  # a run that was killed mid-way, long ago
+        session.add(
+            models.Run(started_at=models.Run.started_at.type.python_type.now(), status="running")
+        )
+    report = run_sync(loaded, SyncOptions(full=True, today=TODAY), factory=factory)
+    assert report.status == "partial"
+    assert report.connections["pmo_b"].status == "failed"
+    assert "internal error" in (report.connections["pmo_b"].error or "")
+    assert report.connections["pmo_a"].writes_applied == 12
+    assert {scope for conn, scope in _cursors(store)} and all(
+        conn == "pmo_a" for conn, _ in _cursors(store)
+    )
+    statuses = [r.status for r in store.runs()]
+    store.close()
+    assert statuses == ["partial", "interrupted"]
