@@ -496,9 +496,7 @@ def test_a_connector_bug_fails_only_its_connection(make_slice: Any) -> None:
 
     store = Store.open(_store_url(slice_))
     with store.session() as session:  # a run that was killed mid-way, long ago
-        session.add(
-            models.Run(started_at=models.Run.started_at.type.python_type.now(), status="running")
-        )
+        session.add(models.Run(started_at=datetime.now(UTC), status="running"))
     report = run_sync(loaded, SyncOptions(full=True, today=TODAY), factory=factory)
     assert report.status == "partial"
     assert report.connections["pmo_b"].status == "failed"
