@@ -508,3 +508,63 @@ def test_a_connector_bug_fails_only_its_connection(make_slice: Any) -> None:
     statuses = [r.status for r in store.runs()]
     store.close()
     assert statuses == ["partial", "interrupted"]
+
+
+def test_a_run_killed_while_writing_converges_on_the_next_run(make_slice: Any) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from sqlalchemy import select as sa_select
+
+    slice_ = make_slice()
+    emulator = slice_.service().emulator
+    emulator.faults.set({"latency_ms": 400})  # slow enough to kill the run between writes
+    env = {k: v for k, v in os.environ.items() if k not in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "pmosync.cli",
+            "sync",
+            "--full",
+            "--today",
+            TODAY.isoformat(),
+            "--config",
+            str(slice_.config),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    store = Store.open(_store_url(slice_))
+    try:
+        deadline = time.monotonic() + 60
+        pending: list[Any] = []
+        while time.monotonic() < deadline and proc.poll() is None:
+            with store.sessions() as session:
+                pending = list(session.scalars(sa_select(models.Outbox)))
+            if pending:
+                break
+            time.sleep(0.05)
+        assert pending, "the run never journaled its writes"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        emulator.faults.clear()
+        code, report = slice_.sync("--full")
+        assert code == 0, report
+        with store.sessions() as session:
+            rows = list(session.scalars(sa_select(models.Outbox)))
+        store.close()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    # nothing lost: every project now says what it should; nothing duplicated: no new rows
+    projects = by_name(slice_, "Projects")
+    assert len(projects) == 12
+    expected = expected_consolidation(slice_)
+    for project_id, fields in projects.items():
+        assert fields.get("Next milestone") == expected[project_id]["Next milestone"]
+    first_run = {r.status for r in rows if r.run_id == pending[0].run_id}
+    assert first_run <= {"superseded", "done"} and "pending" not in {r.status for r in rows}
