@@ -8,9 +8,14 @@ field and is never written keeps its own value as its base, so it is not "change
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
+
+from pmosync.canonical_model import ENTITY_CLASSES, EntityType
+from pmosync.sync.state import LinkState, WorkingState
 
 MISSING: Any = object()
 
@@ -102,3 +107,100 @@ def _distinct(values: Any) -> list[Any]:
         if value not in out:
             out.append(value)
     return out
+
+
+# -- applying the merge to a run's working state -------------------------------------------
+
+Readable = Callable[[str, EntityType], "frozenset[str] | None"]
+PolicyFor = Callable[[EntityType, str], FieldPolicy]
+
+
+@dataclass
+class Reconciliation:
+    decisions: dict[tuple[str, str], Decision] = field(default_factory=dict)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    held: set[tuple[str, str]] = field(default_factory=set)
+
+
+def reconcile_state(
+    state: WorkingState,
+    readable: Readable,
+    policy_for: PolicyFor,
+    overrides: Mapping[tuple[str, str], tuple[Any, int]],
+) -> Reconciliation:
+    """Decide every field two or more systems (or one) carry, and set the resolved values.
+
+    ``readable(connection, entity_type)`` says which fields a connection reads (None: all it
+    recorded); ``overrides`` are a person's resolutions of held conflicts, applied once.
+    """
+    out = Reconciliation()
+    by_entity: dict[str, list[LinkState]] = defaultdict(list)
+    for link in state.links.values():
+        by_entity[link.canonical_id].append(link)
+    policies: dict[tuple[EntityType, str], FieldPolicy] = {}
+    for canonical_id, links in by_entity.items():
+        entity = state.entities[canonical_id]
+        computed = ENTITY_CLASSES[entity.entity_type].computed
+        observed: dict[str, dict[str, Observation]] = defaultdict(dict)
+        for link in links:
+            fields = readable(link.connection, link.entity_type)
+            for name, value in link.remote_values.items():
+                if name in computed or (fields is not None and name not in fields):
+                    continue
+                observed[name][link.connection] = Observation(value, link.source_modified_at)
+        for name, obs in observed.items():
+            key = (entity.entity_type, name)
+            if key not in policies:
+                policies[key] = policy_for(entity.entity_type, name)
+            bases = {
+                conn: state.bases[(canonical_id, name, conn)]
+                for conn in obs
+                if (canonical_id, name, conn) in state.bases
+            }
+            current = entity.values.get(name, MISSING)
+            override = overrides.get((canonical_id, name))
+            if override is not None:
+                value, conflict_id = override
+                decision = Decision(value, f"resolved by a person (conflict #{conflict_id})")
+            else:
+                decision = merge(obs, bases, current, policies[key])
+            out.decisions[(canonical_id, name)] = decision
+            if current != decision.value:
+                entity.values = {**entity.values, name: decision.value}
+                entity.dirty = True
+            if decision.conflict:
+                out.conflicts.append(
+                    {
+                        "canonical_id": canonical_id,
+                        "entity_type": entity.entity_type.value,
+                        "field": name,
+                        "observed": {c: o.value for c, o in obs.items()},
+                        "base": None if current is MISSING else current,
+                        "policy": policies[key].mode,
+                        "held": decision.held,
+                        "reason": decision.reason,
+                    }
+                )
+                if decision.held:
+                    out.held.add((canonical_id, name))
+    return out
+
+
+def settle_bases(
+    state: WorkingState, decisions: Mapping[tuple[str, str], Decision], failed: set[str]
+) -> None:
+    """Each system's base becomes what it holds now, for every decided field.
+
+    Held conflicts stay unsettled so they are seen again; a connection that failed this run
+    keeps its bases, so its next successful pull is compared with what it last had.
+    """
+    by_entity: dict[str, list[LinkState]] = defaultdict(list)
+    for link in state.links.values():
+        by_entity[link.canonical_id].append(link)
+    for (canonical_id, name), decision in decisions.items():
+        if decision.held:
+            continue
+        for link in by_entity[canonical_id]:
+            if link.connection in failed or name not in link.remote_values:
+                continue
+            state.set_base(canonical_id, name, link.connection, link.remote_values[name])

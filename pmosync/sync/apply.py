@@ -1,0 +1,158 @@
+"""Apply through the outbox: each write is journaled before it is sent and marked after.
+
+A run that dies between the two leaves ``pending`` rows; the next run re-plans from the
+store and supersedes them, and because every write is an upsert on a key (or an edit of a
+known record), sending it again cannot duplicate anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from pmosync.canonical_model import Changeset, PlannedWrite, WriteResult
+from pmosync.connectors.base import Connector
+from pmosync.errors import FatalConnectorError, PmoSyncError
+from pmosync.sync import models
+from pmosync.sync.plan import canonical_value
+from pmosync.sync.report import RunReport
+from pmosync.sync.state import LinkState, WorkingState, persist
+from pmosync.sync.store import Store, utcnow
+
+log = logging.getLogger("pmosync.sync")
+
+APPLY_CHUNK = 100
+
+
+def journal(session: Session, writes: Sequence[PlannedWrite], run_id: int, now: datetime) -> None:
+    """Record the planned writes as pending (in the caller's transaction)."""
+    # Rows a dead run left pending are re-planned from the state, not replayed blindly.
+    session.execute(
+        update(models.Outbox)
+        .where(models.Outbox.status == "pending")
+        .values(status="superseded", updated_at=now)
+    )
+    rows = [
+        models.Outbox(
+            run_id=run_id,
+            connection=w.connection,
+            entity_type=w.entity_type.value,
+            canonical_id=w.canonical_id,
+            external_id=w.external_id,
+            op=w.op,
+            payload={
+                "changes": [{"field": c.field, "old": c.old, "new": c.new} for c in w.changes]
+            },
+            status="pending",
+            attempts=0,
+            created_at=now,
+            updated_at=now,
+        )
+        for w in writes
+    ]
+    session.add_all(rows)
+    session.flush()
+    for write, row in zip(writes, rows, strict=True):
+        write.outbox_id = row.id
+
+
+def apply_writes(
+    store: Store,
+    state: WorkingState,
+    writes: Sequence[PlannedWrite],
+    connectors: Mapping[str, Connector],
+    report: RunReport,
+) -> dict[str, PmoSyncError]:
+    """Push each connection's writes in chunks; returns the connections that failed."""
+    failures: dict[str, PmoSyncError] = {}
+    for name, batch in Changeset(list(writes)).by_connection().items():
+        connector = connectors[name]
+        for start in range(0, len(batch), APPLY_CHUNK):
+            chunk = batch[start : start + APPLY_CHUNK]
+            try:
+                results = connector.push(chunk)
+            except Exception as exc:  # the rest stays pending for the next run
+                error = exc if isinstance(exc, PmoSyncError) else None
+                if error is None:
+                    log.exception("writing to %s failed unexpectedly", name)
+                    error = FatalConnectorError(f"internal error: {exc!r}", connection=name)
+                failures[name] = error
+                report.connections[name].writes_failed += len(batch) - start
+                _mark_failed(store, chunk, str(error))
+                break
+            _record_results(store, state, chunk, results, report)
+    return failures
+
+
+def _record_results(
+    store: Store,
+    state: WorkingState,
+    chunk: Sequence[PlannedWrite],
+    results: Sequence[WriteResult],
+    report: RunReport,
+) -> None:
+    """One transaction per chunk: outbox rows marked, links hold what the tool now holds."""
+    conn_report = report.connections[chunk[0].connection]
+    now = utcnow()
+    with store.session() as session:
+        for write, result in zip(chunk, results, strict=True):
+            if write.op == "create" and result.ok and result.external_id:
+                key = (write.connection, write.entity_type.value, result.external_id)
+                if key not in state.links:
+                    state.links[key] = LinkState(
+                        write.canonical_id,
+                        write.connection,
+                        write.entity_type,
+                        result.external_id,
+                        {},
+                        fetched_at=now,
+                    )
+                write.external_id = result.external_id
+            link = state.links.get(
+                (write.connection, write.entity_type.value, write.external_id or "")
+            )
+            if result.ok and link is not None:
+                conn_report.writes_applied += 1
+                values = {c.field: canonical_value(state, write, c) for c in write.changes}
+                # what we wrote is what the tool holds: the echo on the next pull is no change
+                link.remote_values = {**link.remote_values, **values}
+                if result.version_token:
+                    link.version_token = result.version_token
+                link.dirty = True
+                status, error = "done", None
+            else:
+                conn_report.writes_failed += 1
+                status, error = "failed", result.error or "write failed"
+                report.write_errors.append(
+                    {
+                        "connection": write.connection,
+                        "external_id": write.external_id,
+                        "error": error,
+                    }
+                )
+            session.execute(
+                update(models.Outbox)
+                .where(models.Outbox.id == write.outbox_id)
+                .values(
+                    status=status,
+                    external_id=write.external_id,
+                    last_error=error,
+                    attempts=models.Outbox.attempts + 1,
+                    updated_at=now,
+                )
+            )
+        persist(store, state, session)
+
+
+def _mark_failed(store: Store, chunk: Sequence[PlannedWrite], error: str) -> None:
+    with store.session() as session:
+        for write in chunk:
+            session.execute(
+                update(models.Outbox)
+                .where(models.Outbox.id == write.outbox_id)
+                .values(status="failed", last_error=error[:2000], updated_at=utcnow())
+            )

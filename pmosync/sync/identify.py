@@ -1,0 +1,126 @@
+"""Identify: every pulled record gets its canonical id through the link table.
+
+A record seen before keeps its link. A new one is matched to an existing entity only by the
+pmo-sync id it carries (a record we created) or a configured key rule (e.g. project code),
+never by guessing; otherwise it becomes a new entity.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pmosync.canonical_model import EntityType, PulledRecord
+from pmosync.sync.state import LinkState, WorkingState
+from pmosync.sync.store import utcnow
+
+_MISSING: Any = object()
+
+
+@dataclass
+class IngestStats:
+    new: Counter[str] = field(default_factory=Counter)  # per connection
+    changed: Counter[str] = field(default_factory=Counter)
+    unresolved_references: int = 0
+
+
+class _Matcher:
+    def __init__(self, state: WorkingState, identity: Mapping[EntityType, str]) -> None:
+        self.state = state
+        self.identity = identity
+        self.linked = {(lk.connection, lk.canonical_id) for lk in state.links.values()}
+        self.index: dict[tuple[EntityType, Any], str] = {}
+        for entity in state.entities.values():
+            key_field = identity.get(entity.entity_type)
+            if key_field and entity.values.get(key_field) is not None:
+                self.index.setdefault((entity.entity_type, entity.values[key_field]), entity.id)
+
+    def canonical_id(self, record: PulledRecord) -> str:
+        """Canonical id for a record seen for the first time."""
+        entity_type = record.ref.entity_type
+        connection = record.ref.connection
+        twin = self.state.entities.get(record.pmo_id) if record.pmo_id else None
+        if (
+            twin is not None
+            and twin.entity_type is entity_type
+            and (connection, twin.id) not in self.linked
+        ):
+            return self._link(connection, twin.id)  # ours; a dead run lost its link
+        key_field = self.identity.get(entity_type)
+        value = record.values.get(key_field) if key_field else None
+        if value is not None:
+            candidate = self.index.get((entity_type, value))
+            # Two records of one connection never merge into one entity.
+            if candidate and (connection, candidate) not in self.linked:
+                return self._link(connection, candidate)
+        entity = self.state.new_entity(entity_type)
+        if key_field and value is not None:
+            entity.values[key_field] = value
+            self.index[(entity_type, value)] = entity.id
+        return self._link(connection, entity.id)
+
+    def _link(self, connection: str, canonical_id: str) -> str:
+        self.linked.add((connection, canonical_id))
+        return canonical_id
+
+
+def ingest(
+    state: WorkingState,
+    pulled: Mapping[str, Sequence[PulledRecord]],
+    identity: Mapping[EntityType, str],
+) -> IngestStats:
+    """Record what each connection holds now, in canonical terms, on its links."""
+    stats = IngestStats()
+    matcher = _Matcher(state, identity)
+    now = utcnow()
+    pending: list[tuple[LinkState, PulledRecord]] = []
+    for name in sorted(pulled):
+        for record in pulled[name]:
+            ref = record.ref
+            key = (ref.connection, ref.entity_type.value, ref.external_id)
+            link = state.links.get(key)
+            if link is None:
+                link = LinkState(
+                    matcher.canonical_id(record),
+                    ref.connection,
+                    ref.entity_type,
+                    ref.external_id,
+                    {},
+                )
+                state.links[key] = link
+            if link.id is None:
+                stats.new[name] += 1
+            elif any(link.remote_values.get(k, _MISSING) != v for k, v in record.values.items()):
+                # compared with what we last knew, our own writes included: an echo is no change
+                stats.changed[name] += 1
+            record_hash = record.hash
+            if link.content_hash != record_hash or link.id is None:
+                link.remote_values = {**link.remote_values, **record.values}
+                link.content_hash = record_hash
+                link.dirty = True
+            link.external_key = ref.external_key
+            if link.version_token != ref.version_token:
+                link.version_token = ref.version_token
+                link.source_modified_at = ref.source_modified_at
+                link.dirty = True
+            link.fetched_at = now
+            pending.append((link, record))
+    # References resolve once every record is in: a target may be new in this same run.
+    for link, record in pending:
+        for name, pointer in record.pointers.items():
+            target = state.links.get(
+                (link.connection, pointer.entity_type.value, pointer.external_id)
+            )
+            resolved = target.canonical_id if target else None
+            if target is None:
+                stats.unresolved_references += 1
+            if (
+                link.remote_values.get(name) != resolved
+                or link.pointers.get(name) != pointer.external_id
+            ):
+                link.remote_values[name] = resolved
+                link.pointers[name] = pointer.external_id
+                link.dirty = True
+    return stats
