@@ -71,7 +71,8 @@ def main() -> None:
         second = run_sync(loaded, SyncOptions(today=date(2026, 11, 20)))
 
     print(f"records in mapped tables: {records} ({len(tables)} tables in the base)")
-    floor = (minimum_pages + 1 - 1) / 4.5  # what pacing under Airtable's 5 req/s forces
+    rate = loaded.config.connections["pmo_airtable"].requests_per_second  # type: ignore[union-attr]
+    floor = minimum_pages / rate  # what our pacing under Airtable's 5 req/s forces
     print(
         f"full pull: {pulled} records in {minimum_pages} pages + 1 schema read; ours "
         f"{ours:.2f}s, bare pyairtable (unpaced) {bare:.2f}s, pacing floor {floor:.2f}s; "

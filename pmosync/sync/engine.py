@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -122,25 +123,35 @@ class Engine:
         self.report.started_at = started.isoformat()
         run_id = None if self.options.dry_run else self._start_run(started)
         self.report.run_id = run_id
+        phase = self._phase
         try:
-            state = load_state(self.store)
-            self.overrides = load_overrides(self.store)
-            self._build_connectors()
-            pulled = self._pull(state)
-            self._identify(state, pulled)
-            merged = reconcile_state(state, self._readable, self._policy, self.overrides)
-            self.report.conflicts = merged.conflicts
-            self._analyse(state)
-            writes = self._plan(state, merged)
+            with phase("load"):
+                state = load_state(self.store)
+                self.overrides = load_overrides(self.store)
+                self._build_connectors()
+            with phase("pull"):
+                pulled = self._pull(state)
+            with phase("identify"):
+                self._identify(state, pulled)
+            with phase("reconcile"):
+                merged = reconcile_state(state, self._readable, self._policy, self.overrides)
+                self.report.conflicts = merged.conflicts
+            with phase("analyse"):
+                self._analyse(state)
+            with phase("plan"):
+                writes = self._plan(state, merged)
             if self.options.dry_run:
                 return self.report
-            self._commit_pull(state, pulled, writes, run_id or 0, started)
-            failures = apply_writes(self.store, state, writes, self.connectors, self.report)
-            for name, exc in failures.items():
-                self._fail(name, exc)
-            failed = {n for n, c in self.report.connections.items() if c.status != "ok"}
-            settle_bases(state, merged.decisions, failed)
-            persist(self.store, state)
+            with phase("commit"):
+                self._commit_pull(state, pulled, writes, run_id or 0, started)
+            with phase("apply"):
+                failures = apply_writes(self.store, state, writes, self.connectors, self.report)
+                for name, exc in failures.items():
+                    self._fail(name, exc)
+            with phase("settle"):
+                failed = {n for n, c in self.report.connections.items() if c.status != "ok"}
+                settle_bases(state, merged, failed)
+                persist(self.store, state)
         finally:
             for connector in self.connectors.values():
                 self.report.connections[connector.name].api_calls = connector.api_calls()
@@ -154,6 +165,14 @@ class Engine:
         return self.report
 
     # -- run bookkeeping --------------------------------------------------------------------
+    @contextmanager
+    def _phase(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.report.phases[name] = round(time.perf_counter() - started, 4)
+
     def _start_run(self, started: datetime) -> int:
         with self.store.session() as session:
             # We hold the run lock, so a run still marked running was killed mid-way.

@@ -120,6 +120,8 @@ class Reconciliation:
     decisions: dict[tuple[str, str], Decision] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     held: set[tuple[str, str]] = field(default_factory=set)
+    # fields two or more systems carry: the only ones whose bases matter
+    shared: set[tuple[str, str]] = field(default_factory=set)
 
 
 def reconcile_state(
@@ -165,6 +167,8 @@ def reconcile_state(
             else:
                 decision = merge(obs, bases, current, policies[key])
             out.decisions[(canonical_id, name)] = decision
+            if len(obs) > 1 or bases:
+                out.shared.add((canonical_id, name))
             if current != decision.value:
                 entity.values = {**entity.values, name: decision.value}
                 entity.dirty = True
@@ -186,19 +190,19 @@ def reconcile_state(
     return out
 
 
-def settle_bases(
-    state: WorkingState, decisions: Mapping[tuple[str, str], Decision], failed: set[str]
-) -> None:
-    """Each system's base becomes what it holds now, for every decided field.
+def settle_bases(state: WorkingState, merged: Reconciliation, failed: set[str]) -> None:
+    """Each system's base becomes what it holds now, for every field several systems carry.
 
-    Held conflicts stay unsettled so they are seen again; a connection that failed this run
-    keeps its bases, so its next successful pull is compared with what it last had.
+    A field only one system carries needs no base (its value simply wins, and a system linked
+    later is compared with the current value). Held conflicts stay unsettled so they are seen
+    again; a connection that failed this run keeps its bases, so its next successful pull is
+    compared with what it last had.
     """
     by_entity: dict[str, list[LinkState]] = defaultdict(list)
     for link in state.links.values():
         by_entity[link.canonical_id].append(link)
-    for (canonical_id, name), decision in decisions.items():
-        if decision.held:
+    for canonical_id, name in merged.shared:
+        if merged.decisions[(canonical_id, name)].held:
             continue
         for link in by_entity[canonical_id]:
             if link.connection in failed or name not in link.remote_values:

@@ -33,6 +33,7 @@ class RunReport:
     started_at: str = ""
     finished_at: str = ""
     duration_seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per stage of the run
     connections: dict[str, ConnectionReport] = field(default_factory=dict)
     entities: dict[str, int] = field(default_factory=dict)
     conflicts: list[dict[str, Any]] = field(default_factory=list)

@@ -79,9 +79,11 @@ class WorkingState:
 def load_state(store: Store) -> WorkingState:
     state = WorkingState()
     with store.sessions() as session:
-        for row in session.scalars(select(models.Entity)):
+        # Core rows, not ORM objects: loading tens of thousands of rows is most of a no-op run.
+        for row in session.execute(select(models.Entity.__table__)):
             state.entities[row.id] = EntityState(row.id, EntityType(row.entity_type), row.values)
-        for link in session.scalars(select(models.Link).where(models.Link.deleted_at.is_(None))):
+        links = models.Link.__table__
+        for link in session.execute(select(links).where(links.c.deleted_at.is_(None))):
             ls = LinkState(
                 id=link.id,
                 canonical_id=link.canonical_id,
@@ -97,9 +99,9 @@ def load_state(store: Store) -> WorkingState:
                 fetched_at=aware(link.fetched_at),
             )
             state.links[ls.key] = ls
-        for base in session.scalars(select(models.FieldBase)):
+        for base in session.execute(select(models.FieldBase.__table__)):
             state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
-        for cursor in session.scalars(select(models.Cursor)):
+        for cursor in session.execute(select(models.Cursor.__table__)):
             value = aware(cursor.value)
             assert value is not None
             state.cursors[(cursor.connection, cursor.scope)] = value

@@ -18,8 +18,10 @@ class AirtableConnection(BaseModel):
     token_env: str | None = Field(default=None, description="Env var holding the token (PAT)")
     token_file: Path | None = Field(default=None, description="File holding the token")
     ca_bundle: Path | None = Field(default=None, description="Extra CA bundle (TLS stays on)")
-    # Airtable allows 5 requests/s per base in any one-second window; stay just under it.
-    requests_per_second: float = Field(default=4.5, gt=0, le=5)
+    # Airtable allows 5 requests/s per base in any one-second window, counted where they
+    # arrive: network jitter can bunch evenly sent requests, and one 429 costs a 30 s lock-out,
+    # so keep a 20 % margin.
+    requests_per_second: float = Field(default=4.0, gt=0, le=5)
     lockout_seconds: float = Field(default=30.0, ge=0, description="Wait after a 429")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per request (retries+1)")
