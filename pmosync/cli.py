@@ -25,6 +25,7 @@ from pmosync.errors import (
     PmoSyncError,
     RetriableError,
 )
+from pmosync.redact import RedactingFilter, redact
 
 # Exit codes a cron wrapper can act on.
 EXIT_OK = 0
@@ -50,9 +51,9 @@ DEFAULT_CONFIG = "pmo-sync.yaml"
 
 
 def _fail(message: str, code: int, problems: list[str] | None = None) -> None:
-    click.secho(f"error: {message}", fg="red", err=True)
+    click.secho(f"error: {redact(message)}", fg="red", err=True)
     for problem in problems or []:
-        click.echo(f"  {problem}", err=True)
+        click.echo(f"  {redact(problem)}", err=True)
     sys.exit(code)
 
 
@@ -105,6 +106,8 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * min(verbose, 2)
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     # urllib3 logs full URLs at debug level; keep them out unless asked twice.
     logging.getLogger("urllib3").setLevel(logging.WARNING if verbose < 2 else logging.DEBUG)
 

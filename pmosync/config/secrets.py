@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from pmosync.errors import AuthError
+from pmosync.redact import register_secret
 
 # Keys people type when they paste a secret into YAML; we answer with what to do instead.
 FORBIDDEN_SECRET_KEYS = frozenset(
@@ -42,6 +43,7 @@ class SecretRef(BaseModel):
                     "profile)",
                     connection=connection,
                 )
+            register_secret(value.strip())
             return value.strip()
         assert self.file is not None
         try:
@@ -53,6 +55,7 @@ class SecretRef(BaseModel):
             ) from None
         if not value:
             raise AuthError(f"{what}: secret file {self.file} is empty", connection=connection)
+        register_secret(value)
         return value
 
 

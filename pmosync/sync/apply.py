@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from pmosync.canonical_model import Changeset, PlannedWrite, WriteResult
 from pmosync.connectors.base import Connector
 from pmosync.errors import FatalConnectorError, PmoSyncError
+from pmosync.redact import redact
 from pmosync.sync import models
 from pmosync.sync.plan import canonical_value
 from pmosync.sync.report import RunReport
@@ -79,7 +80,9 @@ def apply_writes(
                 error = exc if isinstance(exc, PmoSyncError) else None
                 if error is None:
                     log.exception("writing to %s failed unexpectedly", name)
-                    error = FatalConnectorError(f"internal error: {exc!r}", connection=name)
+                    error = FatalConnectorError(
+                        f"internal error: {redact(repr(exc))[:500]}", connection=name
+                    )
                 failures[name] = error
                 report.connections[name].writes_failed += len(batch) - start
                 _mark_failed(store, chunk, str(error))

@@ -18,6 +18,7 @@ from pmosync.config.loader import LoadedConfig
 from pmosync.connectors import get_connector
 from pmosync.connectors.base import Capabilities, Connector
 from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
+from pmosync.redact import redact
 from pmosync.sync import models
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
@@ -252,9 +253,10 @@ class Engine:
     def _fail(self, name: str, exc: PmoSyncError) -> None:
         conn_report = self.report.connections[name]
         conn_report.status = "failed"
-        conn_report.error = str(exc)
+        conn_report.error = redact(str(exc))
         conn_report.error_kind = _error_kind(exc)
-        log.error("%s", exc)
+        # the report carries the error (the CLI prints it); the log keeps a trace for -v
+        log.info("%s", exc)
 
     def _pull(self, state: WorkingState) -> dict[str, Pulled]:
         results, failures = pull_all(

@@ -11,6 +11,7 @@ from datetime import datetime
 from pmosync.canonical_model import PulledRecord, Quarantined
 from pmosync.connectors.base import Connector
 from pmosync.errors import FatalConnectorError, PmoSyncError
+from pmosync.redact import redact
 
 log = logging.getLogger("pmosync.sync")
 
@@ -92,5 +93,7 @@ def pull_all(
                 failures[name] = exc
             except Exception as exc:
                 log.exception("connection %s failed unexpectedly", name)
-                failures[name] = FatalConnectorError(f"internal error: {exc!r}", connection=name)
+                failures[name] = FatalConnectorError(
+                    f"internal error: {redact(repr(exc))[:500]}", connection=name
+                )
     return results, failures

@@ -37,6 +37,7 @@ from pmosync.errors import (
     RetriableError,
     SkippableRecordError,
 )
+from pmosync.redact import register_basic_auth
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -143,6 +144,8 @@ class JiraClient:
         auth: dict[str, Any] = (
             {"basic_auth": (config.email, token)} if config.email else {"token_auth": token}
         )
+        if config.email:
+            register_basic_auth(config.email, token)  # the header JIRAError would print
         # get_server_info=False: the constructor's serverInfo call would run before our
         # policy (and its CA) is mounted; we make that call ourselves right after.
         self.jira = JIRA(
