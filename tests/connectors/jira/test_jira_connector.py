@@ -109,7 +109,7 @@ def test_full_pull_pages_through_every_issue(fresh: Site) -> None:
     }
     assert assigned <= set(people)
     # Projects, fix versions as milestones, sprints as iterations.
-    catalog = pull(conn, "projects") if False else list(conn.pull(conn.scopes()[0], None, None))
+    catalog = list(conn.pull(conn.scopes()[0], None, None))
     projects = records(catalog, EntityType.PROJECT)
     assert {r.values["code"] for r in projects.values()} == {"APP", "DATA", "OPS"}
     assert len(records(catalog, EntityType.MILESTONE)) == 12
