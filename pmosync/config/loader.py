@@ -5,7 +5,7 @@ Each problem reads ``file:line › key.path: message`` so an editor can jump to 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -114,30 +114,76 @@ def _validate(model: type[M], doc: YamlDocument, problems: list[str]) -> M | Non
         return None
 
 
-def _mapping_problems(doc: YamlDocument, mapping: TeamMapping) -> Iterator[str]:
-    for entity_type, entity in mapping.entities.items():
+def _mapping_problems(doc: YamlDocument) -> Iterator[str]:
+    """Checks on the raw YAML, so they run even where the model found other errors."""
+    entities = doc.data.get("entities") if isinstance(doc.data, dict) else None
+    if not isinstance(entities, dict):
+        return
+    for key, entity in entities.items():
+        try:
+            entity_type = EntityType(key)
+        except ValueError:
+            continue  # the model reports an unknown entity type
+        if not isinstance(entity, dict):
+            continue
         cls = ENTITY_CLASSES[entity_type]
         known = set(cls.model_fields)
-        for name, field_mapping in entity.fields.items():
-            loc: Sequence[str] = ("entities", entity_type.value, "fields", name)
-            line, path = doc.locate(loc)
+        fields = entity.get("fields")
+        for name, field_mapping in (fields or {}).items() if isinstance(fields, dict) else ():
+            line, path = doc.locate(("entities", key, "fields", name))
+            direction = field_mapping.get("direction") if isinstance(field_mapping, dict) else None
             if name not in known:
                 yield (
-                    f"{doc.path}:{line} › {path}: {entity_type.value} has no canonical field "
+                    f"{doc.path}:{line} › {path}: {key} has no canonical field "
                     f"{name!r} (known: {', '.join(sorted(known))})"
                 )
-            elif name in cls.computed and field_mapping.direction in ("pull", "both"):
+            elif name in cls.computed and direction in ("pull", "both"):
                 yield (
                     f"{doc.path}:{line} › {path}.direction: {name} is computed by pmo-sync, "
                     "so it can only be pushed (direction: push)"
                 )
-        if entity.id_field and entity.id_field in entity.fields:
-            line, path = doc.locate(("entities", entity_type.value, "id_field"))
+        id_field = entity.get("id_field")
+        if id_field and isinstance(fields, dict) and id_field in fields:
+            line, path = doc.locate(("entities", key, "id_field"))
             yield f"{doc.path}:{line} › {path}: the pmo-sync id field cannot also carry a field"
+
+
+def _store_problems(doc: YamlDocument) -> Iterator[str]:
+    store = doc.data.get("store") if isinstance(doc.data, dict) else None
+    url = store.get("url") if isinstance(store, dict) else None
+    if isinstance(url, str):
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            password = make_url(url).password
+        except ArgumentError:
+            return  # not a URL at all: Store.open says so when it is used
+        if password:
+            line, path = doc.locate(("store", "url"))
+            yield (
+                f"{doc.path}:{line} › {path}: the URL carries a password; secrets are not "
+                "allowed in YAML: put the URL in an environment variable and name it in "
+                "store.url_env"
+            )
+
+
+@dataclass
+class _MappingFile:
+    doc: YamlDocument | None
+    mapping: TeamMapping | None
+
+
+def _raw_dict(data: Any, key: str) -> dict[str, Any]:
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, dict) else {}
 
 
 def load_config(path: Path | str) -> LoadedConfig:
     """Load and validate the configuration and every team mapping it names.
+
+    Every file is checked even when another has errors, so one run of `config validate`
+    lists everything to fix.
 
     Raises:
         ConfigError: with ``problems`` listing every error found, each as file:line › key: msg.
@@ -146,47 +192,54 @@ def load_config(path: Path | str) -> LoadedConfig:
     problems: list[str] = []
     doc = load_yaml(path)
     config = _validate(PmoSyncConfig, doc, problems)
+    problems.extend(_store_problems(doc))
+    connections = set(_raw_dict(doc.data, "connections"))
+    files: dict[Path, _MappingFile] = {}
     loaded_mappings: dict[str, TeamMapping] = {}
-    if config is not None:
-        authorities: dict[tuple[EntityType, str], str] = {}
-        for team, team_config in config.teams.items():
+    authorities: dict[tuple[EntityType, str], str] = {}
+    for team, raw_team in _raw_dict(doc.data, "teams").items():
+        if not isinstance(raw_team, dict):
+            continue
+        connection = raw_team.get("connection")
+        if isinstance(connection, str) and connections and connection not in connections:
             line, where = doc.locate(("teams", team, "connection"))
-            if team_config.connection not in config.connections:
-                problems.append(
-                    f"{path}:{line} › {where}: no connection named {team_config.connection!r} "
-                    f"(defined: {', '.join(sorted(config.connections))})"
-                )
-                continue
+            problems.append(
+                f"{path}:{line} › {where}: no connection named {connection!r} "
+                f"(defined: {', '.join(sorted(connections))})"
+            )
+        mapping_path = raw_team.get("mapping")
+        if not isinstance(mapping_path, str):
+            continue  # the model reports it
+        resolved = (path.parent / mapping_path).resolve()
+        if resolved not in files:  # two teams may share one mapping: report its problems once
             try:
-                mdoc = load_yaml(team_config.mapping)
+                mdoc = load_yaml(resolved)
             except ConfigError as exc:
-                problems.extend(
-                    exc.problems or [f"{doc.where(('teams', team, 'mapping'))} › {exc}"]
-                )
+                where = doc.where(("teams", team, "mapping"))
+                problems.extend(exc.problems or [f"{where} › {exc}"])
+                files[resolved] = _MappingFile(None, None)
                 continue
             mapping = _validate(TeamMapping, mdoc, problems)
-            if mapping is None:
-                continue
-            problems.extend(_mapping_problems(mdoc, mapping))
-            mapping = mapping.model_copy(
-                update={
-                    "team": team,
-                    "connection": team_config.connection,
-                    "source": str(mdoc.path),
-                }
-            )
-            loaded_mappings[team] = mapping
-            for entity_type, entity in mapping.entities.items():
-                for name, fm in entity.fields.items():
-                    if fm.conflict != "authority":
-                        continue
-                    other = authorities.setdefault((entity_type, name), team_config.connection)
-                    if other != team_config.connection:
-                        line, where = mdoc.locate(("entities", entity_type.value, "fields", name))
-                        problems.append(
-                            f"{mdoc.path}:{line} › {where}.conflict: {other} already is the "
-                            f"authority for {entity_type.value}.{name}; only one system can be"
-                        )
+            problems.extend(_mapping_problems(mdoc))
+            files[resolved] = _MappingFile(mdoc, mapping)
+        entry = files[resolved]
+        if entry.doc is None or entry.mapping is None or not isinstance(connection, str):
+            continue
+        mapping = entry.mapping.model_copy(
+            update={"team": team, "connection": connection, "source": str(entry.doc.path)}
+        )
+        loaded_mappings[team] = mapping
+        for entity_type, entity in mapping.entities.items():
+            for name, fm in entity.fields.items():
+                if fm.conflict != "authority":
+                    continue
+                other = authorities.setdefault((entity_type, name), connection)
+                if other != connection:
+                    line, where = entry.doc.locate(("entities", entity_type.value, "fields", name))
+                    problems.append(
+                        f"{entry.doc.path}:{line} › {where}.conflict: {other} already is the "
+                        f"authority for {entity_type.value}.{name}; only one system can be"
+                    )
     if problems:
         raise ConfigError(f"{len(problems)} problem(s) in the configuration", problems=problems)
     assert config is not None

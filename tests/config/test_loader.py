@@ -179,3 +179,36 @@ def test_missing_mapping_file_names_the_config_line(tmp_path: Path) -> None:
     assert (
         problem.startswith(f"{path}:17 ›") and "missing.yaml" in problem and "not found" in problem
     )
+
+
+def test_mistakes_in_every_file_are_reported_in_one_go(tmp_path: Path) -> None:
+    config = GOOD_CONFIG.replace("timezone: Europe/London", "timezone: Nowhere").replace(
+        "teams:\n", "teams:\n  delivery:\n    connection: pmo\n    mapping: teams/pmo.yaml\n"
+    )
+    mapping = GOOD_MAPPING.replace("name: {field: Name}", "nmae: {field: Name}").replace(
+        "code: {field: Code}", "code: {field: Code, direction: sideways}"
+    )
+    path = write(tmp_path, config, mapping)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    problems = err.value.problems
+    mapping_path = tmp_path / "teams" / "pmo.yaml"
+    assert any(p.startswith(f"{path}:6 › portfolio.timezone") for p in problems), problems
+    assert any(p.startswith(f"{mapping_path}:6 › entities.project.fields.nmae") for p in problems)
+    assert any(
+        p.startswith(f"{mapping_path}:7 › entities.project.fields.code.direction") for p in problems
+    ), problems
+    # two teams share the mapping file: each of its problems is listed once
+    assert len(problems) == len(set(problems)) == 3, problems
+
+
+def test_a_password_in_the_store_url_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    config = GOOD_CONFIG.replace(
+        "url: sqlite:///state/pmo.db", "url: postgresql+psycopg://pmo:hunter22@db/pmo"
+    )
+    path = write(tmp_path, config)
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    [problem] = err.value.problems
+    assert problem.startswith(f"{path}:3 › store.url:") and "url_env" in problem
+    assert "hunter22" not in problem
