@@ -16,6 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -106,11 +107,14 @@ def translate_exception(exc: BaseException, *, connection: str, what: str) -> Pm
     free of secrets (URLs can carry tokens in query strings, so only the path is named)."""
     if isinstance(exc, PmoSyncError):
         return exc
+    host = _host(exc)
     if isinstance(exc, requests.exceptions.RetryError):
-        return RetriableError(f"{what}: gave up after repeated retries", connection=connection)
+        return RetriableError(
+            f"{what}: gave up after repeated retries{host}", connection=connection
+        )
     if isinstance(exc, RETRIABLE_EXCEPTIONS):
         return RetriableError(
-            f"{what}: {type(exc).__name__} (server unreachable or connection dropped)",
+            f"{what}: {type(exc).__name__}{host} (server unreachable or connection dropped)",
             connection=connection,
         )
     response = getattr(exc, "response", None)
@@ -120,6 +124,17 @@ def translate_exception(exc: BaseException, *, connection: str, what: str) -> Pm
         action = classify_status(status)
         return error_for(action, f"{what}: HTTP {status} {detail}".rstrip(), connection=connection)
     return FatalConnectorError(f"{what}: {type(exc).__name__}: {exc}", connection=connection)
+
+
+def _host(exc: BaseException) -> str:
+    """' at host:port' of the failed request: enough to tell which server, never the path or
+    query string (which can carry tokens)."""
+    request = getattr(exc, "request", None)
+    url = getattr(request, "url", None)
+    if not isinstance(url, str):
+        return ""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]  # never user:password@
+    return f" at {netloc}" if netloc else ""
 
 
 def _short_body(response: Any) -> str:
