@@ -212,3 +212,10 @@ def test_a_password_in_the_store_url_is_refused_without_echoing_it(tmp_path: Pat
     [problem] = err.value.problems
     assert problem.startswith(f"{path}:3 › store.url:") and "url_env" in problem
     assert "hunter22" not in problem
+
+
+def test_the_shipped_examples_are_valid() -> None:
+    examples = Path(__file__).resolve().parents[2] / "examples" / "pmo-sync.yaml"
+    loaded = load_config(examples)
+    assert set(loaded.config.connections) == {"pmo_airtable", "delivery_jira", "plans_pwa"}
+    assert {m.connection for m in loaded.mappings.values()} == set(loaded.config.connections)
