@@ -27,7 +27,8 @@ def render_text(report: RunReport) -> str:
     if report.conflicts:
         lines.append(f"  conflicts: {len(report.conflicts)}")
         for c in report.conflicts[:20]:
-            lines.append(f"    {c['entity_type']}.{c['field']} {c['canonical_id']}: {c['reason']}")
+            who = c.get("label") or c["canonical_id"]
+            lines.append(f"    {c['entity_type']} {who!s}, {c['field']}: {c['reason']}")
     if report.quarantined:
         lines.append(f"  quarantined records: {len(report.quarantined)}")
         for q in report.quarantined[:20]:

@@ -177,6 +177,8 @@ def reconcile_state(
                     {
                         "canonical_id": canonical_id,
                         "entity_type": entity.entity_type.value,
+                        # what a person recognises the record by
+                        "label": entity.values.get("code") or entity.values.get("name"),
                         "field": name,
                         "observed": {c: o.value for c, o in obs.items()},
                         "base": None if current is MISSING else current,

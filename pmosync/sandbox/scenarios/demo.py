@@ -17,12 +17,22 @@ JIRA_PROJECTS = 3
 PWA_PROJECTS = 3
 
 
-def _align_codes(airtable: ServiceSpec, codes: list[str]) -> None:
-    """Give the first Airtable projects the codes the other tools use for the same projects."""
+def _align_codes(airtable: ServiceSpec, codes: list[str], names: dict[str, str]) -> None:
+    """Give the first Airtable projects the codes (and, where the schedule names them, the
+    names) the other tools use for the same projects, and their milestones the same prefix."""
     emulator: Any = airtable.emulator
-    projects = emulator.records(airtable_pmo.BASE_ID, "Projects")
+    base = airtable_pmo.BASE_ID
+    projects = emulator.records(base, "Projects")
+    milestones = emulator.records(base, "Milestones")
     for record, code in zip(projects, codes, strict=False):
-        emulator.edit_record(airtable_pmo.BASE_ID, "Projects", record["id"], {"Code": code})
+        old = record["fields"]["Code"]
+        fields = {"Code": code, **({"Name": names[code]} if code in names else {})}
+        emulator.edit_record(base, "Projects", record["id"], fields)
+        for milestone in milestones:
+            name = milestone["fields"].get("Name", "")
+            if milestone["fields"].get("Project") == [record["id"]] and name.startswith(old):
+                renamed = code + name[len(old) :]
+                emulator.edit_record(base, "Milestones", milestone["id"], {"Name": renamed})
 
 
 def _set_authorities(airtable: ServiceSpec, pwa_plans: ServiceSpec) -> None:
@@ -40,9 +50,12 @@ def scenario(today: date | None = None, **_: Any) -> Scenario:
     delivery = jira.services(projects=JIRA_PROJECTS)
     plans = pwa.services(projects=PWA_PROJECTS)
     # Jira project keys, then Project Server's ProjectIdentifier values (P001, P002, ...)
-    codes = list(delivery[0].extra["projects"]) + [f"P{i + 1:03d}" for i in range(PWA_PROJECTS)]
+    pwa_codes = [f"P{i + 1:03d}" for i in range(PWA_PROJECTS)]
+    schedule: Any = plans[-1].emulator
+    names = dict(zip(pwa_codes, (p["Name"] for p in schedule.projects()), strict=False))
+    codes = list(delivery[0].extra["projects"]) + pwa_codes
     services: list[ServiceSpec] = [airtable, *delivery, *plans]
-    _align_codes(airtable, codes)
+    _align_codes(airtable, codes, names)
     _set_authorities(airtable, plans[-1])
     return Scenario(
         services=services,
