@@ -220,7 +220,11 @@ def config_schema(kind: str) -> None:
     from pmosync.config.models import PmoSyncConfig
 
     model = PmoSyncConfig if kind == "config" else TeamMapping
-    click.echo(json.dumps(model.model_json_schema(), indent=2))
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        **model.model_json_schema(),
+    }
+    click.echo(json.dumps(schema, indent=2))
 
 
 # -- runs and conflicts -------------------------------------------------------------------
@@ -532,7 +536,13 @@ def sandbox() -> None:
 
 
 @sandbox.command("up")
-@click.option("--scenario", default="demo", show_default=True, help="Which emulators and seed.")
+@click.option(
+    "--scenario",
+    default="demo",
+    show_default=True,
+    help="Which emulators and seed: demo (Airtable + Jira + Project Server), airtable, "
+    "jira-cloud, jira-dc, pwa.",
+)
 @click.option(
     "--dir",
     "directory",
@@ -568,7 +578,12 @@ def sandbox_up(scenario: str, directory: Path) -> None:
     default=None,
     help="Where to put the sandbox config, store and reports (default: a temporary folder).",
 )
-@click.option("--scenario", default="demo", show_default=True, help="Sandbox scenario.")
+@click.option(
+    "--scenario",
+    default="demo",
+    show_default=True,
+    help="Sandbox scenario: demo, airtable, jira-cloud, jira-dc or pwa.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the run reports as JSON.")
 @handle_errors
 def demo(directory: Path | None, scenario: str, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -111,8 +112,15 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        for service in self.services.values():
-            service.served.stop()
+        # Each server's shutdown waits out its poll interval; stop them side by side.
+        threads = [
+            threading.Thread(target=service.served.stop, daemon=True)
+            for service in self.services.values()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=10)
         self.services.clear()
 
     def __enter__(self) -> Sandbox:
