@@ -34,21 +34,22 @@ class CatalogRoutes(HandlerBase):
             for p in self.state.projects.values()
             if not keys or p.key in keys
         ]
+        return self._page_bean(call, projects, "project/search")
+
+    def _page_bean(self, call: Call, items: list[Any], path: str) -> dict[str, Any]:
+        """Jira's PageBean: ``startAt``/``maxResults`` slicing with ``isLast`` and ``nextPage``."""
         start = self._int_arg("startAt", 0)
         size = self._int_arg("maxResults", 50)
-        page = projects[start : start + size]
         out: dict[str, Any] = {
-            "self": call.view.url(f"project/search?startAt={start}&maxResults={size}"),
+            "self": call.view.url(f"{path}?startAt={start}&maxResults={size}"),
             "maxResults": size,
             "startAt": start,
-            "total": len(projects),
-            "isLast": start + size >= len(projects),
-            "values": page,
+            "total": len(items),
+            "isLast": start + size >= len(items),
+            "values": items[start : start + size],
         }
         if not out["isLast"]:
-            out["nextPage"] = call.view.url(
-                f"project/search?startAt={start + size}&maxResults={size}"
-            )
+            out["nextPage"] = call.view.url(f"{path}?startAt={start + size}&maxResults={size}")
         return out
 
     def h_project(self, call: Call, ref: str) -> Any:
@@ -65,22 +66,7 @@ class CatalogRoutes(HandlerBase):
 
     def h_project_versions_paged(self, call: Call, ref: str) -> Any:
         versions = [call.view.version(v) for v in self._project_versions(ref)]
-        start = self._int_arg("startAt", 0)
-        size = self._int_arg("maxResults", 50)
-        page = versions[start : start + size]
-        out: dict[str, Any] = {
-            "self": call.view.url(f"project/{ref}/version?maxResults={size}&startAt={start}"),
-            "maxResults": size,
-            "startAt": start,
-            "total": len(versions),
-            "isLast": start + size >= len(versions),
-            "values": page,
-        }
-        if not out["isLast"]:
-            out["nextPage"] = call.view.url(
-                f"project/{ref}/version?maxResults={size}&startAt={start + size}"
-            )
-        return out
+        return self._page_bean(call, versions, f"project/{ref}/version")
 
     def h_project_components(self, call: Call, ref: str) -> Any:
         project = self._project(ref)
