@@ -317,9 +317,7 @@ def backfill(
     from pmosync.sync.engine import SyncOptions, run_sync
 
     loaded = load_config(config_path)
-    if connection not in loaded.config.connections:
-        known = ", ".join(sorted(loaded.config.connections))
-        raise ConfigError(f"no connection named {connection!r} (known: {known})")
+    loaded.connection(connection)
     window = (
         since.replace(tzinfo=UTC) if since else None,
         until.replace(tzinfo=UTC) if until else None,
@@ -412,11 +410,7 @@ def discover(config_path: Path, connection: str, as_json: bool) -> None:
 
     from pmosync.config.loader import load_config
 
-    loaded = load_config(config_path)
-    conn = loaded.config.connections.get(connection)
-    if conn is None:
-        known = ", ".join(sorted(loaded.config.connections))
-        raise ConfigError(f"no connection named {connection!r} in {config_path} (known: {known})")
+    conn = load_config(config_path).connection(connection)
     module = import_module(DISCOVERERS[conn.kind])
     found = module.discover(connection, conn)
     if as_json or not hasattr(module, "render_text"):
@@ -482,14 +476,11 @@ def auth_login(config_path: Path, connection: str) -> None:
     """
     from pmosync.config.loader import load_config
 
-    loaded = load_config(config_path)
-    conn = loaded.config.connections.get(connection)
-    if conn is None or conn.kind != "pwa":
-        pwa = ", ".join(n for n, c in loaded.config.connections.items() if c.kind == "pwa")
-        raise ConfigError(
-            f"{connection!r} is not a Project Server connection (those are: {pwa or 'none'})"
-        )
+    conn = load_config(config_path).connection(connection, kind="pwa")
+    from pmosync.config.connections import PwaConnection
     from pmosync.connectors.msproject.auth import sign_in
+
+    assert isinstance(conn, PwaConnection)
 
     who = sign_in(connection, conn, prompt=lambda text: click.echo(text, err=True))
     click.echo(f"{connection}: signed in as {who}")

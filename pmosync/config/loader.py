@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from pmosync.canonical_model import ENTITY_CLASSES, EntityType
 from pmosync.config.mapping import TeamMapping
-from pmosync.config.models import PmoSyncConfig
+from pmosync.config.models import ConnectionConfig, PmoSyncConfig
 from pmosync.config.secrets import FORBIDDEN_SECRET_KEYS
 from pmosync.config.yamlsource import YamlDocument, load_yaml
 from pmosync.errors import ConfigError
@@ -38,6 +38,21 @@ class LoadedConfig:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+    def connection(self, name: str, kind: str | None = None) -> ConnectionConfig:
+        """The named connection (of ``kind``, when given).
+
+        Raises:
+            ConfigError: naming the connections that would fit.
+        """
+        found = self.config.connections.get(name)
+        if found is not None and (kind is None or found.kind == kind):
+            return found
+        fitting = sorted(n for n, c in self.config.connections.items() if kind in (None, c.kind))
+        what = f"{kind} connection" if kind else "connection"
+        raise ConfigError(
+            f"no {what} named {name!r} in {self.path} (there: {', '.join(fitting) or 'none'})"
+        )
 
     def mappings_for(self, connection: str) -> list[TeamMapping]:
         return [m for m in self.mappings.values() if m.connection == connection]

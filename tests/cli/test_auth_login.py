@@ -59,4 +59,4 @@ def test_auth_login_refuses_a_non_pwa_connection(tmp_path: Path) -> None:
         config.open("w"),
     )
     result = CliRunner().invoke(main, ["auth", "login", "pmo", "--config", str(config)])
-    assert result.exit_code == EXIT_CONFIG and "not a Project Server connection" in result.output
+    assert result.exit_code == EXIT_CONFIG and "no pwa connection named 'pmo'" in result.output
