@@ -20,8 +20,13 @@ class MilestoneView:
 def milestone_views(
     entities: Iterable[tuple[str, dict[str, Any]]],
 ) -> list[MilestoneView]:
-    """Milestones from canonical values: Milestone entities and milestone work items."""
+    """Milestones from canonical values: Milestone entities and milestone work items.
+
+    Project sources give a milestone task both ways (a Milestone and a WorkItem of kind
+    milestone); the same (project, name, due) is counted once.
+    """
     views = []
+    seen: set[tuple[str, str | None, date | None]] = set()
     for entity_type, values in entities:
         if entity_type == "work_item" and values.get("kind") != "milestone":
             continue
@@ -29,12 +34,13 @@ def milestone_views(
         if not project:
             continue
         due = values.get("due")
+        day = date.fromisoformat(due) if due else None
+        key = (project, values.get("name"), day)
+        if key in seen:
+            continue
+        seen.add(key)
         done = bool(values.get("done")) or values.get("status") in ("done", "cancelled")
-        views.append(
-            MilestoneView(
-                project, values.get("name"), date.fromisoformat(due) if due else None, done
-            )
-        )
+        views.append(MilestoneView(project, values.get("name"), day, done))
     return views
 
 
@@ -64,3 +70,16 @@ def consolidate(
             "overdue_milestones": overdue,
         }
     return out
+
+
+def overdue_by_project(
+    milestones: Iterable[MilestoneView], today: date
+) -> dict[str, list[tuple[str | None, date]]]:
+    """Per project, its open milestones that are past due (name, due), oldest first."""
+    out: dict[str, list[tuple[str | None, date]]] = defaultdict(list)
+    for view in milestones:
+        if not view.done and view.due and view.due < today:
+            out[view.project_id].append((view.name, view.due))
+    return {
+        pid: sorted(items, key=lambda item: (item[1], item[0] or "")) for pid, items in out.items()
+    }

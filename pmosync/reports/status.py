@@ -18,11 +18,13 @@ COLUMNS = [
     ("code", "Code"),
     ("name", "Project"),
     ("status", "Status"),
-    ("rag", "RAG"),
+    ("rag", "RAG (entered)"),
+    ("rag_computed", "RAG (computed)"),
     ("planned_finish", "Planned finish"),
     ("next_milestone", "Next milestone"),
     ("next_milestone_date", "Due"),
     ("overdue_milestones", "Overdue milestones"),
+    ("pmo_status", "Why"),
     ("sources", "Sources"),
 ]
 
@@ -37,7 +39,7 @@ th{background:#f3f3f3}.R{background:#f8d7da}.A{background:#fff3cd}.G{background:
 <h1>{{ title }}</h1><p>As of {{ today }} · {{ rows|length }} projects</p>
 <table><thead><tr>{% for _, label in columns %}<th>{{ label }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for key, _ in columns %}
-<td class="{{ row[key] if key == 'rag' else '' }}">
+<td class="{{ row[key] if key in ('rag', 'rag_computed') else '' }}">
 {{- row[key] if row[key] is not none else '' -}}
 </td>
 {% endfor %}</tr>{% endfor %}</tbody></table></body></html>

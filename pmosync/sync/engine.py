@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
 
-from pmosync.analysis.milestones import consolidate, milestone_views
+from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
+from pmosync.analysis.rag import project_rag, status_line
 from pmosync.canonical_model import EntityType, PlannedWrite
 from pmosync.config.loader import LoadedConfig
 from pmosync.connectors import get_connector
@@ -337,14 +338,24 @@ class Engine:
         return datetime.now(ZoneInfo(self.loaded.config.portfolio.timezone)).date()
 
     def _analyse(self, state: WorkingState) -> None:
+        """Computed project fields: next milestone, overdue count, RAG and a status line."""
+        today = self._today()
         projects = [e.id for e in state.entities.values() if e.entity_type is EntityType.PROJECT]
         views = milestone_views(
             (e.entity_type.value, e.values)
             for e in state.entities.values()
             if e.entity_type in (EntityType.MILESTONE, EntityType.WORK_ITEM)
         )
-        for project_id, values in consolidate(projects, views, self._today()).items():
+        overdue = overdue_by_project(views, today)
+        for project_id, values in consolidate(projects, views, today).items():
             entity = state.entities[project_id]
+            merged = {**entity.values, **values}
+            result = project_rag(merged, overdue.get(project_id, []), today)
+            values = {
+                **values,
+                "rag_computed": result.rag,
+                "pmo_status": status_line(merged, result),
+            }
             if any(entity.values.get(k, MISSING) != v for k, v in values.items()):
                 entity.values = {**entity.values, **values}
                 entity.dirty = True
