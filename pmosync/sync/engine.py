@@ -221,7 +221,18 @@ class Engine:
             unknown = set(self.options.only) - set(config.connections)
             if unknown:
                 raise ConfigError(f"unknown connection(s): {', '.join(sorted(unknown))}")
+            unmapped = sorted(set(self.options.only) - set(names))
+            if unmapped:
+                raise ConfigError(
+                    f"connection(s) {', '.join(unmapped)} have no team mapping in "
+                    f"{self.loaded.path}: add a team (teams: NAME: connection, mapping)"
+                )
             names = [n for n in names if n in self.options.only]
+        if not names and not self.options.extra:
+            raise ConfigError(
+                f"{self.loaded.path} has no teams, so there is nothing to sync: add one under "
+                "'teams:' naming a connection and its mapping file"
+            )
         for connector in self.options.extra:
             self.report.connections[connector.name] = ConnectionReport(connector.name, "files")
             self.connectors[connector.name] = connector

@@ -219,3 +219,16 @@ def test_the_shipped_examples_are_valid() -> None:
     loaded = load_config(examples)
     assert set(loaded.config.connections) == {"pmo_airtable", "delivery_jira", "plans_pwa"}
     assert {m.connection for m in loaded.mappings.values()} == set(loaded.config.connections)
+
+
+def test_sync_with_no_team_says_what_to_add(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AIRTABLE_TOKEN", "x" * 20)
+    config = GOOD_CONFIG[: GOOD_CONFIG.index("teams:")]
+    path = write(tmp_path, config)
+    result = CliRunner().invoke(main, ["sync", "--config", str(path)])
+    assert result.exit_code == EXIT_CONFIG and "has no teams" in result.output
+    path = write(tmp_path, GOOD_CONFIG)
+    result = CliRunner().invoke(main, ["sync", "--connection", "nope", "--config", str(path)])
+    assert result.exit_code == EXIT_CONFIG and "nope" in result.output
