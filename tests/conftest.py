@@ -11,14 +11,14 @@ import pytest
 
 PG_URL = os.environ.get("PMOSYNC_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("PMOSYNC_REQUIRE_PG") == "1"
-SHARED_DIR = Path(
-    os.environ.get("PMOSYNC_SHARED_DIR", Path(__file__).resolve().parents[1].parent / "shared")
-)
+# Everything the tests read lives in the repository: vendor specs and real MS Project files,
+# each folder with a README naming its source.
+FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def shared_dir() -> Path:
-    return SHARED_DIR
+def fixtures_dir() -> Path:
+    return FIXTURES_DIR
 
 
 def _pg_database() -> Iterator[str]:

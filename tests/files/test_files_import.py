@@ -8,7 +8,6 @@ read what they left behind, in order (first import, re-import, modified copy, da
 
 from __future__ import annotations
 
-import os
 import shutil
 import time
 import xml.etree.ElementTree as ET
@@ -39,10 +38,8 @@ from pmosync.connectors.files.model import (
 from pmosync.sync import models
 from pmosync.sync.store import Store
 
-SHARED_DIR = Path(
-    os.environ.get("PMOSYNC_SHARED_DIR") or Path(__file__).resolve().parents[2].parent / "shared"
-)
-FIXTURES = SHARED_DIR / "fixtures" / "msproject"
+# Real MS Project files, copied into the repository (source: tests/fixtures/msproject/README.md).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
 IMPORTED = ("task-links-project2019-mspdi.xml", "mspdirelations.xml", "sample.xml")
 # Each .mpp and the MSPDI file holding the same schedule, and whether their dates agree too:
 # the task-links pair is one plan built in Project 2016 and again in 2019, on other days.

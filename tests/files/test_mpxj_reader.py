@@ -35,13 +35,8 @@ from pmosync.connectors.files._worker import duration_minutes
 from pmosync.connectors.files.model import CustomValue
 from pmosync.errors import ConfigError, SkippableRecordError
 
-# SHARED_DIR as documented for this module; PMOSYNC_SHARED_DIR is what tests/conftest.py reads.
-SHARED_DIR = Path(
-    os.environ.get("SHARED_DIR")
-    or os.environ.get("PMOSYNC_SHARED_DIR")
-    or Path(__file__).resolve().parents[2].parent / "shared"
-)
-FIXTURES = SHARED_DIR / "fixtures" / "msproject"
+# Real MS Project files, copied into the repository (source: tests/fixtures/msproject/README.md).
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
 MSPDI_FILES = (
     "alias.xml",
     "baselines.xml",
@@ -230,7 +225,7 @@ class Batch:
 def batch(tmp_path_factory: pytest.TempPathFactory) -> Batch:
     if not java_available():
         pytest.skip(NO_JAVA)
-    assert FIXTURES.is_dir(), f"fixtures not found at {FIXTURES}; set SHARED_DIR"
+    assert FIXTURES.is_dir(), f"fixtures not found at {FIXTURES}"
     work = tmp_path_factory.mktemp("mpxj")
     not_a_schedule = work / "minutes.mpp"
     not_a_schedule.write_text("Steering committee minutes, not a schedule.\n")

@@ -1,6 +1,6 @@
 """The emulator's responses checked against the community Airtable OpenAPI documents.
 
-The documents in ``$PMOSYNC_SHARED_DIR/specs`` (default ``<repo>/../shared/specs``) are partial
+The documents in ``tests/fixtures/specs`` are partial
 (api-wire-protocol §3.10). What they cannot check, and why:
 
 * batch ``PATCH/PUT /{baseId}/{table}`` (update many, ``performUpsert``), batch
@@ -14,7 +14,6 @@ The documents in ``$PMOSYNC_SHARED_DIR/specs`` (default ``<repo>/../shared/specs
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -32,14 +31,10 @@ from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID, build_emulator
 from pmosync.sandbox.server import ServedApp
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = Path(os.environ.get("PMOSYNC_SHARED_DIR", REPO.parent / "shared")) / "specs"
+SPECS = REPO / "tests" / "fixtures" / "specs"  # copied from the vendors; see README there
 WEB_SPEC = SPECS / "airtable-web-api.partial.openapi.yml"
 META_SPEC = SPECS / "airtable-metadata-api.partial.openapi.yml"
 
-pytestmark = pytest.mark.skipif(
-    not (WEB_SPEC.exists() and META_SPEC.exists()),
-    reason=f"Airtable OpenAPI documents not found under {SPECS}",
-)
 
 Exchange = tuple[requests.PreparedRequest, requests.Response]
 

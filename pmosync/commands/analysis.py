@@ -1,0 +1,1 @@
+"""Commands: analysis (registered by importing this module from pmosync.cli)."""

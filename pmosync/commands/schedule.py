@@ -1,0 +1,1 @@
+"""Commands: schedule (registered by importing this module from pmosync.cli)."""
