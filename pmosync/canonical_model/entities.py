@@ -26,6 +26,7 @@ class EntityType(enum.StrEnum):
     STATUS_REPORT = "status_report"
     RELEASE = "release"
     ITERATION = "iteration"
+    CALENDAR = "calendar"
 
 
 class Status(enum.StrEnum):
@@ -71,6 +72,25 @@ class LinkType(enum.StrEnum):
     SF = "SF"
 
 
+class ScheduleMode(enum.StrEnum):
+    """How a work item's dates come about."""
+
+    AUTO = "auto"  # a scheduler (MS Project) derives them from logic and durations
+    MANUAL = "manual"  # MS Project's manually scheduled task: held at its dates
+    ENTERED = "entered"  # typed in by a person (Jira, Airtable): no scheduler behind them
+
+
+class ConstraintType(enum.StrEnum):
+    ASAP = "ASAP"
+    ALAP = "ALAP"
+    SNET = "SNET"
+    SNLT = "SNLT"
+    FNET = "FNET"
+    FNLT = "FNLT"
+    MSO = "MSO"
+    MFO = "MFO"
+
+
 class DependencyClass(enum.StrEnum):
     LOGIC = "logic"  # drives dates, carries type and lag
     GATING = "gating"  # "blocks": cannot close until the other closes
@@ -86,6 +106,49 @@ class Entity(BaseModel):
     references: ClassVar[dict[str, EntityType]] = {}
     # Fields only pmo-sync computes: written to tools, never read back as truth.
     computed: ClassVar[frozenset[str]] = frozenset()
+
+
+class Value(BaseModel):
+    """A structured value inside an entity (baseline, assignment, calendar exception)."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+
+class BaselineValues(Value):
+    """One of MS Project's baselines 0-10 (or a PMO snapshot, 100+) for one work item."""
+
+    number: int = Field(ge=0)
+    start: datetime | None = None
+    finish: datetime | None = None
+    duration_minutes: Decimal | None = None
+    work_minutes: Decimal | None = None
+    cost: Decimal | None = None
+
+
+class AssignmentValues(Value):
+    """A resource on a work item. ``resource`` is the source's resource key (a name when the
+    source has nothing better); ``person`` the canonical person when the resource is one."""
+
+    resource: str
+    resource_name: str | None = None
+    person: str | None = None
+    units_percent: Decimal | None = None
+    work_minutes: Decimal | None = None
+    actual_work_minutes: Decimal | None = None
+    remaining_work_minutes: Decimal | None = None
+    start: datetime | None = None
+    finish: datetime | None = None
+    cost: Decimal | None = None
+
+
+class CalendarException(Value):
+    """Days ``start``..``finish`` (inclusive) work the given intervals; none = non-working."""
+
+    start: date
+    finish: date
+    name: str | None = None
+    # (start_minute, end_minute) from midnight; end may be 1440
+    intervals: list[tuple[int, int]] = Field(default_factory=list)
 
 
 class Person(Entity):
@@ -116,7 +179,11 @@ class Programme(Entity):
 
 class Project(Entity):
     entity_type = EntityType.PROJECT
-    references = {"programme": EntityType.PROGRAMME, "manager": EntityType.PERSON}
+    references = {
+        "programme": EntityType.PROGRAMME,
+        "manager": EntityType.PERSON,
+        "calendar": EntityType.CALENDAR,
+    }
     computed = frozenset(
         {
             "next_milestone",
@@ -148,6 +215,15 @@ class Project(Entity):
     overdue_milestones: int | None = None
     rag_computed: Rag | None = None
     pmo_status: str | None = None
+    # schedule context (MS Project files and Project Server): dates in the plan are local
+    # wall-clock times in this zone; the calendar is the project's default
+    time_zone: str | None = None
+    calendar: str | None = None
+    status_date: datetime | None = None
+    # a plan that only stands for another one (a Primavera external-project stub, an inserted
+    # subproject's placeholder): resolved to the real project, never a portfolio project itself
+    external: bool | None = None
+    custom: dict[str, Any] = Field(default_factory=dict)
 
 
 class WorkItem(Entity):
@@ -156,8 +232,19 @@ class WorkItem(Entity):
         "project": EntityType.PROJECT,
         "parent": EntityType.WORK_ITEM,
         "assignee": EntityType.PERSON,
+        "calendar": EntityType.CALENDAR,
     }
-    computed = frozenset({"critical", "total_slack_days", "forecast_finish"})
+    # Computed by the analysis stage (CPM across every tool); never read back as truth.
+    computed = frozenset(
+        {
+            "critical",
+            "total_slack_days",
+            "free_slack_days",
+            "forecast_start",
+            "forecast_finish",
+            "driving_predecessor",
+        }
+    )
     name: str | None = None
     key: str | None = None
     kind: WorkItemKind | None = None
@@ -170,9 +257,41 @@ class WorkItem(Entity):
     percent_complete: Decimal | None = Field(default=None, ge=0, le=100)
     story_points: Decimal | None = None
     labels: list[str] = Field(default_factory=list)
+    # -- the schedule as the source holds it (start/due above are its dates, for date tools)
+    start_at: datetime | None = None  # local wall-clock time as the source gave it
+    finish_at: datetime | None = None
+    outline_level: int | None = None
+    duration_minutes: Decimal | None = None  # working minutes (wall-clock when elapsed)
+    duration_unit: str | None = None  # the source's unit: m, h, d, w, mo, em, eh, ed, ew, emo
+    duration_elapsed: bool | None = None
+    remaining_minutes: Decimal | None = None
+    work_minutes: Decimal | None = None
+    schedule_mode: ScheduleMode | None = None
+    constraint_type: ConstraintType | None = None
+    constraint_date: datetime | None = None
+    deadline: datetime | None = None
+    calendar: str | None = None
+    actual_start: datetime | None = None
+    actual_finish: datetime | None = None
+    # the source scheduler's own results, kept for cross-checks and never overwritten
+    source_critical: bool | None = None
+    source_total_slack_minutes: Decimal | None = None
+    source_free_slack_minutes: Decimal | None = None
+    source_early_start: datetime | None = None
+    source_early_finish: datetime | None = None
+    source_late_start: datetime | None = None
+    source_late_finish: datetime | None = None
+    baselines: list[BaselineValues] = Field(default_factory=list)
+    assignments: list[AssignmentValues] = Field(default_factory=list)
+    # custom field values by the field's name as the source shows it (alias, else name)
+    custom: dict[str, Any] = Field(default_factory=dict)
+    # computed, write-only
     critical: bool | None = None
     total_slack_days: Decimal | None = None
+    free_slack_days: Decimal | None = None
+    forecast_start: date | None = None
     forecast_finish: date | None = None
+    driving_predecessor: str | None = None  # readable: key or name of the driving item
 
 
 class Milestone(Entity):
@@ -180,12 +299,18 @@ class Milestone(Entity):
 
     entity_type = EntityType.MILESTONE
     references = {"project": EntityType.PROJECT}
+    computed = frozenset({"critical", "total_slack_days", "forecast_finish"})
     name: str | None = None
     project: str | None = None
     due: date | None = None
+    due_at: datetime | None = None  # local wall-clock time, for sources that have one
     baseline_due: date | None = None
     status: Status | None = None
     done: bool | None = None
+    # computed, write-only
+    critical: bool | None = None
+    total_slack_days: Decimal | None = None
+    forecast_finish: date | None = None
 
 
 class Dependency(Entity):
@@ -197,7 +322,13 @@ class Dependency(Entity):
     successor: str | None = None
     link_type: LinkType = LinkType.FS
     lag_minutes: int = 0
+    lag_percent: Decimal | None = None  # a percentage lag (of the predecessor's duration)
+    lag_elapsed: bool | None = None  # lag in wall-clock time (MS Project's "ed", "eh")
     dependency_class: DependencyClass = DependencyClass.LOGIC
+    # where the link comes from: schedule_link, jira_issue_link, jira_remote_link,
+    # airtable_link, pwa_link, mapping (an explicit cross-tool link a team mapping defines)
+    origin: str | None = None
+    source_link_type: str | None = None  # the source's own name, e.g. Jira's "Blocks"
 
 
 class RaidItem(Entity):
@@ -233,6 +364,25 @@ class Release(Entity):
     released: bool | None = None
 
 
+class Calendar(Entity):
+    """A working-time calendar: MS Project's, or the portfolio's for date-only tools."""
+
+    entity_type = EntityType.CALENDAR
+    references = {"base_calendar": EntityType.CALENDAR, "project": EntityType.PROJECT}
+    name: str | None = None
+    project: str | None = None
+    base_calendar: str | None = None
+    time_zone: str | None = None
+    # seven entries, Monday first; each the day's working intervals as (start, end) minutes
+    # from midnight. None for a day means "as the base calendar".
+    week: list[list[tuple[int, int]] | None] = Field(default_factory=list)
+    exceptions: list[CalendarException] = Field(default_factory=list)
+    minutes_per_day: int | None = None
+    minutes_per_week: int | None = None
+    days_per_month: int | None = None
+    holiday_region: str | None = None  # e.g. GB-ENG, for the holidays package
+
+
 class Iteration(Entity):
     entity_type = EntityType.ITERATION
     name: str | None = None
@@ -255,6 +405,7 @@ ENTITY_CLASSES: dict[EntityType, type[Entity]] = {
         StatusReport,
         Release,
         Iteration,
+        Calendar,
     )
 }
 
