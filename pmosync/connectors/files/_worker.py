@@ -29,6 +29,8 @@ from pmosync.connectors.files.model import (
     LinkType,
     ScheduleAssignment,
     ScheduleBaseline,
+    ScheduleCalendar,
+    ScheduleCalendarException,
     ScheduleFile,
     ScheduleFileError,
     ScheduleLink,
@@ -311,6 +313,27 @@ def _name(enum_value: Any) -> str | None:
     return None if enum_value is None else str(enum_value.name())
 
 
+def _calendar_uid(calendar: Any) -> int | None:
+    return None if calendar is None else _int(calendar.getUniqueID())
+
+
+def _minute_of_day(value: Any) -> int:
+    return int(value.getHour()) * 60 + int(value.getMinute())
+
+
+def _working_ranges(ranges: Any) -> tuple[tuple[int, int], ...]:
+    """MPXJ LocalTimeRanges as (start, end) minutes; an end of 00:00 is midnight, i.e. 1440."""
+    out: list[tuple[int, int]] = []
+    for time_range in ranges:
+        if time_range.getStart() is None or time_range.getEnd() is None:
+            continue
+        start = _minute_of_day(time_range.getStart())
+        end = _minute_of_day(time_range.getEnd()) or 1440
+        if end > start:
+            out.append((start, end))
+    return tuple(sorted(out))
+
+
 class _Extractor:
     """Turns one MPXJ ProjectFile into a ScheduleFile, using that file's own time units."""
 
@@ -341,6 +364,7 @@ class _Extractor:
             resources=tuple(self._resources()),
             assignments=tuple(self._assignments()),
             custom_fields=tuple(definition for definition, _ in self._definitions),
+            calendars=tuple(self._calendars()),
         )
 
     # -- conversions -------------------------------------------------------------------------
@@ -469,6 +493,7 @@ class _Extractor:
             currency_code=_str(props.getCurrencyCode()),
             file_type=_str(props.getFileType()),
             file_application=_str(props.getFileApplication()),
+            default_calendar_unique_id=_calendar_uid(props.getDefaultCalendar()),
         )
 
     def _baselines(self, task: Any) -> Iterable[ScheduleBaseline]:
@@ -538,6 +563,8 @@ class _Extractor:
                     constraint_type=_name(constraint),
                     constraint_date=_dt(task.getConstraintDate()),
                     deadline=_dt(task.getDeadline()),
+                    calendar_unique_id=_int(task.getCalendarUniqueID()),
+                    ignore_resource_calendar=bool(task.getIgnoreResourceCalendar()),
                     baselines=tuple(self._baselines(task)),
                     notes=_str(task.getNotes()),
                     custom_fields=self._custom_values("task", task),
@@ -587,6 +614,52 @@ class _Extractor:
                         return index
         return None
 
+    def _calendars(self) -> list[ScheduleCalendar]:
+        import jpype
+
+        days = jpype.JClass("java.time.DayOfWeek").values()  # MONDAY first, as ours
+        calendars: list[ScheduleCalendar] = []
+        for calendar in self._project.getCalendars():
+            if calendar.getUniqueID() is None:
+                continue
+            week: list[tuple[tuple[int, int], ...] | None] = []
+            for day in days:
+                day_type = _name(calendar.getCalendarDayType(day))
+                if day_type == "NON_WORKING":
+                    week.append(())
+                elif day_type == "WORKING":
+                    hours = calendar.getCalendarHours(day)
+                    week.append(() if hours is None else _working_ranges(hours))
+                else:  # DEFAULT: as the base calendar
+                    week.append(None)
+            # Expanded: a recurring exception arrives as one entry per occurrence.
+            exceptions = [
+                ScheduleCalendarException(
+                    from_date=date.fromisoformat(str(exc.getFromDate())),
+                    to_date=date.fromisoformat(str(exc.getToDate())),
+                    name=_str(exc.getName()),
+                    ranges=_working_ranges(exc) if exc.getWorking() else (),
+                )
+                for exc in calendar.getExpandedCalendarExceptions()
+                if exc.getFromDate() is not None and exc.getToDate() is not None
+            ]
+            per_day = _int(calendar.getCalendarMinutesPerDay())
+            per_month = _int(calendar.getCalendarMinutesPerMonth())
+            calendars.append(
+                ScheduleCalendar(
+                    unique_id=int(calendar.getUniqueID()),
+                    name=_str(calendar.getName()),
+                    base_calendar_unique_id=_calendar_uid(calendar.getParent()),
+                    week=tuple(week),
+                    exceptions=tuple(exceptions),
+                    minutes_per_day=per_day,
+                    minutes_per_week=_int(calendar.getCalendarMinutesPerWeek()),
+                    # MS Project keeps minutes per month; days follow from minutes per day.
+                    days_per_month=per_month // per_day if per_month and per_day else None,
+                )
+            )
+        return calendars
+
     def _resources(self) -> list[ScheduleResource]:
         resources: list[ScheduleResource] = []
         for resource in self._project.getResources():
@@ -603,6 +676,7 @@ class _Extractor:
                     group=_str(resource.getGroup()),
                     type=_name(resource.getType()),
                     max_units_percent=_float(resource.getMaxUnits()),
+                    calendar_unique_id=_calendar_uid(resource.getCalendar()),
                     custom_fields=self._custom_values("resource", resource),
                 )
             )

@@ -30,6 +30,8 @@ __all__ = [
     "LinkType",
     "ScheduleAssignment",
     "ScheduleBaseline",
+    "ScheduleCalendar",
+    "ScheduleCalendarException",
     "ScheduleFile",
     "ScheduleFileError",
     "ScheduleLink",
@@ -73,6 +75,39 @@ class ScheduleProperties(_Frozen):
     # "XER"/"Primavera"), so the mapper can tell P6 semantics from MS Project ones.
     file_type: str | None = None
     file_application: str | None = None
+    # The project calendar: tasks with no calendar of their own are scheduled on it.
+    default_calendar_unique_id: int | None = None
+
+
+# A weekday's or an exception's working time: (start, end) in minutes from midnight, end <= 1440.
+WorkingRanges = tuple[tuple[int, int], ...]
+
+
+class ScheduleCalendarException(_Frozen):
+    """Dates from ``from_date`` to ``to_date`` (inclusive) with their own working time;
+    ``ranges == ()`` is a non-working exception. Recurring exceptions arrive expanded."""
+
+    from_date: date
+    to_date: date
+    name: str | None = None
+    ranges: WorkingRanges = ()
+
+
+class ScheduleCalendar(_Frozen):
+    """A base or derived (resource, task) calendar as the file holds it.
+
+    ``week`` is Monday first; an entry of ``None`` means "as the base calendar" (MS Project's
+    default day type), which only occurs on derived calendars.
+    """
+
+    unique_id: int
+    name: str | None = None
+    base_calendar_unique_id: int | None = None
+    week: tuple[WorkingRanges | None, ...] = ()
+    exceptions: tuple[ScheduleCalendarException, ...] = ()
+    minutes_per_day: int | None = None
+    minutes_per_week: int | None = None
+    days_per_month: int | None = None
 
 
 class ScheduleBaseline(_Frozen):
@@ -123,6 +158,9 @@ class ScheduleTask(_Frozen):
     constraint_type: str | None = None  # MPXJ ConstraintType name, e.g. "MUST_FINISH_ON"
     constraint_date: datetime | None = None
     deadline: datetime | None = None
+    # The task's own calendar; None = the project's default calendar.
+    calendar_unique_id: int | None = None
+    ignore_resource_calendar: bool = False
     baselines: tuple[ScheduleBaseline, ...] = ()
     notes: str | None = None
     # Keyed by the field's alias when the file defines one, else by its name ("Text1",
@@ -158,6 +196,7 @@ class ScheduleResource(_Frozen):
     group: str | None = None
     type: str | None = None  # MPXJ ResourceType name: WORK, MATERIAL, COST
     max_units_percent: float | None = None
+    calendar_unique_id: int | None = None
     custom_fields: dict[str, CustomValue] = {}
 
 
@@ -210,6 +249,7 @@ class ScheduleFile(_Frozen):
     resources: tuple[ScheduleResource, ...] = ()
     assignments: tuple[ScheduleAssignment, ...] = ()
     custom_fields: tuple[CustomFieldDefinition, ...] = ()
+    calendars: tuple[ScheduleCalendar, ...] = ()
     error: ScheduleFileError | None = None
     # Which worker process read the file and how long MPXJ plus extraction took: lets callers
     # see that one JVM served the whole batch, and gives import a figure to report.
