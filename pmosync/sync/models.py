@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -124,3 +124,34 @@ class QuarantinedRecord(Base):
     external_id: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(Text)
     seen_at: Mapped[datetime]
+
+
+class ScheduleResult(Base):
+    """The schedule the analyse stage computed for one item in one run (never a source value)."""
+
+    __tablename__ = "schedule_results"
+    run_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    canonical_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    early_start: Mapped[datetime | None]
+    early_finish: Mapped[datetime | None]
+    late_start: Mapped[datetime | None]
+    late_finish: Mapped[datetime | None]
+    total_slack_minutes: Mapped[float | None] = mapped_column(Float)
+    free_slack_minutes: Mapped[float | None] = mapped_column(Float)
+    critical: Mapped[bool | None]
+    driving_predecessor: Mapped[str | None] = mapped_column(String(36))
+
+
+class DependencyFinding(Base):
+    """One dependency check finding of one run (violation, at risk, cycle, dangling...)."""
+
+    __tablename__ = "dependency_findings"
+    __table_args__ = (Index("ix_dependency_findings_run", "run_id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[str] = mapped_column(String(10))
+    link: Mapped[str | None] = mapped_column(String(36))  # the dependency's canonical id
+    items: Mapped[dict[str, Any]]  # {"ids": [...], "witness": [...]}
+    shortfall_days: Mapped[float | None] = mapped_column(Float)
+    message: Mapped[str] = mapped_column(Text)
