@@ -26,6 +26,7 @@ __all__ = [
     "Intervals",
     "WorkCalendar",
     "day_finish",
+    "combine_calendars",
     "day_start",
     "derive_calendar",
     "holiday_calendar",
@@ -277,6 +278,55 @@ def derive_calendar(
         minutes_per_day=base.minutes_per_day if minutes_per_day is None else minutes_per_day,
         minutes_per_week=base.minutes_per_week if minutes_per_week is None else minutes_per_week,
         days_per_month=base.days_per_month if days_per_month is None else days_per_month,
+    )
+
+
+def _merge(a: Intervals, b: Intervals, union: bool) -> Intervals:
+    if union:
+        out: list[tuple[int, int]] = []
+        for s, e in sorted(a + b):
+            if out and s <= out[-1][1]:
+                out[-1] = (out[-1][0], max(out[-1][1], e))
+            else:
+                out.append((s, e))
+        return tuple(out)
+    both: list[tuple[int, int]] = []
+    for s1, e1 in a:
+        for s2, e2 in b:
+            s, e = max(s1, s2), min(e1, e2)
+            if s < e:
+                both.append((s, e))
+    return tuple(sorted(both))
+
+
+def combine_calendars(
+    calendars: Sequence[WorkCalendar], *, name: str, union: bool = True
+) -> WorkCalendar:
+    """The working time of any (``union``) or all (intersection) of ``calendars``.
+
+    MS Project schedules a task with resources on the time any assigned resource works, cut to
+    the task's own calendar when it has one.
+    """
+    if not calendars:
+        raise ValueError("combine_calendars needs at least one calendar")
+    first = calendars[0]
+    week = list(first.week)
+    for cal in calendars[1:]:
+        week = [_merge(w, o, union) for w, o in zip(week, cal.week, strict=True)]
+    dates = {d for cal in calendars for d in cal.exceptions}
+    exceptions: dict[date, Intervals] = {}
+    for d in dates:
+        day = first.intervals_on(d)
+        for cal in calendars[1:]:
+            day = _merge(day, cal.intervals_on(d), union)
+        exceptions[d] = day
+    return WorkCalendar(
+        name=name,
+        week=tuple(week),
+        exceptions=exceptions,
+        minutes_per_day=first.minutes_per_day,
+        minutes_per_week=first.minutes_per_week,
+        days_per_month=first.days_per_month,
     )
 
 

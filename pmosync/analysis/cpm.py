@@ -1,0 +1,720 @@
+"""Critical path method with MS Project's semantics, on working-time calendars (pure).
+
+The forward and backward passes follow the reference (canonical-model-and-schedule-math §B.4)
+and MS Project's own behaviour where the two differ:
+
+* constraints are *honoured* (MS Project's default "tasks will always honour their constraint
+  dates"): SNET/FNET push a task later, SNLT/FNLT pull it earlier, MSO/MFO pin it; an
+  unmeetable hard constraint shows as negative total slack, measured against the date logic
+  alone would give;
+* a task with no predecessor starts at the project start, or at its SNET/FNET date;
+* an FF-driven start never precedes the project start;
+* a late finish implied by a successor never exceeds the node's anchor (its project's finish);
+* slack is measured in working time on the task's own calendar.
+
+Every time is held as a *working-minute offset* on the node's calendar (see ``calendar.py``),
+so the hot loops are float arithmetic; a link between two calendars, an elapsed lag and an
+elapsed duration go through wall-clock time. Summary tasks are not nodes: links on them are
+expanded to their leaves and their dates are rolled up afterwards (§B.2).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from pmosync.analysis.calendar import WorkCalendar, standard_calendar
+from pmosync.errors import ConfigError
+
+__all__ = [
+    "CONSTRAINT_TYPES",
+    "LINK_TYPES",
+    "CpmLink",
+    "CpmResult",
+    "CpmTask",
+    "ScheduleCycleError",
+    "TaskSchedule",
+    "compute_schedule",
+]
+
+CONSTRAINT_TYPES = ("ASAP", "ALAP", "SNET", "SNLT", "FNET", "FNLT", "MSO", "MFO")
+LINK_TYPES = ("FS", "SS", "FF", "SF")
+_FS, _SS, _FF, _SF = 0, 1, 2, 3
+_EPS = 1e-6
+
+
+@dataclass(frozen=True)
+class CpmTask:
+    id: str
+    duration_minutes: float = 0.0
+    project: str | None = None
+    parent: str | None = None  # summary parent id (summaries roll up; links expand to leaves)
+    summary: bool = False
+    milestone: bool = False
+    manual: bool = False  # manually scheduled / pinned: held at start/finish
+    start: datetime | None = None  # entered/stored start (used when manual)
+    finish: datetime | None = None
+    elapsed: bool = False  # duration in wall-clock time
+    calendar: str | None = None  # key into calendars; None = the project calendar or default
+    constraint_type: str = "ASAP"  # ASAP, ALAP, SNET, SNLT, FNET, FNLT, MSO, MFO
+    constraint_date: datetime | None = None
+    deadline: datetime | None = None
+    actual_start: datetime | None = None
+    actual_finish: datetime | None = None
+    remaining_minutes: float | None = None
+    percent_complete: float | None = None
+
+
+@dataclass(frozen=True)
+class CpmLink:
+    predecessor: str
+    successor: str
+    type: str = "FS"  # FS, SS, FF, SF
+    lag_minutes: float = 0.0  # working minutes on the successor's calendar (negative = lead)
+    lag_percent: float | None = None  # percentage lag: % of the predecessor's duration
+    lag_elapsed: bool = False  # lag in wall-clock minutes
+
+
+@dataclass(frozen=True)
+class TaskSchedule:
+    early_start: datetime
+    early_finish: datetime
+    late_start: datetime
+    late_finish: datetime
+    total_slack_minutes: float
+    free_slack_minutes: float
+    critical: bool
+    driving_predecessors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CpmResult:
+    tasks: dict[str, TaskSchedule]
+    project_finish: dict[str | None, datetime]
+
+    def critical_path_to(self, target: str) -> list[str]:
+        """The driving chain that ends at ``target``, start first (P6's "longest path").
+
+        At each step the first driving predecessor is followed; a task with none ends the walk.
+        """
+        if target not in self.tasks:
+            raise KeyError(target)
+        chain = [target]
+        seen = {target}
+        current = target
+        while True:
+            drivers = self.tasks[current].driving_predecessors
+            nxt = next((d for d in drivers if d not in seen), None)
+            if nxt is None:
+                break
+            chain.append(nxt)
+            seen.add(nxt)
+            current = nxt
+        chain.reverse()
+        return chain
+
+
+class ScheduleCycleError(ConfigError):
+    """The logic has cycles: a person must break them. ``cycles`` holds one witness cycle
+    (task ids, in link order) per strongly connected component."""
+
+    def __init__(self, cycles: list[list[str]]):
+        self.cycles = cycles
+        shown = "; ".join(" -> ".join([*c, c[0]]) for c in cycles[:5])
+        more = f" (and {len(cycles) - 5} more)" if len(cycles) > 5 else ""
+        super().__init__(
+            f"the schedule logic has {len(cycles)} cycle(s): {shown}{more}",
+            problems=[" -> ".join([*c, c[0]]) for c in cycles],
+        )
+
+
+class _Cal:
+    """A calendar with memoised offset <-> datetime conversions."""
+
+    __slots__ = ("cal", "to_cache", "start_cache", "finish_cache")
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self.cal = cal
+        self.to_cache: dict[datetime, float] = {}
+        self.start_cache: dict[float, datetime] = {}
+        self.finish_cache: dict[float, datetime] = {}
+
+    def to_work(self, t: datetime) -> float:
+        v = self.to_cache.get(t)
+        if v is None:
+            v = self.to_cache[t] = self.cal.to_work(t)
+        return v
+
+    def start(self, m: float) -> datetime:
+        v = self.start_cache.get(m)
+        if v is None:
+            v = self.start_cache[m] = self.cal.from_work(m, at_start=True)
+        return v
+
+    def finish(self, m: float) -> datetime:
+        v = self.finish_cache.get(m)
+        if v is None:
+            v = self.finish_cache[m] = self.cal.from_work(m, at_start=False)
+        return v
+
+
+def _topological_order(n: int, succ: list[list[int]], ids: list[str]) -> list[int]:
+    indeg = [0] * n
+    for targets in succ:
+        for s in targets:
+            indeg[s] += 1
+    order = [i for i in range(n) if indeg[i] == 0]
+    head = 0
+    while head < len(order):
+        i = order[head]
+        head += 1
+        for s in succ[i]:
+            indeg[s] -= 1
+            if indeg[s] == 0:
+                order.append(s)
+    if len(order) < n:
+        raise ScheduleCycleError(_cycles(n, succ, ids, set(order)))
+    return order
+
+
+def _cycles(n: int, succ: list[list[int]], ids: list[str], done: set[int]) -> list[list[str]]:
+    import networkx as nx
+
+    graph: nx.MultiDiGraph = nx.MultiDiGraph()
+    for i in range(n):
+        if i in done:
+            continue
+        for s in succ[i]:
+            if s not in done:
+                graph.add_edge(i, s)
+    cycles: list[list[str]] = []
+    for component in nx.strongly_connected_components(graph):
+        if len(component) == 1:
+            (node,) = component
+            if not graph.has_edge(node, node):
+                continue
+        edges = nx.find_cycle(graph.subgraph(component))
+        cycles.append([ids[e[0]] for e in edges])
+    cycles.sort(key=lambda c: (len(c), c))
+    return cycles
+
+
+def compute_schedule(
+    tasks: Sequence[CpmTask],
+    links: Sequence[CpmLink],
+    *,
+    calendars: Mapping[str, WorkCalendar] | None = None,
+    default_calendar: WorkCalendar | None = None,
+    project_calendars: Mapping[str | None, str] | None = None,
+    project_start: datetime | Mapping[str | None, datetime] | None = None,
+    status_date: datetime | None = None,
+    project_finish_anchor: Mapping[str | None, datetime] | None = None,
+    critical_slack_limit: float = 0.0,
+) -> CpmResult:
+    """Early/late dates, total and free slack, criticality and driving links for every task.
+
+    Args:
+        tasks: every task, summaries included (``summary`` or having children).
+        links: logic links; links to or from a summary apply to each of its leaves.
+        calendars: calendars by key (``CpmTask.calendar``, ``project_calendars`` values).
+        default_calendar: for tasks with neither a calendar nor a project calendar
+            (default: MS Project's Standard).
+        project_calendars: the calendar key of each project.
+        project_start: the start of every project, or per project; defaults to the earliest
+            entered start of the project's tasks.
+        status_date: with progress: unstarted work starts no earlier, in-progress work's
+            remaining duration runs from max(status date, actual start).
+        project_finish_anchor: a committed finish per project for the backward pass
+            (default: the project's own early finish).
+        critical_slack_limit: a task is critical when its total slack is at most this.
+
+    Raises:
+        ScheduleCycleError: the logic (after summary expansion) has a cycle.
+        ConfigError: a link names an unknown task, a constraint type is unknown, a calendar
+            key is unknown, or no project start can be found.
+    """
+    calendars = calendars or {}
+    project_calendars = project_calendars or {}
+    default_cal = default_calendar or standard_calendar()
+
+    by_id: dict[str, CpmTask] = {}
+    for t in tasks:
+        if t.id in by_id:
+            raise ConfigError(f"task id {t.id!r} appears twice")
+        if t.constraint_type not in CONSTRAINT_TYPES:
+            raise ConfigError(
+                f"task {t.id!r}: unknown constraint type {t.constraint_type!r} "
+                f"(use one of {', '.join(CONSTRAINT_TYPES)})"
+            )
+        by_id[t.id] = t
+    children: dict[str, list[str]] = {}
+    for t in tasks:
+        if t.parent is not None:
+            if t.parent not in by_id:
+                raise ConfigError(f"task {t.id!r}: parent {t.parent!r} is not a task")
+            children.setdefault(t.parent, []).append(t.id)
+    summaries = {t.id for t in tasks if t.summary} | set(children)
+    leaf_ids = [t.id for t in tasks if t.id not in summaries]
+    index = {tid: i for i, tid in enumerate(leaf_ids)}
+    leaves = [by_id[tid] for tid in leaf_ids]
+    n = len(leaves)
+
+    leaf_cache: dict[str, list[int]] = {}
+
+    def leaves_of(tid: str) -> list[int]:
+        got = leaf_cache.get(tid)
+        if got is None:
+            if tid not in summaries:
+                got = [index[tid]]
+            else:
+                got = []
+                stack = list(children.get(tid, ()))
+                while stack:
+                    c = stack.pop()
+                    if c in summaries:
+                        stack.extend(children.get(c, ()))
+                    else:
+                        got.append(index[c])
+            leaf_cache[tid] = got
+        return got
+
+    # -- calendars ---------------------------------------------------------------------------
+    cal_objs: list[_Cal] = []
+    cal_index: dict[int, int] = {}
+
+    def cal_id(cal: WorkCalendar) -> int:
+        key = id(cal)
+        got = cal_index.get(key)
+        if got is None:
+            got = cal_index[key] = len(cal_objs)
+            cal_objs.append(_Cal(cal))
+        return got
+
+    def lookup(key: str, who: str) -> WorkCalendar:
+        try:
+            return calendars[key]
+        except KeyError:
+            raise ConfigError(f"{who}: unknown calendar {key!r}") from None
+
+    project_cal: dict[str | None, int] = {}
+    ncal = [0] * n
+    for i, t in enumerate(leaves):
+        if t.calendar is not None:
+            ncal[i] = cal_id(lookup(t.calendar, f"task {t.id!r}"))
+            continue
+        pc = project_cal.get(t.project)
+        if pc is None:
+            key = project_calendars.get(t.project)
+            cal = default_cal if key is None else lookup(key, f"project {t.project!r}")
+            pc = project_cal[t.project] = cal_id(cal)
+        ncal[i] = pc
+    for t in tasks:  # summaries report on their project's calendar
+        if t.project not in project_cal:
+            key = project_calendars.get(t.project)
+            cal = default_cal if key is None else lookup(key, f"project {t.project!r}")
+            project_cal[t.project] = cal_id(cal)
+    cals = cal_objs
+
+    def conv(x: float, a: int, b: int, at_start: bool) -> float:
+        if a == b:
+            return x
+        ca = cals[a]
+        return cals[b].to_work(ca.start(x) if at_start else ca.finish(x))
+
+    # -- links -------------------------------------------------------------------------------
+    dur = [float(t.duration_minutes or 0.0) for t in leaves]
+    elapsed = [t.elapsed for t in leaves]
+    any_elapsed = any(elapsed)
+    # Per link: predecessor, successor, type code, lag (working minutes), elapsed lag or None.
+    preds: list[list[tuple[int, int, float, float | None]]] = [[] for _ in range(n)]
+    succs: list[list[tuple[int, int, float, float | None]]] = [[] for _ in range(n)]
+    succ_nodes: list[list[int]] = [[] for _ in range(n)]
+    type_codes = {"FS": _FS, "SS": _SS, "FF": _FF, "SF": _SF}
+    for link in links:
+        code = type_codes.get(link.type)
+        if code is None:
+            raise ConfigError(
+                f"link {link.predecessor}->{link.successor}: unknown type {link.type!r}"
+            )
+        for end in (link.predecessor, link.successor):
+            if end not in by_id:
+                raise ConfigError(f"link {link.predecessor}->{link.successor}: no task {end!r}")
+        for p in leaves_of(link.predecessor):
+            for s in leaves_of(link.successor):
+                lag = float(link.lag_minutes or 0.0)
+                if link.lag_percent is not None:
+                    lag = dur[p] * link.lag_percent / 100.0
+                elag: float | None = None
+                if link.lag_elapsed:
+                    elag, lag = lag, 0.0
+                preds[s].append((p, code, lag, elag))
+                succs[p].append((s, code, lag, elag))
+                succ_nodes[p].append(s)
+
+    order = _topological_order(n, succ_nodes, leaf_ids)
+
+    # -- project starts ----------------------------------------------------------------------
+    def start_of(project: str | None) -> datetime:
+        if isinstance(project_start, datetime):
+            return project_start
+        if isinstance(project_start, Mapping) and project in project_start:
+            return project_start[project]
+        entered = [
+            t.start or t.actual_start
+            for t in tasks
+            if t.project == project and (t.start or t.actual_start) is not None
+        ]
+        if not entered:
+            raise ConfigError(
+                f"project {project!r}: no project start given and no task has a start"
+            )
+        return min(d for d in entered if d is not None)
+
+    pstart_dt: dict[str | None, datetime] = {}
+    pstart = [0.0] * n
+    for i, t in enumerate(leaves):
+        if t.project not in pstart_dt:
+            pstart_dt[t.project] = start_of(t.project)
+        pstart[i] = cals[ncal[i]].to_work(pstart_dt[t.project])
+
+    # Exact wall-clock dates where offsets cannot carry them (manual, actuals, elapsed).
+    es_wall: dict[int, datetime] = {}
+    ef_wall: dict[int, datetime] = {}
+
+    def finish_from_start(i: int, es: float) -> float:
+        if not elapsed[i]:
+            return es + dur[i]
+        c = cals[ncal[i]]
+        return c.to_work(c.start(es) + timedelta(minutes=dur[i]))
+
+    def start_from_finish(i: int, ef: float) -> float:
+        if not elapsed[i]:
+            return ef - dur[i]
+        c = cals[ncal[i]]
+        return c.to_work(c.finish(ef) - timedelta(minutes=dur[i]))
+
+    def plus_lag(x: float, s: int, lag: float, elag: float | None, at_start: bool) -> float:
+        if elag is None:
+            return x + lag
+        c = cals[ncal[s]]
+        moment = c.start(x) if at_start else c.finish(x)
+        return c.to_work(moment + timedelta(minutes=elag))
+
+    status_off: list[float] | None = None
+    if status_date is not None:
+        status_off = [cals[k].to_work(status_date) for k in range(len(cals))]
+
+    # -- forward pass ------------------------------------------------------------------------
+    es = [0.0] * n
+    ef = [0.0] * n
+    es_logic = [0.0] * n
+    fixed = [False] * n  # completed: actual dates
+    con_type = [t.constraint_type for t in leaves]
+    con_off = [
+        cals[ncal[i]].to_work(t.constraint_date) if t.constraint_date is not None else None
+        for i, t in enumerate(leaves)
+    ]
+    manual = [t.manual and t.start is not None and t.finish is not None for t in leaves]
+
+    for i in order:
+        t = leaves[i]
+        ci = ncal[i]
+        c = cals[ci]
+        if manual[i]:
+            assert t.start is not None and t.finish is not None
+            es[i] = es_logic[i] = c.to_work(t.start)
+            ef[i] = c.to_work(t.finish)
+            es_wall[i], ef_wall[i] = t.start, t.finish
+            continue
+        if t.actual_start is not None:
+            es[i] = es_logic[i] = c.to_work(t.actual_start)
+            es_wall[i] = t.actual_start
+            if t.actual_finish is not None:
+                ef[i] = c.to_work(t.actual_finish)
+                ef_wall[i] = t.actual_finish
+                fixed[i] = True
+                continue
+            if status_off is not None:
+                remaining = t.remaining_minutes
+                if remaining is None:
+                    done = (t.percent_complete or 0.0) / 100.0
+                    remaining = dur[i] * (1.0 - done)
+                base = max(status_off[ci], es[i])
+                ef[i] = base + remaining
+            else:
+                ef[i] = finish_from_start(i, es[i])
+            fnet = con_off[i]
+            if con_type[i] == "FNET" and fnet is not None:
+                ef[i] = max(ef[i], fnet)
+            continue
+
+        ctype = con_type[i]
+        cdate = con_off[i]
+        incoming = preds[i]
+        if not incoming:
+            if ctype == "SNET" and cdate is not None:
+                value = cdate
+            elif ctype == "FNET" and cdate is not None:
+                value = start_from_finish(i, cdate)
+            else:
+                value = pstart[i]
+        else:
+            value = -1e300
+            for p, code, lag, elag in incoming:
+                cp = ncal[p]
+                if code == _FS:
+                    x = plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
+                elif code == _SS:
+                    x = plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
+                elif code == _FF:
+                    x = start_from_finish(
+                        i, plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
+                    )
+                    if x < pstart[i]:
+                        x = pstart[i]
+                else:  # SF
+                    x = start_from_finish(
+                        i, plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
+                    )
+                if x > value:
+                    value = x
+        if status_off is not None and value < status_off[ci]:
+            value = status_off[ci]
+        es_logic[i] = value
+        if cdate is not None:
+            if ctype == "SNET":
+                value = max(value, cdate)
+            elif ctype == "SNLT":
+                value = min(value, cdate)
+            elif ctype == "FNET":
+                value = max(value, start_from_finish(i, cdate))
+            elif ctype == "FNLT":
+                value = min(value, start_from_finish(i, cdate))
+            elif ctype == "MSO":
+                value = cdate
+            elif ctype == "MFO":
+                value = start_from_finish(i, cdate)
+        es[i] = value
+        ef[i] = finish_from_start(i, value) if (any_elapsed and elapsed[i]) else value + dur[i]
+        if elapsed[i]:
+            es_wall[i] = c.start(value)
+            ef_wall[i] = es_wall[i] + timedelta(minutes=dur[i])
+
+    # -- anchors: each project's finish (or committed date) ----------------------------------
+    best: dict[tuple[str | None, int], float] = {}
+    for i, t in enumerate(leaves):
+        pair = (t.project, ncal[i])
+        if pair not in best or ef[i] > best[pair]:
+            best[pair] = ef[i]
+    project_finish: dict[str | None, datetime] = {}
+    for (project, ci), value in best.items():
+        moment = cals[ci].finish(value)
+        if project not in project_finish or moment > project_finish[project]:
+            project_finish[project] = moment
+    for i, moment in ef_wall.items():  # an elapsed or actual finish may lie in non-working time
+        project = leaves[i].project
+        if moment > project_finish[project]:
+            project_finish[project] = moment
+    anchors_dt = dict(project_finish)
+    if project_finish_anchor:
+        anchors_dt.update({k: v for k, v in project_finish_anchor.items() if k in anchors_dt})
+    anchor = [0.0] * n
+    anchor_cache: dict[tuple[str | None, int], float] = {}
+    for i, t in enumerate(leaves):
+        pair = (t.project, ncal[i])
+        got = anchor_cache.get(pair)
+        if got is None:
+            got = anchor_cache[pair] = cals[ncal[i]].to_work(anchors_dt[t.project])
+        anchor[i] = got
+
+    # -- backward pass -----------------------------------------------------------------------
+    ls = [0.0] * n
+    lf = [0.0] * n
+    for i in reversed(order):
+        if fixed[i]:
+            ls[i], lf[i] = es[i], ef[i]
+            continue
+        ci = ncal[i]
+        cap = anchor[i]
+        value = cap
+        first = True
+        for s, code, lag, elag in succs[i]:
+            if fixed[s]:
+                continue
+            cs = ncal[s]
+            # A converted value keeps its own nature: a late start is the instant work begins.
+            if code == _FS:
+                x = conv(
+                    plus_lag(ls[s], s, -lag, -elag if elag is not None else None, True),
+                    cs,
+                    ci,
+                    True,
+                )
+            elif code == _SS:
+                x = conv(
+                    plus_lag(ls[s], s, -lag, -elag if elag is not None else None, True),
+                    cs,
+                    ci,
+                    True,
+                )
+                x = finish_from_start(i, x)
+            elif code == _FF:
+                x = conv(
+                    plus_lag(lf[s], s, -lag, -elag if elag is not None else None, False),
+                    cs,
+                    ci,
+                    False,
+                )
+            else:  # SF
+                x = conv(
+                    plus_lag(lf[s], s, -lag, -elag if elag is not None else None, False),
+                    cs,
+                    ci,
+                    False,
+                )
+                x = finish_from_start(i, x)
+            if x > cap:
+                x = cap
+            if first or x < value:
+                value = x
+                first = False
+        ctype = con_type[i]
+        cdate = con_off[i]
+        if cdate is not None:
+            if ctype == "MSO":
+                value = finish_from_start(i, cdate)
+            elif ctype == "MFO":
+                value = cdate
+            elif ctype == "SNLT":
+                value = min(value, finish_from_start(i, cdate))
+            elif ctype == "FNLT":
+                value = min(value, cdate)
+        t = leaves[i]
+        if t.deadline is not None:
+            value = min(value, cals[ci].to_work(t.deadline))
+        lf[i] = value
+        ls[i] = start_from_finish(i, value) if elapsed[i] else value - dur[i]
+
+    # -- slack, criticality, driving links ---------------------------------------------------
+    out: dict[str, TaskSchedule] = {}
+    total = [0.0] * n
+    free = [0.0] * n
+    for i, t in enumerate(leaves):
+        ci = ncal[i]
+        c = cals[ci]
+        if fixed[i]:
+            ts = 0.0
+            fs = 0.0
+            drivers: tuple[str, ...] = ()
+        else:
+            es_star = es[i]
+            ef_star = ef[i]
+            if es_logic[i] > es[i] and not manual[i] and t.actual_start is None:
+                es_star = es_logic[i]
+                ef_star = finish_from_start(i, es_star)
+            ts = min(ls[i] - es_star, lf[i] - ef_star)
+            gap = anchor[i] - ef[i]
+            for s, code, lag, elag in succs[i]:
+                cs = ncal[s]
+                if code == _FS:
+                    g = es[s] - plus_lag(conv(ef[i], ci, cs, False), s, lag, elag, False)
+                elif code == _SS:
+                    g = es[s] - plus_lag(conv(es[i], ci, cs, True), s, lag, elag, True)
+                elif code == _FF:
+                    g = ef[s] - plus_lag(conv(ef[i], ci, cs, False), s, lag, elag, False)
+                else:
+                    g = ef[s] - plus_lag(conv(es[i], ci, cs, True), s, lag, elag, True)
+                if g < gap:
+                    gap = g
+            fs = max(0.0, min(ts, gap))
+            drivers = _drivers(
+                i, preds, es, ef, es_logic, ncal, conv, plus_lag, start_from_finish, leaf_ids
+            )
+        total[i] = ts
+        free[i] = fs
+        if i in es_wall:
+            es_dt = es_wall[i]
+        elif dur[i] == 0 and preds[i]:
+            es_dt = c.finish(es[i])
+        else:
+            es_dt = c.start(es[i])
+        ef_dt = ef_wall[i] if i in ef_wall else (c.finish(ef[i]) if ef[i] > es[i] else es_dt)
+        if fixed[i]:
+            ls_dt, lf_dt = es_dt, ef_dt
+        else:
+            ls_dt = c.start(ls[i]) if lf[i] > ls[i] else c.finish(ls[i])
+            lf_dt = c.finish(lf[i])
+        out[t.id] = TaskSchedule(
+            early_start=es_dt,
+            early_finish=ef_dt,
+            late_start=ls_dt,
+            late_finish=lf_dt,
+            total_slack_minutes=_tidy(ts),
+            free_slack_minutes=_tidy(fs),
+            critical=(not fixed[i]) and ts <= critical_slack_limit + _EPS,
+            driving_predecessors=drivers,
+        )
+
+    _roll_up(tasks, summaries, children, out, project_cal, cals, critical_slack_limit)
+    return CpmResult(tasks=out, project_finish=project_finish)
+
+
+def _drivers(i, preds, es, ef, es_logic, ncal, conv, plus_lag, start_from_finish, ids):  # type: ignore[no-untyped-def]
+    """Predecessors whose link requirement sets this task's early start."""
+    if not preds[i]:
+        return ()
+    target = es_logic[i]
+    ci = ncal[i]
+    found: list[str] = []
+    for p, code, lag, elag in preds[i]:
+        cp = ncal[p]
+        if code == _FS:
+            x = plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
+        elif code == _SS:
+            x = plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
+        elif code == _FF:
+            x = start_from_finish(i, plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False))
+        else:
+            x = start_from_finish(i, plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True))
+        if abs(x - target) <= _EPS and ids[p] not in found:
+            found.append(ids[p])
+    return tuple(found)
+
+
+def _tidy(value: float) -> float:
+    rounded = round(value, 3)
+    return 0.0 if rounded == 0 else rounded
+
+
+def _roll_up(  # type: ignore[no-untyped-def]
+    tasks: Sequence[CpmTask],
+    summaries: set[str],
+    children: dict[str, list[str]],
+    out: dict[str, TaskSchedule],
+    project_cal: dict[str | None, int],
+    cals,
+    limit: float,
+) -> None:
+    """Summary dates span their children's; slack is the summary's own, on its calendar."""
+    by_id = {t.id: t for t in tasks}
+
+    def visit(tid: str) -> TaskSchedule | None:
+        if tid in out:
+            return out[tid]
+        kids = [k for k in (visit(c) for c in children.get(tid, ())) if k is not None]
+        if not kids:
+            return None
+        c = cals[project_cal[by_id[tid].project]].cal
+        es = min(k.early_start for k in kids)
+        ef = max(k.early_finish for k in kids)
+        ls = min(k.late_start for k in kids)
+        lf = max(k.late_finish for k in kids)
+        ts = min(c.work_between(es, ls), c.work_between(ef, lf))
+        fs = max(0.0, min(ts, min(k.free_slack_minutes for k in kids)))
+        sched = TaskSchedule(es, ef, ls, lf, _tidy(ts), _tidy(fs), ts <= limit + _EPS, ())
+        out[tid] = sched
+        return sched
+
+    for tid in summaries:
+        visit(tid)
