@@ -1,0 +1,453 @@
+"""Checks on the dependency graph and on dates as entered (pure): §B.3 and §B.5 of the schedule
+notes.
+
+Jira and Airtable have no scheduler, so their dates are whatever a person typed; these checks
+say where those dates break the logic between items (a violation, with the shortfall in working
+days on the successor's calendar), where they only just hold (at risk), and where the graph
+itself is broken (cycles, links to an item's own ancestor, dangling and open ends, leads, long
+lags). Every message names items by key/name and project, never by a bare id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+import networkx as nx
+
+from pmosync.analysis.calendar import WorkCalendar
+from pmosync.analysis.graph import (
+    ItemNode,
+    LinkEdge,
+    PortfolioGraph,
+    calendar_for,
+    lag_minutes_of,
+    link_need,
+)
+
+if TYPE_CHECKING:
+    from pmosync.analysis.cpm import CpmResult
+
+__all__ = ["Finding", "FindingKind", "Severity", "check_dependencies"]
+
+Severity = Literal["high", "medium", "low"]
+FindingKind = Literal[
+    "violation", "at_risk", "cycle", "ancestor_link", "dangling", "open_end", "lead", "long_lag"
+]
+_SEVERITY_ORDER = {"high": 0, "medium": 1, "low": 2}
+_KIND_ORDER = {
+    k: i
+    for i, k in enumerate(
+        (
+            "cycle",
+            "violation",
+            "at_risk",
+            "ancestor_link",
+            "dangling",
+            "lead",
+            "long_lag",
+            "open_end",
+        )
+    )
+}
+_TYPE_WORDS = {
+    "FS": ("start", "finishes"),
+    "SS": ("start", "starts"),
+    "FF": ("finish", "finishes"),
+    "SF": ("finish", "starts"),
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    kind: FindingKind
+    severity: Severity
+    link: str | None  # the dependency's canonical id
+    items: tuple[str, ...]  # canonical ids (predecessor first for a link)
+    shortfall_days: float | None  # working days the successor is short (violation, at risk)
+    witness: tuple[str, ...]  # a cycle, in order (the first item again closes it)
+    message: str  # names items by key/name and project, never by UUID
+    # addition: working days of margin left on an at-risk link (entered dates)
+    margin_days: float | None = None
+
+
+def check_dependencies(
+    graph: PortfolioGraph,
+    *,
+    calendar: WorkCalendar,
+    status_date: datetime,
+    at_risk_days: float = 5.0,
+    forecast: CpmResult | None = None,
+    long_lag_days: float = 20.0,
+    calendars: Mapping[str, WorkCalendar] | None = None,
+) -> list[Finding]:
+    """Every finding on the graph, most severe first.
+
+    ``forecast`` (a CPM run on the same graph, see ``to_cpm``) adds at-risk links where a
+    predecessor's forecast breaks the successor's entered date although the entered dates hold.
+    ``calendars`` (by canonical calendar id) overrides ``calendar`` for items that name one.
+    ``status_date`` is when "now" is: an unfinished predecessor whose entered finish has passed
+    is taken to finish no earlier than then.
+    """
+    findings: list[Finding] = []
+    findings += _cycles(graph)
+    findings += _link_dates(graph, calendar, calendars, status_date, at_risk_days, forecast)
+    findings += _structure(graph, calendar, calendars, long_lag_days)
+    findings += _open_ends(graph)
+    findings.sort(
+        key=lambda f: (_SEVERITY_ORDER[f.severity], _KIND_ORDER[f.kind], f.message, f.link or "")
+    )
+    return findings
+
+
+# -- cycles ------------------------------------------------------------------------------------
+
+
+def _cycles(graph: PortfolioGraph) -> list[Finding]:
+    g = nx.DiGraph()
+    links: dict[tuple[str, str], str] = {}
+    for p, s, e in graph.leaf_links():
+        g.add_edge(p, s)
+        links.setdefault((p, s), e.id)
+    out: list[Finding] = []
+    for comp in nx.strongly_connected_components(g):
+        if len(comp) == 1:
+            (only,) = comp
+            if not g.has_edge(only, only):
+                continue
+            witness = [only]
+        else:
+            # one witness per component: find_cycle walks the component's edges once
+            cycle_edges = nx.find_cycle(g.subgraph(comp))
+            witness = [u for u, _v in cycle_edges]
+        closed = (*witness, witness[0])
+        path = " → ".join(graph.describe(i) for i in closed)
+        extra = f" ({len(comp)} items are caught in this loop)" if len(comp) > len(witness) else ""
+        out.append(
+            Finding(
+                kind="cycle",
+                severity="high",
+                link=links.get((witness[0], closed[1])),
+                items=tuple(sorted(comp)),
+                shortfall_days=None,
+                witness=closed,
+                message=f"Dependency loop: {path}{extra}. Remove or reverse one of these links.",
+            )
+        )
+    return out
+
+
+# -- dates as entered --------------------------------------------------------------------------
+
+
+def _days(minutes: float, cal: WorkCalendar) -> float:
+    return round(minutes / cal.minutes_per_day, 2)
+
+
+def _fmt(t: datetime) -> str:
+    return t.strftime("%Y-%m-%d %H:%M") if (t.hour, t.minute) != (0, 0) else t.date().isoformat()
+
+
+def _current(node: ItemNode, status_date: datetime) -> tuple[datetime | None, datetime | None]:
+    """A predecessor's dates for the checks: an unfinished item whose finish has passed will
+    finish no earlier than the status date."""
+    start, finish = node.start, node.finish
+    if not node.done and finish is not None and finish < status_date:
+        finish = status_date
+    return start, finish
+
+
+def _shortfall(
+    need: tuple[str, datetime], succ: ItemNode, cal: WorkCalendar
+) -> tuple[float, datetime] | None:
+    """Working minutes the successor is short of the link's need, and the date it is compared
+    with; None when the successor has no date to compare."""
+    side, at = need
+    own = succ.start if side == "start" else succ.finish
+    if own is None:
+        # an item with only a due date: it cannot start later than it finishes, so comparing
+        # with the due date is a sound lower bound of the shortfall
+        own = succ.finish if side == "start" else None
+    if own is None:
+        return None
+    return cal.work_between(own, at), own
+
+
+def _link_dates(
+    graph: PortfolioGraph,
+    default: WorkCalendar,
+    calendars: Mapping[str, WorkCalendar] | None,
+    status_date: datetime,
+    at_risk_days: float,
+    forecast: CpmResult | None,
+) -> list[Finding]:
+    out: list[Finding] = []
+    nodes = graph.nodes
+    for p_id, s_id, e in graph.leaf_links():
+        p, s = nodes[p_id], nodes[s_id]
+        if p.status == "cancelled":
+            continue  # a cancelled item constrains nothing
+        cal = calendar_for(graph, s_id, default, calendars)
+        if p.done and p.actual_finish is None:
+            continue  # done without a recorded finish: the link was met when it closed
+        p_start, p_finish = _current(p, status_date)
+        need = link_need(e, p, p_start, p_finish, cal)
+        if need is None:
+            continue
+        short = _shortfall(need, s, cal)
+        if short is None:
+            continue
+        minutes, own = short
+        _side, at = need
+        word, verb = _TYPE_WORDS[e.type]
+        base = p_finish if e.type in ("FS", "FF") else p_start
+        assert base is not None  # link_need had it
+        where = f"{graph.describe(p_id)} → {graph.describe(s_id)} ({e.type}{_lag_text(e, cal)})"
+        if minutes > 0.5:
+            if p.done:
+                # the predecessor finished after the successor's date: history, unless the
+                # successor is still to come
+                severity: str = "low" if s.done else "medium"
+            elif s.started or s.key_milestone:
+                severity = "high"
+            else:
+                severity = "medium"
+            if s.key_milestone and not s.done:
+                severity = "high"
+            short_days = _days(minutes, cal)
+            out.append(
+                Finding(
+                    kind="violation",
+                    severity=severity,  # type: ignore[arg-type]
+                    link=e.id,
+                    items=(p_id, s_id),
+                    shortfall_days=short_days,
+                    witness=(),
+                    message=(
+                        f"{where}: {graph.label(s_id)} is due to {word} {_fmt(own)}, but "
+                        f"{graph.label(p_id)} {verb} {_fmt(base)} so it cannot {word} before "
+                        f"{_fmt(at)}; {short_days:g} working day(s) short"
+                    ),
+                )
+            )
+            continue
+        if p.done or s.done:
+            continue  # a link already met in the past cannot become at risk
+        margin = -minutes
+        fc = _forecast_need(e, p, p_id, forecast, cal)
+        if fc is not None:
+            fc_short = _shortfall(fc, s, cal)
+            if fc_short is not None and fc_short[0] > 0.5:
+                fc_days = _days(fc_short[0], cal)
+                out.append(
+                    Finding(
+                        kind="at_risk",
+                        severity="high" if s.key_milestone or s.started else "medium",
+                        link=e.id,
+                        items=(p_id, s_id),
+                        shortfall_days=fc_days,
+                        witness=(),
+                        margin_days=_days(margin, cal),
+                        message=(
+                            f"{where}: the dates as entered hold, but {graph.label(p_id)} is "
+                            f"forecast to {'finish' if e.type in ('FS', 'FF') else 'start'} "
+                            f"{_fmt(_forecast_base(e, p_id, forecast) or fc[1])}, "
+                            f"{fc_days:g} working day(s) after {graph.label(s_id)} can "
+                            f"{word} ({_fmt(fc_short[1])})"
+                        ),
+                    )
+                )
+                continue
+            margin = min(margin, -fc_short[0]) if fc_short is not None else margin
+        # A thin margin is worth a finding where two plans meet: each team schedules only its
+        # own side, so nobody sees the gap shrink. Inside one plan back-to-back items are the
+        # normal case (and MS Project keeps its own logic), so flagging them would be noise.
+        if e.cross_project and margin < at_risk_days * cal.minutes_per_day:
+            margin_days = _days(margin, cal)
+            out.append(
+                Finding(
+                    kind="at_risk",
+                    severity="low",
+                    link=e.id,
+                    items=(p_id, s_id),
+                    shortfall_days=None,
+                    witness=(),
+                    margin_days=margin_days,
+                    message=(
+                        f"{where}: only {margin_days:g} working day(s) between "
+                        f"{graph.label(p_id)} and {graph.label(s_id)} (threshold "
+                        f"{at_risk_days:g}); a small slip of the first breaks the second"
+                    ),
+                )
+            )
+    return out
+
+
+def _forecast_base(e: LinkEdge, p_id: str, forecast: CpmResult | None) -> datetime | None:
+    if forecast is None or p_id not in forecast.tasks:
+        return None
+    t = forecast.tasks[p_id]
+    return t.early_finish if e.type in ("FS", "FF") else t.early_start
+
+
+def _forecast_need(
+    e: LinkEdge,
+    p: ItemNode,
+    p_id: str,
+    forecast: CpmResult | None,
+    cal: WorkCalendar,
+) -> tuple[str, datetime] | None:
+    if forecast is None:
+        return None
+    t = forecast.tasks.get(p_id)
+    if t is None:
+        return None
+    return link_need(e, p, t.early_start, t.early_finish, cal)
+
+
+def _lag_text(e: LinkEdge, cal: WorkCalendar) -> str:
+    if e.lag_percent is not None:
+        return f"{e.lag_percent:+g}%"
+    if e.lag_minutes == 0:
+        return ""
+    days = e.lag_minutes / cal.minutes_per_day
+    return f"{days:+g}{'ed' if e.lag_elapsed else 'd'}"
+
+
+# -- structure ---------------------------------------------------------------------------------
+
+
+def _structure(
+    graph: PortfolioGraph,
+    default: WorkCalendar,
+    calendars: Mapping[str, WorkCalendar] | None,
+    long_lag_days: float,
+) -> list[Finding]:
+    out: list[Finding] = []
+    for e in graph.dangling:
+        known = [i for i in (e.predecessor, e.successor) if i in graph.nodes]
+        missing = [i for i in (e.predecessor, e.successor) if i not in graph.nodes]
+        gone = ", ".join(
+            "a deleted item" if i in graph.tombstoned else "an item pmo-sync does not know"
+            for i in missing
+        )
+        origin = f" (from {e.origin})" if e.origin else ""
+        if known:
+            text = (
+                f"Link{origin} between {graph.describe(known[0])} and {gone}: remove it in its "
+                "tool, or sync the project that holds the other end"
+            )
+        else:
+            text = f"Link{origin} between two items pmo-sync does not know: remove it"
+        out.append(
+            Finding(
+                kind="dangling",
+                severity="medium",
+                link=e.id,
+                items=tuple(known),
+                shortfall_days=None,
+                witness=(),
+                message=text,
+            )
+        )
+    for e in graph.edges:
+        if graph.is_ancestor_link(e):
+            up, down = (
+                (e.predecessor, e.successor)
+                if e.predecessor in graph.ancestors(e.successor)
+                else (e.successor, e.predecessor)
+            )
+            out.append(
+                Finding(
+                    kind="ancestor_link",
+                    severity="medium",
+                    link=e.id,
+                    items=(e.predecessor, e.successor),
+                    shortfall_days=None,
+                    witness=(),
+                    message=(
+                        f"{graph.describe(e.predecessor)} → {graph.describe(e.successor)}: "
+                        f"{graph.label(down)} sits inside {graph.label(up)}, so the link would "
+                        "loop once the summary is expanded; it is left out of the schedule. "
+                        "Link the items beside it instead."
+                    ),
+                )
+            )
+        if e.dependency_class != "logic":
+            continue
+        cal = calendar_for(graph, e.successor, default, calendars)
+        lag = lag_minutes_of(e, graph.nodes[e.predecessor])
+        where = f"{graph.describe(e.predecessor)} → {graph.describe(e.successor)}"
+        if lag < 0:
+            out.append(
+                Finding(
+                    kind="lead",
+                    severity="low",
+                    link=e.id,
+                    items=(e.predecessor, e.successor),
+                    shortfall_days=None,
+                    witness=(),
+                    message=(
+                        f"{where} has a lead of {_days(-lag, cal):g} working day(s): the "
+                        "successor may start before its predecessor allows; DCMA asks for none"
+                    ),
+                )
+            )
+        elif lag > long_lag_days * cal.minutes_per_day:
+            out.append(
+                Finding(
+                    kind="long_lag",
+                    severity="low",
+                    link=e.id,
+                    items=(e.predecessor, e.successor),
+                    shortfall_days=None,
+                    witness=(),
+                    message=(
+                        f"{where} has a lag of {_days(lag, cal):g} working days (over "
+                        f"{long_lag_days:g}): a wait that long is usually work worth its own item"
+                    ),
+                )
+            )
+    return out
+
+
+def _open_ends(graph: PortfolioGraph) -> list[Finding]:
+    """DCMA "missing logic": an open, non-milestone leaf with no predecessor or no successor.
+
+    Only projects that use logic at all are checked (a Jira backlog with no links is not a
+    schedule network, and flagging each of its issues would bury the real findings).
+    """
+    has_pred: set[str] = set()
+    has_succ: set[str] = set()
+    for p, s, _e in graph.leaf_links():
+        has_succ.add(p)
+        has_pred.add(s)
+    linked_projects = {graph.nodes[i].project for i in has_pred | has_succ}
+    out: list[Finding] = []
+    for i in graph.leaves():
+        n = graph.nodes[i]
+        if n.milestone or n.done or n.external or n.project not in linked_projects:
+            continue
+        no_pred, no_succ = i not in has_pred, i not in has_succ
+        if not (no_pred or no_succ):
+            continue
+        if no_pred and no_succ:
+            why = "no predecessor and no successor: it floats free of the plan's logic"
+        elif no_pred:
+            why = "no predecessor: nothing in the plan drives its start"
+        else:
+            why = "no successor: a slip there shows up nowhere else in the plan"
+        out.append(
+            Finding(
+                kind="open_end",
+                severity="low",
+                link=None,
+                items=(i,),
+                shortfall_days=None,
+                witness=(),
+                message=f"{graph.describe(i)} has {why}; link it into the plan",
+            )
+        )
+    return out
