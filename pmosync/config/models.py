@@ -47,6 +47,27 @@ class PortfolioConfig(Strict):
     timezone: TimeZoneName = Field(
         default="UTC", description="IANA zone for 'today' and date-only values"
     )
+    holiday_region: str | None = Field(
+        default=None,
+        description="Public holidays for date-only tools (Jira, Airtable) in the portfolio "
+        "calendar: a country or country-subdivision code of the holidays package, e.g. GB-ENG",
+    )
+
+    @field_validator("holiday_region")
+    @classmethod
+    def _known_region(cls, value: str | None) -> str | None:
+        if value is not None:
+            import holidays  # the library the portfolio calendar reads them from
+
+            country, _, subdiv = value.strip().partition("-")
+            try:
+                holidays.country_holidays(country.upper(), subdiv=subdiv.upper() or None)
+            except NotImplementedError:
+                raise ValueError(
+                    f"unknown holiday region {value!r}: use a code of the holidays package, "
+                    "e.g. GB-ENG, US-NY, DE-BY, FR"
+                ) from None
+        return value
 
 
 class SyncConfig(Strict):

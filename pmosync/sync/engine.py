@@ -21,11 +21,19 @@ from pmosync.connectors.base import Capabilities, Connector
 from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
 from pmosync.redact import redact
 from pmosync.sync import models
+from pmosync.sync.analyse import (
+    ScheduleAnalysis,
+    record_analysis,
+    remote_link_connections,
+    report_section,
+    run_analysis,
+)
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
 from pmosync.sync.identify import ingest
 from pmosync.sync.lock import run_lock
-from pmosync.sync.plan import plan_creates, plan_writes
+from pmosync.sync.named_refs import resolve_named
+from pmosync.sync.plan import plan_creates, plan_cross_links, plan_writes
 from pmosync.sync.pull import Pulled, pull_all
 from pmosync.sync.reconcile import (
     MISSING,
@@ -34,6 +42,7 @@ from pmosync.sync.reconcile import (
     reconcile_state,
     settle_bases,
 )
+from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
 from pmosync.sync.state import WorkingState, load_state, persist, save_cursor
 from pmosync.sync.store import Store, utcnow
@@ -118,6 +127,7 @@ class Engine:
         self.connectors: dict[str, Connector] = {}
         self.capabilities: dict[str, Capabilities] = {}
         self.overrides: Overrides = {}
+        self.schedule: ScheduleAnalysis | None = None
 
     def run(self) -> RunReport:
         started = utcnow()
@@ -303,6 +313,7 @@ class Engine:
             self.report.connections[name].new = stats.new[name]
             self.report.connections[name].changed = stats.changed[name]
         self.report.unresolved_references = stats.unresolved_references
+        self.report.unresolved_names = resolve_named(state).unresolved
 
     # -- reconcile ----------------------------------------------------------------------------
     def _policy(self, entity_type: EntityType, name: str) -> FieldPolicy:
@@ -349,8 +360,12 @@ class Engine:
         return datetime.now(ZoneInfo(self.loaded.config.portfolio.timezone)).date()
 
     def _analyse(self, state: WorkingState) -> None:
-        """Computed project fields: next milestone, overdue count, RAG and a status line."""
+        """Computed project fields: next milestone, overdue count, RAG and a status line;
+        the portfolio schedule and dependency checks (sync/analyse.py)."""
         today = self._today()
+        region = self.loaded.config.portfolio.holiday_region
+        self.schedule = run_analysis(state, today=today, holiday_region=region)
+        self.report.schedule = report_section(self.schedule)
         projects = [e.id for e in state.entities.values() if e.entity_type is EntityType.PROJECT]
         views = milestone_views(
             (e.entity_type.value, e.values)
@@ -376,6 +391,10 @@ class Engine:
         healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
         writes = plan_writes(state, self.capabilities, healthy, merged.held).writes
         writes += plan_creates(state, self.capabilities, self._create_types(healthy)).writes
+        if self.schedule is not None:
+            locate = locator(self.loaded, state, self.schedule.graph.label)
+            targets = [n for n in remote_link_connections(self.loaded) if n in healthy]
+            writes += plan_cross_links(state, targets, locate).writes
         self._annotate(writes, merged)
         for write in writes:
             self.report.connections[write.connection].writes_planned += 1
@@ -434,3 +453,5 @@ class Engine:
                     )
             record_conflicts(session, self.report.conflicts, self.overrides, run_id, now)
             journal(session, writes, run_id, now)
+            if self.schedule is not None:
+                record_analysis(session, self.schedule, run_id)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pmosync.canonical_model import EntityType, PulledRecord
+from pmosync.canonical_model.provenance import NAMED_POINTER
 from pmosync.sync.state import LinkState, WorkingState
 from pmosync.sync.store import utcnow
 
@@ -110,6 +111,12 @@ def ingest(
     # References resolve once every record is in: a target may be new in this same run.
     for link, record in pending:
         for name, pointer in record.pointers.items():
+            if pointer.external_id.startswith(NAMED_POINTER):
+                # names an item in any tool: resolved against the store (named_refs)
+                if link.pointers.get(name) != pointer.external_id:
+                    link.pointers[name] = pointer.external_id
+                    link.dirty = True
+                continue
             target = state.links.get(
                 (link.connection, pointer.entity_type.value, pointer.external_id)
             )

@@ -41,6 +41,10 @@ class RunReport:
     unresolved_references: int = 0
     plan: list[dict[str, Any]] = field(default_factory=list)
     write_errors: list[dict[str, Any]] = field(default_factory=list)
+    # the analyse stage: portfolio schedule, dependency findings, cross-tool links
+    schedule: dict[str, Any] = field(default_factory=dict)
+    # explicit cross-tool links naming an item no tool holds (yet), with the reason
+    unresolved_names: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def api_calls(self) -> int:
