@@ -20,6 +20,7 @@ expanded to their leaves and their dates are rolled up afterwards (§B.2).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -234,9 +235,39 @@ def compute_schedule(
         ConfigError: a link names an unknown task, a constraint type is unknown, a calendar
             key is unknown, or no project start can be found.
     """
-    calendars = calendars or {}
-    project_calendars = project_calendars or {}
-    default_cal = default_calendar or standard_calendar()
+    # The passes allocate a few hundred thousand small tuples and no reference cycles; the
+    # cyclic collector re-scanning them doubles the run time on large networks.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _compute(
+            tasks,
+            links,
+            calendars=calendars or {},
+            default_cal=default_calendar or standard_calendar(),
+            project_calendars=project_calendars or {},
+            project_start=project_start,
+            status_date=status_date,
+            project_finish_anchor=project_finish_anchor,
+            critical_slack_limit=critical_slack_limit,
+        )
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _compute(
+    tasks: Sequence[CpmTask],
+    links: Sequence[CpmLink],
+    *,
+    calendars: Mapping[str, WorkCalendar],
+    default_cal: WorkCalendar,
+    project_calendars: Mapping[str | None, str],
+    project_start: datetime | Mapping[str | None, datetime] | None,
+    status_date: datetime | None,
+    project_finish_anchor: Mapping[str | None, datetime] | None,
+    critical_slack_limit: float,
+) -> CpmResult:
 
     by_id: dict[str, CpmTask] = {}
     for t in tasks:
@@ -327,8 +358,9 @@ def compute_schedule(
     elapsed = [t.elapsed for t in leaves]
     any_elapsed = any(elapsed)
     # Per link: predecessor, successor, type code, lag (working minutes), elapsed lag or None.
-    preds: list[list[tuple[int, int, float, float | None]]] = [[] for _ in range(n)]
-    succs: list[list[tuple[int, int, float, float | None]]] = [[] for _ in range(n)]
+    # ``simple``: same calendar, no elapsed lag or duration, so plain arithmetic on offsets.
+    preds: list[list[tuple[int, int, float, float | None, bool]]] = [[] for _ in range(n)]
+    succs: list[list[tuple[int, int, float, float | None, bool]]] = [[] for _ in range(n)]
     succ_nodes: list[list[int]] = [[] for _ in range(n)]
     type_codes = {"FS": _FS, "SS": _SS, "FF": _FF, "SF": _SF}
     for link in links:
@@ -348,8 +380,9 @@ def compute_schedule(
                 elag: float | None = None
                 if link.lag_elapsed:
                     elag, lag = lag, 0.0
-                preds[s].append((p, code, lag, elag))
-                succs[p].append((s, code, lag, elag))
+                simple = elag is None and ncal[p] == ncal[s] and not elapsed[p] and not elapsed[s]
+                preds[s].append((p, code, lag, elag, simple))
+                succs[p].append((s, code, lag, elag, simple))
                 succ_nodes[p].append(s)
 
     order = _topological_order(n, succ_nodes, leaf_ids)
@@ -404,6 +437,44 @@ def compute_schedule(
     status_off: list[float] | None = None
     if status_date is not None:
         status_off = [cals[k].to_work(status_date) for k in range(len(cals))]
+
+    def required(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
+        """The early start link p->s asks of s, in s's calendar (general case)."""
+        cp, cs = ncal[p], ncal[s]
+        if code == _FS:
+            return plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
+        if code == _SS:
+            return plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
+        if code == _FF:
+            x = start_from_finish(s, plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False))
+            return x if x > pstart[s] else pstart[s]
+        return start_from_finish(s, plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True))
+
+    def implied_finish(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
+        """The late finish link p->s allows p, in p's calendar (general case).
+
+        A converted value keeps its own nature: a late start is the instant work begins.
+        """
+        cp, cs = ncal[p], ncal[s]
+        back = None if elag is None else -elag
+        if code == _FS:
+            return conv(plus_lag(ls[s], s, -lag, back, True), cs, cp, True)
+        if code == _SS:
+            return finish_from_start(p, conv(plus_lag(ls[s], s, -lag, back, True), cs, cp, True))
+        if code == _FF:
+            return conv(plus_lag(lf[s], s, -lag, back, False), cs, cp, False)
+        return finish_from_start(p, conv(plus_lag(lf[s], s, -lag, back, False), cs, cp, False))
+
+    def link_gap(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
+        """How far s's early dates sit beyond what link p->s requires, in s's calendar."""
+        cp, cs = ncal[p], ncal[s]
+        if code == _FS:
+            return es[s] - plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
+        if code == _SS:
+            return es[s] - plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
+        if code == _FF:
+            return ef[s] - plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
+        return ef[s] - plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
 
     # -- forward pass ------------------------------------------------------------------------
     es = [0.0] * n
@@ -461,22 +532,22 @@ def compute_schedule(
                 value = pstart[i]
         else:
             value = -1e300
-            for p, code, lag, elag in incoming:
-                cp = ncal[p]
-                if code == _FS:
-                    x = plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
-                elif code == _SS:
-                    x = plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
-                elif code == _FF:
-                    x = start_from_finish(
-                        i, plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
-                    )
-                    if x < pstart[i]:
-                        x = pstart[i]
-                else:  # SF
-                    x = start_from_finish(
-                        i, plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
-                    )
+            d_i = dur[i]
+            ps = pstart[i]
+            for p, code, lag, elag, simple in incoming:
+                if simple:
+                    if code == _FS:
+                        x = ef[p] + lag
+                    elif code == _SS:
+                        x = es[p] + lag
+                    elif code == _FF:
+                        x = ef[p] + lag - d_i
+                        if x < ps:
+                            x = ps
+                    else:
+                        x = es[p] + lag - d_i
+                else:
+                    x = required(p, i, code, lag, elag)
                 if x > value:
                     value = x
         if status_off is not None and value < status_off[ci]:
@@ -539,41 +610,21 @@ def compute_schedule(
         cap = anchor[i]
         value = cap
         first = True
-        for s, code, lag, elag in succs[i]:
+        d_i = dur[i]
+        for s, code, lag, elag, simple in succs[i]:
             if fixed[s]:
                 continue
-            cs = ncal[s]
-            # A converted value keeps its own nature: a late start is the instant work begins.
-            if code == _FS:
-                x = conv(
-                    plus_lag(ls[s], s, -lag, -elag if elag is not None else None, True),
-                    cs,
-                    ci,
-                    True,
-                )
-            elif code == _SS:
-                x = conv(
-                    plus_lag(ls[s], s, -lag, -elag if elag is not None else None, True),
-                    cs,
-                    ci,
-                    True,
-                )
-                x = finish_from_start(i, x)
-            elif code == _FF:
-                x = conv(
-                    plus_lag(lf[s], s, -lag, -elag if elag is not None else None, False),
-                    cs,
-                    ci,
-                    False,
-                )
-            else:  # SF
-                x = conv(
-                    plus_lag(lf[s], s, -lag, -elag if elag is not None else None, False),
-                    cs,
-                    ci,
-                    False,
-                )
-                x = finish_from_start(i, x)
+            if simple:
+                if code == _FS:
+                    x = ls[s] - lag
+                elif code == _SS:
+                    x = ls[s] - lag + d_i
+                elif code == _FF:
+                    x = lf[s] - lag
+                else:
+                    x = lf[s] - lag + d_i
+            else:
+                x = implied_finish(i, s, code, lag, elag)
             if x > cap:
                 x = cap
             if first or x < value:
@@ -615,22 +666,42 @@ def compute_schedule(
                 ef_star = finish_from_start(i, es_star)
             ts = min(ls[i] - es_star, lf[i] - ef_star)
             gap = anchor[i] - ef[i]
-            for s, code, lag, elag in succs[i]:
-                cs = ncal[s]
-                if code == _FS:
-                    g = es[s] - plus_lag(conv(ef[i], ci, cs, False), s, lag, elag, False)
-                elif code == _SS:
-                    g = es[s] - plus_lag(conv(es[i], ci, cs, True), s, lag, elag, True)
-                elif code == _FF:
-                    g = ef[s] - plus_lag(conv(ef[i], ci, cs, False), s, lag, elag, False)
+            for s, code, lag, elag, simple in succs[i]:
+                if simple:
+                    if code == _FS:
+                        g = es[s] - ef[i] - lag
+                    elif code == _SS:
+                        g = es[s] - es[i] - lag
+                    elif code == _FF:
+                        g = ef[s] - ef[i] - lag
+                    else:
+                        g = ef[s] - es[i] - lag
                 else:
-                    g = ef[s] - plus_lag(conv(es[i], ci, cs, True), s, lag, elag, True)
+                    g = link_gap(i, s, code, lag, elag)
                 if g < gap:
                     gap = g
             fs = max(0.0, min(ts, gap))
-            drivers = _drivers(
-                i, preds, es, ef, es_logic, ncal, conv, plus_lag, start_from_finish, leaf_ids
-            )
+            drivers = ()
+            if preds[i]:
+                target = es_logic[i]
+                found: list[str] = []
+                d_i = dur[i]
+                ps = pstart[i]
+                for p, code, lag, elag, simple in preds[i]:
+                    if simple:
+                        if code == _FS:
+                            x = ef[p] + lag
+                        elif code == _SS:
+                            x = es[p] + lag
+                        elif code == _FF:
+                            x = max(ef[p] + lag - d_i, ps)
+                        else:
+                            x = es[p] + lag - d_i
+                    else:
+                        x = required(p, i, code, lag, elag)
+                    if -_EPS <= x - target <= _EPS and leaf_ids[p] not in found:
+                        found.append(leaf_ids[p])
+                drivers = tuple(found)
         total[i] = ts
         free[i] = fs
         if i in es_wall:
@@ -658,28 +729,6 @@ def compute_schedule(
 
     _roll_up(tasks, summaries, children, out, project_cal, cals, critical_slack_limit)
     return CpmResult(tasks=out, project_finish=project_finish)
-
-
-def _drivers(i, preds, es, ef, es_logic, ncal, conv, plus_lag, start_from_finish, ids):  # type: ignore[no-untyped-def]
-    """Predecessors whose link requirement sets this task's early start."""
-    if not preds[i]:
-        return ()
-    target = es_logic[i]
-    ci = ncal[i]
-    found: list[str] = []
-    for p, code, lag, elag in preds[i]:
-        cp = ncal[p]
-        if code == _FS:
-            x = plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False)
-        elif code == _SS:
-            x = plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True)
-        elif code == _FF:
-            x = start_from_finish(i, plus_lag(conv(ef[p], cp, ci, False), i, lag, elag, False))
-        else:
-            x = start_from_finish(i, plus_lag(conv(es[p], cp, ci, True), i, lag, elag, True))
-        if abs(x - target) <= _EPS and ids[p] not in found:
-            found.append(ids[p])
-    return tuple(found)
 
 
 def _tidy(value: float) -> float:
