@@ -37,6 +37,15 @@ class RemotePointer:
     external_id: str
 
 
+# A pointer whose external id starts with this names an item in any tool by key, code or name
+# (an explicit cross-tool link a mapping defines); the sync resolves it against the store.
+NAMED_POINTER = "named:"
+
+
+def named_pointer(entity_type: EntityType, text: str) -> RemotePointer:
+    return RemotePointer(entity_type, NAMED_POINTER + text.strip())
+
+
 @dataclass
 class PulledRecord:
     """A remote record mapped into canonical values, as a connector yields it."""

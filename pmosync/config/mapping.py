@@ -38,6 +38,27 @@ class FieldMapping(BaseModel):
         return None
 
 
+LinkTypeRole = Literal["FS", "SS", "FF", "SF", "logic", "gating", "info"]
+
+
+class CrossToolField(BaseModel):
+    """A field on a record of this tool that names an item in another tool.
+
+    Example (Jira): ``{field: "Depends on"}`` on a Jira epic whose field holds ``P001 / Go-live``
+    makes the epic wait for that Project Server milestone (its predecessor).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    field: str = Field(description="Remote field holding the other item's key, code or name")
+    names: Literal["predecessor", "successor"] = Field(
+        default="predecessor",
+        description="What the named item is: predecessor (the record holding the field waits "
+        "for it, the usual 'depends on') or successor (it waits for the record)",
+    )
+    link_type: Literal["FS", "SS", "FF", "SF"] = "FS"
+    dependency_class: Literal["logic", "gating", "info"] = "logic"
+
+
 class EntityMapping(BaseModel):
     """Where one canonical entity type lives in one remote system."""
 
@@ -56,8 +77,21 @@ class EntityMapping(BaseModel):
     jql: str | None = Field(default=None, description="Jira: extra JQL restricting the scope")
     projects: list[str] | None = Field(default=None, description="Jira project keys")
     issue_types: list[str] | None = Field(default=None, description="Jira issue types")
-    link_types: dict[str, str] | None = Field(
-        default=None, description="Jira link type name -> FS/SS/FF/SF (dependencies)"
+    link_types: dict[str, LinkTypeRole] | None = Field(
+        default=None,
+        description="Jira link type name -> FS/SS/FF/SF (a logic link of that type) or "
+        "logic/gating/info (how the link counts: logic drives dates, gating blocks closing, "
+        "info is shown only)",
+    )
+    cross_tool: list[CrossToolField] = Field(
+        default_factory=list,
+        description="Fields naming an item in another tool (a Project Server task or "
+        "milestone, an Airtable record) by key, code or name: each value becomes a dependency",
+    )
+    remote_links: bool = Field(
+        default=False,
+        description="Jira: write dependencies on items in other tools as remote links "
+        "(upserted on a stable globalId, so re-runs never duplicate them)",
     )
     options: dict[str, Any] = Field(default_factory=dict, description="Connector-specific settings")
     fields: dict[str, FieldMapping] = Field(default_factory=dict)

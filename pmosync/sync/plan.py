@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pmosync.canonical_model import (
@@ -135,3 +135,75 @@ def canonical_value(state: WorkingState, write: PlannedWrite, change: FieldChang
 
 
 _ABSENT: Any = object()
+
+
+# -- cross-tool dependencies written back --------------------------------------------------
+
+ITEM_TYPES = (EntityType.WORK_ITEM, EntityType.MILESTONE)
+REMOTE_LINK_PREFIX = "remote:"  # a Jira remote link's external id (see connectors/jira/push.py)
+
+
+def plan_cross_links(
+    state: WorkingState,
+    connections: Iterable[str],
+    locate: Callable[[str, str], dict[str, str] | None],
+) -> Changeset:
+    """Remote links for dependencies whose ends live in different tools.
+
+    ``connections`` hold such links (Jira with ``remote_links: true``); ``locate(connection,
+    canonical_id)`` gives ``{"url", "title"}`` of the item in the tool that holds it, or None
+    (that tool cannot say where it is: nothing is planned). A dependency that already has a
+    remote link in a connection gets no second one; the link is upserted on a stable globalId
+    besides, so a write journaled twice cannot duplicate it.
+    """
+    targets = set(connections)
+    holders: dict[str, dict[str, str]] = {}  # canonical id -> connection -> external id
+    written: set[tuple[str, str]] = set()  # (connection, dependency id) with a remote link
+    for link in state.links.values():
+        if link.entity_type in ITEM_TYPES:
+            holders.setdefault(link.canonical_id, {})[link.connection] = link.external_id
+        elif link.entity_type is EntityType.DEPENDENCY and link.external_id.startswith(
+            REMOTE_LINK_PREFIX
+        ):
+            written.add((link.connection, link.canonical_id))
+    writes: list[PlannedWrite] = []
+    for dep in sorted(state.entities.values(), key=lambda e: e.id):
+        if dep.entity_type is not EntityType.DEPENDENCY or getattr(dep, "tombstoned", False):
+            continue
+        pred, succ = dep.values.get("predecessor"), dep.values.get("successor")
+        if not pred or not succ:
+            continue
+        at_pred, at_succ = holders.get(pred, {}), holders.get(succ, {})
+        if not at_pred or not at_succ or set(at_pred) & set(at_succ):
+            continue  # not across tools (or an end is in no tool)
+        for connection in sorted(targets):
+            if (connection, dep.id) in written:
+                continue
+            if connection in at_succ:
+                here, there, other_id = at_succ[connection], at_pred, pred
+            elif connection in at_pred:
+                here, there, other_id = at_pred[connection], at_succ, succ
+            else:
+                continue
+            where = next((w for c in sorted(there) if (w := locate(c, other_id))), None)
+            if where is None:
+                continue
+            local_is_succ = connection in at_succ
+            ends: dict[str, Any] = {
+                "predecessor": where if local_is_succ else here,
+                "successor": here if local_is_succ else where,
+            }
+            tools = ", ".join(sorted(there))
+            writes.append(
+                PlannedWrite(
+                    connection=connection,
+                    entity_type=EntityType.DEPENDENCY,
+                    canonical_id=dep.id,
+                    op="create",
+                    changes=[
+                        FieldChange(name, None, value, f"cross-tool link: other end in {tools}")
+                        for name, value in ends.items()
+                    ],
+                )
+            )
+    return Changeset(writes)

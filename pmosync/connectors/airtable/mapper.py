@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from pmosync.canonical_model import ENTITY_CLASSES, EntityType, RemotePointer, validate_fields
+from pmosync.canonical_model.provenance import named_pointer
 from pmosync.errors import SkippableRecordError
 
 # Airtable field types whose absence in a record means False / empty rather than unknown.
@@ -64,6 +65,11 @@ def to_canonical(
             if isinstance(raw, list) and raw:
                 target = cls.references[spec.canonical]
                 pointers[spec.canonical] = RemotePointer(target, str(raw[0]))
+            elif isinstance(raw, str) and raw.strip():
+                # a text cell naming an item in any tool (a Jira key, "P001 / Go-live"):
+                # an explicit cross-tool link, resolved by the sync against the store
+                target = cls.references[spec.canonical]
+                pointers[spec.canonical] = named_pointer(target, raw)
             elif raw is None:
                 values[spec.canonical] = None
             continue

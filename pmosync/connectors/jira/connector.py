@@ -49,6 +49,7 @@ from pmosync.connectors.jira.fields import FieldCatalog
 from pmosync.connectors.jira.keys import IssueKeys
 from pmosync.connectors.jira.mapper import (
     DEFAULT_CANCELLED_RESOLUTIONS,
+    CrossToolSpec,
     FieldSpec,
     IssueProfile,
     LinkProfile,
@@ -57,6 +58,7 @@ from pmosync.connectors.jira.mapper import (
     expected_remote_types,
     jql_moment,
     jql_quote,
+    map_cross_tool,
     map_issue,
     map_links,
     map_project,
@@ -108,6 +110,8 @@ class Prepared:
     catalog_scopes: dict[str, tuple[tuple[str, ...], frozenset[EntityType]]] = field(
         default_factory=dict
     )
+    # issue fields naming items in other tools (explicit cross-tool dependencies)
+    cross_tool: tuple[CrossToolSpec, ...] = ()
 
 
 class JiraConnector:
@@ -149,6 +153,7 @@ class JiraConnector:
                     names |= set(DEFAULT_FIELDS[entity_type])
                 if entity_type is EntityType.DEPENDENCY:
                     names |= {"predecessor", "successor", "link_type", "dependency_class"}
+                    names |= {"lag_minutes", "origin", "source_link_type"}
                 readable.setdefault(entity_type, set()).update(names)
                 if entity_type in ISSUE_ENTITIES:
                     writable.setdefault(entity_type, set()).update(
@@ -207,6 +212,7 @@ class JiraConnector:
         link_types: dict[str, str] = {}
         outward_succ: set[str] = set()
         classes: dict[str, str] = {}
+        cross_tool: list[CrossToolSpec] = []
         iterations = False
         for index, mapping in enumerate(self.mappings):
             team = mapping.team or f"team{index}"
@@ -234,7 +240,23 @@ class JiraConnector:
             dep = mapping.entities.get(EntityType.DEPENDENCY)
             if dep is not None:
                 for type_name, kind in (dep.link_types or {"Blocks": "FS"}).items():
+                    # a class name (logic/gating/info) classifies a Finish-to-Start link
+                    if kind in ("logic", "gating", "info"):
+                        classes[type_name.lower()] = kind
+                        kind = "FS"
                     link_types[type_name.lower()] = kind
+                for index, xref in enumerate(dep.cross_tool):
+                    where = f"{mapping.source} › entities.dependency.cross_tool[{index}]"
+                    found = catalog.resolve(xref.field, where=where)
+                    cross_tool.append(
+                        CrossToolSpec(
+                            found.id,
+                            found.name,
+                            xref.names,
+                            xref.link_type,
+                            xref.dependency_class,
+                        )
+                    )
                 outward_succ |= {t.lower() for t in dep.options.get("outward_is_successor", [])}
                 classes.update(
                     {str(k).lower(): str(v) for k, v in (dep.options.get("classes") or {}).items()}
@@ -258,6 +280,7 @@ class JiraConnector:
             iterations=iterations,
             ctx=ctx,
             catalog_scopes=catalog_scopes,
+            cross_tool=tuple(cross_tool),
         )
         return self._prepared
 
@@ -346,6 +369,7 @@ class JiraConnector:
         wanted |= {s.id for s in profile.specs.values() if s.id not in ("key", "id")}
         if prep.links is not None:
             wanted.add("issuelinks")
+        wanted |= {spec.field_id for spec in prep.cross_tool}
         if prep.ctx.sprint_field:
             wanted.add(prep.ctx.sprint_field)
         if prep.ctx.epic_link_field and "parent" in profile.specs:
@@ -407,6 +431,10 @@ class JiraConnector:
                     if key not in emitted:
                         emitted.add(key)
                         yield item
+            for record in map_cross_tool(issue, prep.cross_tool, prep.ctx):
+                if (EntityType.DEPENDENCY, record.ref.external_id) not in emitted:
+                    emitted.add((EntityType.DEPENDENCY, record.ref.external_id))
+                    yield record
             if prep.ctx.sprint_field:
                 for item in map_sprints(issue, prep.ctx):
                     key = (

@@ -13,7 +13,7 @@ import enum
 import re
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -31,6 +31,7 @@ from pmosync.canonical_model import (
     validate_fields,
 )
 from pmosync.canonical_model.entities import DependencyClass, LinkType, RaidKind, WorkItemKind
+from pmosync.canonical_model.provenance import named_pointer
 from pmosync.connectors.jira.adf import adf_to_text, text_to_adf
 from pmosync.connectors.jira.fields import JiraField
 
@@ -547,7 +548,13 @@ def map_links(
             )
             values = validate_fields(
                 EntityType.DEPENDENCY,
-                {"link_type": link_type, "lag_minutes": 0, "dependency_class": dep_class},
+                {
+                    "link_type": link_type,
+                    "lag_minutes": 0,
+                    "dependency_class": dep_class,
+                    "origin": "jira_issue_link",
+                    "source_link_type": type_name,
+                },
             )
         except (MappingProblem, ValidationError) as problem:
             out.append(
@@ -575,6 +582,70 @@ def map_links(
                 },
             )
         )
+    return out
+
+
+@dataclass(frozen=True)
+class CrossToolSpec:
+    """An issue field naming items in other tools (see config CrossToolField)."""
+
+    field_id: str
+    field_name: str
+    names: str  # "predecessor" or "successor": what the named item is
+    link_type: str
+    dependency_class: str
+
+
+def _named_items(raw: Any) -> list[str]:
+    """Item names held by a text, option or labels field; several split on commas/newlines."""
+    items = raw if isinstance(raw, list) else [raw]
+    out: list[str] = []
+    for item in items:
+        text = option_text(item)
+        if text:
+            out.extend(p.strip() for p in re.split(r"[,\n;]", text) if p.strip())
+    return out
+
+
+def map_cross_tool(
+    issue: Mapping[str, Any], specs: Sequence[CrossToolSpec], ctx: MapContext
+) -> list[PulledRecord]:
+    """Dependencies on items in other tools named in issue fields (resolved by the sync).
+
+    The external id is the issue, the field and the name's position, so editing the name
+    moves the same dependency and re-reading the issue never duplicates it.
+    """
+    out: list[PulledRecord] = []
+    this = str(issue.get("id") or "")
+    fields = issue.get("fields") or {}
+    for spec in specs:
+        for index, name in enumerate(_named_items(fields.get(spec.field_id))):
+            here = RemotePointer(EntityType.WORK_ITEM, this)
+            there = named_pointer(EntityType.WORK_ITEM, name)
+            pred, succ = (there, here) if spec.names == "predecessor" else (here, there)
+            values = validate_fields(
+                EntityType.DEPENDENCY,
+                {
+                    "link_type": spec.link_type,
+                    "lag_minutes": 0,
+                    "dependency_class": spec.dependency_class,
+                    "origin": "mapping",
+                    "source_link_type": spec.field_name,
+                },
+            )
+            out.append(
+                PulledRecord(
+                    ref=ExternalRef(
+                        ctx.connection,
+                        EntityType.DEPENDENCY,
+                        f"x:{this}:{spec.field_id}:{index}",
+                        external_key=name,
+                        version_token=f"{pred.external_id}>{succ.external_id}",
+                    ),
+                    values=values,
+                    pointers={"predecessor": pred, "successor": succ},
+                )
+            )
     return out
 
 

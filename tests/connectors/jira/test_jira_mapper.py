@@ -237,7 +237,13 @@ def test_links_both_directions_give_one_dependency_each() -> None:
     assert isinstance(again, PulledRecord)
     assert again.ref.external_id == "20001"
     assert again.pointers["predecessor"].external_id == "10042"
-    assert again.values == {"link_type": "FS", "lag_minutes": 0, "dependency_class": "logic"}
+    assert again.values == {
+        "link_type": "FS",
+        "lag_minutes": 0,
+        "dependency_class": "logic",
+        "origin": "jira_issue_link",
+        "source_link_type": "Blocks",
+    }
 
 
 def test_sprints_cloud_objects_and_legacy_dc_strings() -> None:
