@@ -388,7 +388,9 @@ def _replan(
         cal = calendar_for(graph, i, default, calendars)
         d_finish = cal.work_between(old.early_finish, new.early_finish)
         consumed = old.total_slack_minutes - new.total_slack_minutes
-        if abs(d_finish) < _EPS and abs(consumed) < _EPS and i not in targets:
+        # slack gained is not news (a later project finish gives every other item more);
+        # slack lost is, even where nothing moves yet
+        if abs(d_finish) < _EPS and consumed < _EPS and i not in targets:
             continue
         rows.append(
             SlipRow(
