@@ -1,0 +1,147 @@
+"""The dependency picture as PNG for slides: the SVG's layout, drawn with matplotlib."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates  # noqa: E402
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.patches import FancyArrowPatch  # noqa: E402
+
+from pmosync.reports.common import TODAY_COLOUR, fmt_date  # noqa: E402
+from pmosync.reports.dependencies_build import DepPicture  # noqa: E402
+from pmosync.reports.dependencies_svg import EDGE_COLOURS, EDGE_TEXT  # noqa: E402
+from pmosync.reports.roadmap_png import DPI, plain  # noqa: E402
+
+
+def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
+    band_top = []
+    y = 0.0
+    for _, rows in picture.bands:
+        band_top.append(y)
+        y += rows + 0.6
+    total = max(y, 2.0)
+    height_in = max(4.5, min(40.0, 2.1 + total * 0.45))
+    fig, ax = plt.subplots(figsize=(13.33, height_in), dpi=DPI)
+    fig.subplots_adjust(left=0.17, right=0.98, top=1 - 1.2 / height_in, bottom=0.9 / height_in)
+    ax.set_xlim(mdates.date2num(picture.start), mdates.date2num(picture.end))
+    ax.set_ylim(total, -0.3)
+    ax.set_yticks([])
+    for spine in ("left", "right", "top"):
+        ax.spines[spine].set_visible(False)
+    ax.xaxis.set_major_locator(mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%b\n%Y"))
+    ax.tick_params(axis="x", labelsize=8, colors="#505a5f")
+    ax.xaxis.grid(True, color="#eeeeee")
+    ax.set_axisbelow(True)
+    for index, ((label, rows), top) in enumerate(zip(picture.bands, band_top, strict=True)):
+        if index % 2 == 0:
+            ax.axhspan(top - 0.3, top + rows + 0.3, color="#f5f5f5", lw=0, zorder=0)
+        ax.text(
+            -0.01,
+            top + rows / 2,
+            "\n".join(textwrap.wrap(plain(label, 60), 24)[:3]),
+            transform=ax.get_yaxis_transform(),
+            ha="right",
+            va="center",
+            fontsize=9,
+            fontweight="bold",
+        )
+    pos = {
+        n.id: (float(mdates.date2num(n.day or picture.today)), band_top[n.band] + n.row + 0.3)
+        for n in picture.nodes
+    }
+    for edge in picture.edges:
+        colour = EDGE_COLOURS[edge.state]
+        ax.add_patch(
+            FancyArrowPatch(
+                pos[edge.source],
+                pos[edge.target],
+                connectionstyle="arc3,rad=0.2",
+                arrowstyle="-|>",
+                mutation_scale=10,
+                shrinkA=6,
+                shrinkB=6,
+                color=colour,
+                lw=2.2 if edge.state in ("violated", "critical") else 1.1,
+                ls="--" if edge.state == "unchecked" else "-",
+                zorder=3,
+            )
+        )
+        if edge.shortfall_days and edge.cross_project:  # inside a project: in the table
+            (sx, sy), (ex, ey) = pos[edge.source], pos[edge.target]
+            ax.text(
+                (sx + ex) / 2,
+                (sy + ey) / 2,
+                f"{edge.shortfall_days:.0f}d short",
+                color=colour,
+                fontsize=8,
+                fontweight="bold",
+                ha="center",
+                zorder=6,
+                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+            )
+    for node in picture.nodes:
+        px, py = pos[node.id]
+        ax.plot(
+            px,
+            py,
+            "o",
+            ms=7,
+            mfc="#0b0c0c",
+            mec="#912b88" if node.critical else "white",
+            mew=2.5 if node.critical else 1,
+            zorder=4,
+        )
+        ax.text(
+            px, py + 0.38, plain(node.label, 30), fontsize=7.5, ha="center", va="center", zorder=5
+        )
+    ax.axvline(mdates.date2num(picture.today), color=TODAY_COLOUR, ls="--", lw=1.4)
+    ax.text(
+        mdates.date2num(picture.today),
+        -0.35,
+        f" Status date {fmt_date(picture.today)}",
+        color=TODAY_COLOUR,
+        fontsize=8,
+        fontweight="bold",
+        va="bottom",
+    )
+    fig.suptitle(
+        plain(picture.title, 90),
+        x=0.01,
+        y=1 - 0.25 / height_in,
+        va="top",
+        ha="left",
+        fontsize=15,
+        fontweight="bold",
+    )
+    notes = [picture.as_of]
+    if not picture.checked:
+        notes.append("dependency checks not computed for this run")
+    if not picture.critical_computed:
+        notes.append("critical chain not computed")
+    fig.text(0.01, 1 - 0.75 / height_in, plain(" · ".join(notes), 170), fontsize=9, color="#505a5f")
+    handles = [
+        Line2D([], [], color=EDGE_COLOURS[s], lw=2, ls="--" if s == "unchecked" else "-", label=t)
+        for s, t in EDGE_TEXT.items()
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=8, frameon=False)
+    if not picture.nodes:
+        ax.text(
+            0.5,
+            0.5,
+            "No cross-project dependencies",
+            transform=ax.transAxes,
+            ha="center",
+            fontsize=14,
+            color="#505a5f",
+        )
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
