@@ -75,6 +75,12 @@ class SyncConfig(Strict):
     default_conflict: Literal["latest", "hold"] = "latest"
     # canonical entity -> canonical field used to match records across tools (e.g. project code)
     identity: dict[EntityType, str] = Field(default_factory=lambda: {EntityType.PROJECT: "code"})
+    full_run_days: int = Field(
+        default=7,
+        ge=1,
+        description="Suggest a --full run (which finds deletions in Jira and Airtable) when the "
+        "last one is older than this many days",
+    )
 
     @field_validator("overlap", mode="before")
     @classmethod

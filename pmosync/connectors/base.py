@@ -35,6 +35,9 @@ class Capabilities:
     writable: dict[EntityType, frozenset[str]] = field(default_factory=dict)
     can_create: frozenset[EntityType] = frozenset()
     incremental: bool = True
+    # parent type -> child types read again, all of them, with every parent record yielded
+    # (a republished PWA project, a re-imported file): a child missing then was deleted
+    whole_children: dict[EntityType, frozenset[EntityType]] = field(default_factory=dict)
 
 
 @runtime_checkable

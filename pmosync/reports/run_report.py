@@ -33,6 +33,16 @@ def render_text(report: RunReport) -> str:
         lines.append(f"  quarantined records: {len(report.quarantined)}")
         for q in report.quarantined[:20]:
             lines.append(f"    {q['connection']} {q['external_id']}: {q['reason']}")
+    for key, verb in (("tombstoned", "tombstoned"), ("revived", "back again")):
+        items = getattr(report, key)
+        if items:
+            noun = "record" if len(items) == 1 else "records"
+            lines.append(f"  {len(items)} {noun} {verb}:")
+            for t in items[:20]:
+                gone = " (no tool holds it: it stops counting)" if t["entity_tombstoned"] else ""
+                lines.append(f"    {t['connection']} {t['entity_type']} {t['label']}{gone}")
+    for notice in report.notices:
+        lines.append(f"  note: {notice}")
     if report.dry_run:
         lines.append(f"  plan: {len(report.plan)} write(s)")
         for w in report.plan[:200]:

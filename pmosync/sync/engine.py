@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
@@ -44,8 +44,9 @@ from pmosync.sync.reconcile import (
 )
 from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
-from pmosync.sync.state import WorkingState, load_state, persist, save_cursor
+from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
 from pmosync.sync.store import Store, utcnow
+from pmosync.sync.tombstones import Listing, mark_entities, revived, tombstone
 
 log = logging.getLogger("pmosync.sync")
 
@@ -139,8 +140,10 @@ class Engine:
         try:
             with phase("load"):
                 state = load_state(self.store)
+                mark_entities(state)
                 self.overrides = load_overrides(self.store)
                 self._build_connectors()
+                self._suggest_full()
             with phase("pull"):
                 pulled = self._pull(state)
             with phase("identify"):
@@ -272,6 +275,30 @@ class Engine:
             )
             return sorted({row for row in rows if row})
 
+    def _suggest_full(self) -> None:
+        """Jira and Airtable listings only tell deletions on a --full run: say when one is due."""
+        if self.options.full or self.options.window is not None:
+            return
+        days = self.loaded.config.sync.full_run_days
+        last: datetime | None = None
+        with self.store.sessions() as session:
+            rows = session.execute(
+                select(models.Run.started_at, models.Run.report)
+                .where(models.Run.status.in_(("ok", "partial")), models.Run.dry_run.is_(False))
+                .order_by(models.Run.id.desc())
+            )
+            for started_at, report in rows:
+                if report and report.get("full"):
+                    last = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
+                    break
+        if last is None or utcnow() - last > timedelta(days=days):
+            when = f"on {last.date().isoformat()}" if last else "never"
+            self.report.notices.append(
+                f"the last --full run was {when}: run `pmo-sync sync --full` (at least every "
+                f"{days} days, sync.full_run_days) so records deleted in Jira or Airtable are "
+                "tombstoned"
+            )
+
     def _fail(self, name: str, exc: PmoSyncError) -> None:
         conn_report = self.report.connections[name]
         conn_report.status = "failed"
@@ -313,6 +340,29 @@ class Engine:
             self.report.connections[name].new = stats.new[name]
             self.report.connections[name].changed = stats.changed[name]
         self.report.unresolved_references = stats.unresolved_references
+        self._tombstone(state, pulled, stats.revived)
+
+    def _tombstone(
+        self, state: WorkingState, pulled: dict[str, Pulled], back: list[LinkState]
+    ) -> None:
+        """Deletions the complete listings of this run show (see sync/tombstones.py)."""
+        extra = {c.name for c in self.options.extra}
+        listings = []
+        for name, result in pulled.items():
+            caps = self.capabilities[name]
+            listing = Listing(
+                name,
+                # a file import lists its files only, never the connection's every record
+                whole=self.options.full and self.options.window is None and name not in extra,
+                covers=frozenset(caps.readable),
+                whole_children=caps.whole_children,
+            )
+            listing.add(result.records)
+            listing.add(result.quarantined)
+            listings.append(listing)
+        marked = tombstone(state, listings, utcnow())
+        self.report.tombstoned = [t.to_dict() for t in marked]
+        self.report.revived = [t.to_dict() for t in revived(state, back)]
         self.report.unresolved_names = resolve_named(state).unresolved
 
     # -- reconcile ----------------------------------------------------------------------------
@@ -366,10 +416,11 @@ class Engine:
         region = self.loaded.config.portfolio.holiday_region
         self.schedule = run_analysis(state, today=today, holiday_region=region)
         self.report.schedule = report_section(self.schedule)
-        projects = [e.id for e in state.entities.values() if e.entity_type is EntityType.PROJECT]
+        live = [e for e in state.entities.values() if not e.tombstoned]  # deleted: not counted
+        projects = [e.id for e in live if e.entity_type is EntityType.PROJECT]
         views = milestone_views(
             (e.entity_type.value, e.values)
-            for e in state.entities.values()
+            for e in live
             if e.entity_type in (EntityType.MILESTONE, EntityType.WORK_ITEM)
         )
         overdue = overdue_by_project(views, today)
@@ -390,7 +441,12 @@ class Engine:
     def _plan(self, state: WorkingState, merged: Reconciliation) -> list[PlannedWrite]:
         healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
         writes = plan_writes(state, self.capabilities, healthy, merged.held).writes
-        writes += plan_creates(state, self.capabilities, self._create_types(healthy)).writes
+        deleted = {(lk.connection, lk.canonical_id) for lk in state.tombstoned.values()}
+        writes += [
+            w  # a record someone deleted in a tool is not created there again
+            for w in plan_creates(state, self.capabilities, self._create_types(healthy)).writes
+            if (w.connection, w.canonical_id) not in deleted
+        ]
         if self.schedule is not None:
             locate = locator(self.loaded, state, self.schedule.graph.label)
             targets = [n for n in remote_link_connections(self.loaded) if n in healthy]

@@ -25,6 +25,7 @@ class IngestStats:
     new: Counter[str] = field(default_factory=Counter)  # per connection
     changed: Counter[str] = field(default_factory=Counter)
     unresolved_references: int = 0
+    revived: list[LinkState] = field(default_factory=list)  # tombstoned records that reappeared
 
 
 class _Matcher:
@@ -82,6 +83,14 @@ def ingest(
             ref = record.ref
             key = (ref.connection, ref.entity_type.value, ref.external_id)
             link = state.links.get(key)
+            if link is None and key in state.tombstoned:
+                # deleted once, listed again (restored from the bin, or a listing that missed
+                # it): the same link and entity come back with everything they had
+                link = state.tombstoned.pop(key)
+                link.deleted_at = None
+                link.dirty = True
+                state.links[key] = link
+                stats.revived.append(link)
             if link is None:
                 link = LinkState(
                     matcher.canonical_id(record),

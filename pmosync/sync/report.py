@@ -41,6 +41,10 @@ class RunReport:
     unresolved_references: int = 0
     plan: list[dict[str, Any]] = field(default_factory=list)
     write_errors: list[dict[str, Any]] = field(default_factory=list)
+    # records a complete listing no longer had (kept, no longer counting), and ones back again
+    tombstoned: list[dict[str, Any]] = field(default_factory=list)
+    revived: list[dict[str, Any]] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # advice for the operator (e.g. run --full)
     # the analyse stage: portfolio schedule, dependency findings, cross-tool links
     schedule: dict[str, Any] = field(default_factory=dict)
     # explicit cross-tool links naming an item no tool holds (yet), with the reason

@@ -33,6 +33,7 @@ class LinkState:
     fetched_at: datetime | None = None
     id: int | None = None
     dirty: bool = False
+    deleted_at: datetime | None = None  # tombstoned: a complete listing no longer had it
 
     @property
     def key(self) -> LinkKey:
@@ -46,6 +47,8 @@ class EntityState:
     values: dict[str, Any]
     dirty: bool = False
     new: bool = False
+    # every tool that held it deleted it: kept, but it stops counting (see sync/tombstones.py)
+    tombstoned: bool = False
 
 
 @dataclass
@@ -57,6 +60,8 @@ class WorkingState:
     dirty_bases: set[BaseKey] = field(default_factory=set)
     new_bases: set[BaseKey] = field(default_factory=set)
     cursors: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    # links whose record was deleted in its tool (deleted_at set); a reappearance revives them
+    tombstoned: dict[LinkKey, LinkState] = field(default_factory=dict)
 
     def links_of(self, canonical_id: str) -> list[LinkState]:
         return [link for link in self.links.values() if link.canonical_id == canonical_id]
@@ -83,7 +88,7 @@ def load_state(store: Store) -> WorkingState:
         for row in session.execute(select(models.Entity.__table__)):
             state.entities[row.id] = EntityState(row.id, EntityType(row.entity_type), row.values)
         links = models.Link.__table__
-        for link in session.execute(select(links).where(links.c.deleted_at.is_(None))):
+        for link in session.execute(select(links)):
             ls = LinkState(
                 id=link.id,
                 canonical_id=link.canonical_id,
@@ -97,8 +102,9 @@ def load_state(store: Store) -> WorkingState:
                 source_modified_at=aware(link.source_modified_at),
                 content_hash=link.content_hash,
                 fetched_at=aware(link.fetched_at),
+                deleted_at=aware(link.deleted_at),
             )
-            state.links[ls.key] = ls
+            (state.tombstoned if ls.deleted_at else state.links)[ls.key] = ls
         for base in session.execute(select(models.FieldBase.__table__)):
             state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
         for cursor in session.execute(select(models.Cursor.__table__)):
@@ -121,7 +127,7 @@ def _link_row(link: LinkState, now: datetime) -> dict[str, Any]:
         "remote_values": link.remote_values,
         "pointers": link.pointers,
         "fetched_at": link.fetched_at or now,
-        "deleted_at": None,
+        "deleted_at": link.deleted_at,
     }
 
 
@@ -162,7 +168,9 @@ def persist(store: Store, state: WorkingState, session: Any | None = None) -> No
             for link, link_id in zip(new_links, ids, strict=True):
                 link.id = link_id
                 link.dirty = False
-        dirty_links = [link for link in state.links.values() if link.dirty]
+        dirty_links = [
+            link for link in (*state.links.values(), *state.tombstoned.values()) if link.dirty
+        ]
         if dirty_links:
             session.execute(
                 update(models.Link),

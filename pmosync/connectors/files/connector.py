@@ -70,7 +70,17 @@ class FilesConnector:
 
     # -- protocol: description -------------------------------------------------------------
     def capabilities(self) -> Capabilities:
-        return Capabilities(readable=dict(mapper.READABLE), writable={}, incremental=False)
+        return Capabilities(
+            readable=dict(mapper.READABLE),
+            writable={},
+            incremental=False,
+            # a re-imported file is read whole: a task it no longer has was deleted
+            whole_children={
+                EntityType.PROJECT: frozenset(
+                    {EntityType.WORK_ITEM, EntityType.MILESTONE, EntityType.DEPENDENCY}
+                )
+            },
+        )
 
     def scopes(self) -> list[Scope]:
         return [Scope(name, EntityType.PROJECT) for name in self._scopes]

@@ -187,7 +187,18 @@ class PwaConnector:
                     if entity.fields[name].field in mapper.TASK_WRITABLE.values()
                     and (entity_type is EntityType.WORK_ITEM or name in ("name", "due"))
                 )
-        return Capabilities(readable=readable, writable=writable, incremental=True)
+        return Capabilities(
+            readable=readable,
+            writable=writable,
+            incremental=True,
+            # a changed project is re-read whole (tasks, milestones, links): a task missing from
+            # it was deleted, even on an incremental run
+            whole_children={
+                EntityType.PROJECT: frozenset(
+                    {EntityType.WORK_ITEM, EntityType.MILESTONE, EntityType.DEPENDENCY}
+                )
+            },
+        )
 
     def scopes(self) -> list[Scope]:
         return [PROJECTS_SCOPE, RAID_SCOPE] if self.options.raid else [PROJECTS_SCOPE]
