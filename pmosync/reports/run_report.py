@@ -43,6 +43,7 @@ def render_text(report: RunReport) -> str:
                 lines.append(f"    {t['connection']} {t['entity_type']} {t['label']}{gone}")
     for notice in report.notices:
         lines.append(f"  note: {notice}")
+    lines.extend(_schedule_lines(report))
     if report.dry_run:
         lines.append(f"  plan: {len(report.plan)} write(s)")
         for w in report.plan[:200]:
@@ -53,3 +54,44 @@ def render_text(report: RunReport) -> str:
         for e in report.write_errors[:20]:
             lines.append(f"    {e['connection']} {e['external_id']}: {e['error']}")
     return "\n".join(lines)
+
+
+# Findings a PMO acts on first; open ends (items with no link) are counted, not listed.
+_LISTED_KINDS = ("cycle", "violation", "at_risk", "ancestor_link", "dangling", "lead", "long_lag")
+_SEVERITY = {"high": 0, "medium": 1, "low": 2}
+
+
+def _schedule_lines(report: RunReport) -> list[str]:
+    """The analyse stage: schedule, cross-tool links and dependency findings."""
+    s = report.schedule
+    lines: list[str] = []
+    if s:
+        lines.append(
+            f"  schedule: {s['items']} items, {s['links']} links ({s['cross_project_links']} "
+            f"across projects, {s['cross_tool_links']} across tools), {s['critical']} critical, "
+            f"{s['computed_changes']} computed field change(s); calendar {s['calendar']}"
+        )
+        if s.get("error"):
+            lines.append(f"    {s['error']}")
+        for link in s.get("cross_tool", [])[:20]:
+            lines.append(
+                f"    cross-tool: {link['predecessor']} ({', '.join(link['from'])}) -> "
+                f"{link['successor']} ({', '.join(link['to'])}), {link['type']} {link['class']}"
+            )
+        counts = ", ".join(f"{k} {v}" for k, v in s.get("findings_by_kind", {}).items())
+        if counts:
+            lines.append(f"  dependency findings: {counts}")
+        listed = sorted(
+            (f for f in s.get("findings", []) if f["kind"] in _LISTED_KINDS),
+            key=lambda f: (_SEVERITY.get(f["severity"], 3), _LISTED_KINDS.index(f["kind"])),
+        )
+        for f in listed[:20]:
+            lines.append(f"    [{f['severity']}] {f['kind']}: {f['message']}")
+        if len(listed) > 20:
+            lines.append(f"    ... {len(listed) - 20} more (--json lists them all)")
+    if report.unresolved_names:
+        lines.append(f"  cross-tool names not found: {len(report.unresolved_names)}")
+        for u in report.unresolved_names[:20]:
+            where = f"{u['connection']} {u['external_id']} {u['field']}"
+            lines.append(f"    {where} {u['name']!r}: {u['reason']}")
+    return lines
