@@ -33,6 +33,9 @@ from pmosync.analysis.dependencies import (
     check_dependencies,
     to_cpm,
 )
+from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
+from pmosync.analysis.rag import project_rag
+from pmosync.analysis.whatif import SlipResult
 from pmosync.canonical_model import EntityType, validate_fields
 from pmosync.config.loader import LoadedConfig
 from pmosync.errors import ConfigError
@@ -163,6 +166,17 @@ def graph_input(state: WorkingState) -> Iterator[tuple[str, str, Mapping[str, An
             yield entity.id, entity.entity_type.value, entity.values
 
 
+def build_portfolio(
+    state: WorkingState, *, today: date, holiday_region: str | None
+) -> tuple[PortfolioGraph, WorkCalendar, dict[str, WorkCalendar]]:
+    """The dependency graph of the whole portfolio, its default calendar and the stored ones."""
+    years = _years(state, today)
+    calendar = portfolio_calendar(holiday_region, years)
+    calendars = store_calendars(state, years)
+    graph = build_graph(graph_input(state), calendar=calendar, calendars=calendars)
+    return graph, calendar, calendars
+
+
 def analyse_schedule(
     state: WorkingState,
     *,
@@ -171,10 +185,7 @@ def analyse_schedule(
     at_risk_days: float = 5.0,
 ) -> ScheduleAnalysis:
     """Graph, portfolio schedule and dependency checks for the working state (read-only)."""
-    years = _years(state, today)
-    calendar = portfolio_calendar(holiday_region, years)
-    calendars = store_calendars(state, years)
-    graph = build_graph(graph_input(state), calendar=calendar, calendars=calendars)
+    graph, calendar, calendars = build_portfolio(state, today=today, holiday_region=holiday_region)
     analysis = ScheduleAnalysis(graph=graph, calendar=calendar, result=None, findings=[])
     status_date = datetime.combine(today, time())
     tasks, links = to_cpm(graph, calendar=calendar, calendars=calendars)
@@ -247,8 +258,8 @@ def cross_tool_links(state: WorkingState, graph: PortfolioGraph) -> list[dict[st
         out.append(
             {
                 "dependency": edge.id,
-                "predecessor": graph.label(edge.predecessor),
-                "successor": graph.label(edge.successor),
+                "predecessor": graph.describe(edge.predecessor),
+                "successor": graph.describe(edge.successor),
                 "from": sorted(pred),
                 "to": sorted(succ),
                 "type": edge.type,
@@ -442,3 +453,73 @@ def remote_link_connections(loaded: LoadedConfig) -> list[str]:
         if dep is not None and dep.remote_links:
             names.add(mapping.connection)
     return sorted(names)
+
+
+# -- what-if --------------------------------------------------------------------------------
+
+
+def slipped_values(state: WorkingState, result: SlipResult) -> dict[str, dict[str, Any]]:
+    """Canonical values of the items a slip moves, with their moved dates (for RAG)."""
+    twins = {item: m for m, item in milestone_twins(state).items()}
+    out: dict[str, dict[str, Any]] = {}
+    for row in result.rows:
+        if row.new_finish is None:
+            continue
+        finish = _finish_date(row.new_finish).isoformat()
+        for item_id in (row.item, twins.get(row.item)):
+            entity = state.entities.get(item_id or "")
+            if entity is None:
+                continue
+            moved = {**entity.values}
+            if entity.entity_type is EntityType.MILESTONE:
+                moved["due"] = finish
+            else:
+                moved["due"] = finish
+                if row.new_start is not None:
+                    moved["start"] = row.new_start.date().isoformat()
+            out[entity.id] = moved
+    return out
+
+
+def _project_rags(
+    state: WorkingState, overrides: Mapping[str, Mapping[str, Any]], today: date
+) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Computed RAG (and reasons) of every project, items replaced by ``overrides``."""
+    live = [e for e in state.entities.values() if not getattr(e, "tombstoned", False)]
+    projects = [e for e in live if e.entity_type is EntityType.PROJECT]
+    views = milestone_views(
+        (e.entity_type.value, dict(overrides.get(e.id, e.values)))
+        for e in live
+        if e.entity_type in (EntityType.MILESTONE, EntityType.WORK_ITEM)
+    )
+    overdue = overdue_by_project(views, today)
+    computed = consolidate([p.id for p in projects], views, today)
+    out = {}
+    for project in projects:
+        merged = {**project.values, **computed.get(project.id, {})}
+        result = project_rag(merged, overdue.get(project.id, []), today)
+        out[project.id] = (str(result.rag), tuple(result.reasons))
+    return out
+
+
+def rag_changes(
+    state: WorkingState, overrides: Mapping[str, Mapping[str, Any]], today: date
+) -> list[dict[str, Any]]:
+    """Projects whose computed RAG differs once ``overrides`` (moved items) apply."""
+    before = _project_rags(state, {}, today)
+    after = _project_rags(state, overrides, today)
+    out = []
+    for project_id, (rag, _) in sorted(before.items()):
+        new, reasons = after[project_id]
+        if new != rag:
+            values = state.entities[project_id].values
+            out.append(
+                {
+                    "project": str(values.get("code") or values.get("name") or project_id),
+                    "project_id": project_id,
+                    "before": rag,
+                    "after": new,
+                    "reasons": list(reasons),
+                }
+            )
+    return out

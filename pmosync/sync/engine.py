@@ -448,7 +448,7 @@ class Engine:
             if (w.connection, w.canonical_id) not in deleted
         ]
         if self.schedule is not None:
-            locate = locator(self.loaded, state, self.schedule.graph.label)
+            locate = locator(self.loaded, state, self.schedule.graph.describe)
             targets = [n for n in remote_link_connections(self.loaded) if n in healthy]
             writes += plan_cross_links(state, targets, locate).writes
         self._annotate(writes, merged)

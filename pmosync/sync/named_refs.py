@@ -126,3 +126,8 @@ def resolve_named(state: WorkingState) -> NamedResolution:
             else:
                 result.resolved += 1
     return result
+
+
+def find_named(state: WorkingState, text: str) -> str | None:
+    """The canonical id ``text`` names by the rules above, or None (ambiguous or unknown)."""
+    return _Index(state).find(text)[0]
