@@ -268,8 +268,13 @@ def test_task_links_use_project_codes(stack: PwaStack) -> None:
         tasks = {t["Id"] for t in stack.pwa.published(pid).tasks}
         assert len(links) == project["TaskLinks"]
         for link in links:
-            assert link["StartId"] in tasks and link["EndId"] in tasks
+            # PS.PublishedTaskLink as Microsoft's $metadata has it (StartId/EndId are draft-only)
+            assert "StartId" not in link and "EndId" not in link
+            assert link["PredecessorTaskId"] in tasks and link["SuccessorTaskId"] in tasks
+            assert link["ProjUid"] == pid
             assert link["LinkLag"] % 4800 == 0
+            assert link["LinkLagFmt"] == 7  # days
+            assert link["LinkLagDuration"] == f"{link['LinkLag'] // 4800}d"
             codes.add(link["DependencyType"])
     assert 1 in codes and codes <= {0, 1, 2, 3} and len(codes) >= 2
     pid = _first_project(stack)
@@ -277,9 +282,11 @@ def test_task_links_use_project_codes(stack: PwaStack) -> None:
         f"{stack.api}/ProjectServer/Projects('{pid}')/TaskLinks",
         params={"$expand": "Start,End", "$top": "1"},
     ).json()["d"]["results"][0]
-    assert link["Start"]["Id"] == link["StartId"] and link["End"]["Id"] == link["EndId"]
+    assert link["Start"]["Id"] == link["PredecessorTaskId"]
+    assert link["End"]["Id"] == link["SuccessorTaskId"]
     predecessors = session.get(
-        f"{stack.api}/ProjectServer/Projects('{pid}')/Tasks('{link['EndId']}')/Predecessors"
+        f"{stack.api}/ProjectServer/Projects('{pid}')/Tasks('{link['SuccessorTaskId']}')/"
+        "Predecessors"
     ).json()["d"]["results"]
     assert link["Id"] in [p["Id"] for p in predecessors]
 
@@ -434,7 +441,8 @@ def test_summary_task_team_and_enterprise_resources(stack: PwaStack) -> None:
     summary = summary["d"]
     plan = stack.pwa.published(pid)
     assert summary["__metadata"]["type"] == "PS.ProjectSummaryTask"
-    assert summary["Id"] == plan.props["SummaryTaskId"] and summary["OutlineLevel"] == 0
+    assert summary["Id"] == plan.props["SummaryTaskId"]
+    assert "OutlineLevel" not in summary  # PS.ProjectSummaryTask is a PS.Task (EDMX)
     assert summary["Finish"] == plan.props["FinishDate"].isoformat()
     team = session.get(f"{stack.api}/ProjectServer/Projects('{pid}')/ProjectResources").json()
     members = team["d"]["results"]

@@ -51,9 +51,23 @@ class PwaApi:
         return self.client.collection("/Projects", what="projects", params=params)
 
     def project(self, project_id: str) -> dict[str, Any]:
-        """The published project with its enterprise custom fields (``Custom_x005f_…``)."""
+        """The published project with its enterprise custom fields (``Custom_x005f_…``) and
+        its calendar (``PublishedProject.Calendar``, expanded: no extra request)."""
         return self.client.entity(
-            f"{_p(project_id)}/IncludeCustomFields", what=f"project {project_id}"
+            f"{_p(project_id)}/IncludeCustomFields",
+            what=f"project {project_id}",
+            params={"$expand": "Calendar"},
+        )
+
+    def calendars(self) -> list[dict[str, Any]]:
+        """Enterprise base calendars with their exceptions (``PS.Calendar``,
+        ``BaseCalendarExceptions``)."""
+        return list(
+            self.client.collection(
+                "/Calendars",
+                what="calendars",
+                params={"$expand": "BaseCalendarExceptions"},
+            )
         )
 
     def project_summary_task(self, project_id: str) -> dict[str, Any]:
@@ -68,11 +82,14 @@ class PwaApi:
             params={"$expand": "Parent"},
         )
 
-    def task_links(self, project_id: str) -> Iterator[dict[str, Any]]:
+    def task_links(self, project_id: str, *, expand_ends: bool = False) -> Iterator[dict[str, Any]]:
+        """PS.PublishedTaskLink rows. Project Online's carry ``PredecessorTaskId``/
+        ``SuccessorTaskId``; SharePoint 2019's only the ``Start``/``End`` navigation
+        properties, which ``expand_ends`` expands."""
         return self.client.collection(
             f"{_p(project_id)}/TaskLinks",
             what=f"project {project_id} task links",
-            params={"$expand": "Start,End"},
+            params={"$expand": "Start,End"} if expand_ends else None,
         )
 
     def assignments(self, project_id: str) -> Iterator[dict[str, Any]]:

@@ -162,6 +162,7 @@ class PwaConnector:
         self._sleep = sleep
         self._zone = ZoneInfo(config.server_timezone)
         self._catalog: CustomFieldCatalog | None = None
+        self._calendars: list[dict[str, Any]] | None = None
         self._task_project: dict[str, str] = {}
 
     # -- protocol: description -----------------------------------------------------------
@@ -187,18 +188,7 @@ class PwaConnector:
                     if entity.fields[name].field in mapper.TASK_WRITABLE.values()
                     and (entity_type is EntityType.WORK_ITEM or name in ("name", "due"))
                 )
-        return Capabilities(
-            readable=readable,
-            writable=writable,
-            incremental=True,
-            # a changed project is re-read whole (tasks, milestones, links): a task missing from
-            # it was deleted, even on an incremental run
-            whole_children={
-                EntityType.PROJECT: frozenset(
-                    {EntityType.WORK_ITEM, EntityType.MILESTONE, EntityType.DEPENDENCY}
-                )
-            },
-        )
+        return Capabilities(readable=readable, writable=writable, incremental=True)
 
     def scopes(self) -> list[Scope]:
         return [PROJECTS_SCOPE, RAID_SCOPE] if self.options.raid else [PROJECTS_SCOPE]
@@ -247,14 +237,30 @@ class PwaConnector:
             raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
         listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
         people: set[str] = set()  # a resource on several teams is yielded once per pull
+        calendars_read = False
         for summary in listed:
             if not self._selected(summary):
                 continue
             project_id = str(summary.get("Id") or "").lower()
             if not project_id:
                 raise FatalConnectorError("a project in the list has no Id", connection=self.name)
-            # The catalog is read only when a project changed: a quiet run costs one listing.
+            # The catalog and the calendars are read only when a project changed: a quiet run
+            # costs one listing.
+            if not calendars_read:
+                calendars_read = True
+                yield from self._pull_calendars()
             yield from self._pull_project(project_id, self.catalog(), people)
+
+    def _pull_calendars(self) -> Iterator[PulledRecord | Quarantined]:
+        """Enterprise base calendars (one request, ``BaseCalendarExceptions`` expanded)."""
+        if self._calendars is None:
+            self._calendars = self.api.calendars()
+        for calendar in self._calendars:
+            calendar_id = str(calendar.get("Id") or "").lower()
+            if not calendar_id:
+                yield Quarantined(self.name, EntityType.CALENDAR, "?", "calendar without Id")
+                continue
+            yield self._record(EntityType.CALENDAR, calendar_id, mapper.map_calendar, calendar)
 
     def _selected(self, summary: dict[str, Any]) -> bool:
         if not self.options.projects:
@@ -353,10 +359,14 @@ class PwaConnector:
         # surfaces as an exception before a partial project is handed over.
         tasks = list(self.api.tasks(project_id))
         links = list(self.api.task_links(project_id))
+        if any(not link.get("PredecessorTaskId") for link in links):
+            # SharePoint 2019 publishes links without ids: read them again with their ends
+            links = list(self.api.task_links(project_id, expand_ends=True))
         assignments = list(self.api.assignments(project_id))
         resources = list(self.api.project_resources(project_id))
         percent = self._project_percent(project_id)
-        baselines = self._baselines(project_id)
+        time_factors = mapper.ProjectTime.of(project)
+        baselines = self._baselines(project_id, time_factors)
 
         project_fields = self._fields(EntityType.PROJECT)
         yield self._record(
@@ -367,6 +377,7 @@ class PwaConnector:
             catalog=catalog,
             fields=project_fields,
             percent_complete=percent,
+            time_zone=self.config.server_timezone,
         )
         for resource in resources:
             resource_id = str(resource.get("Id") or "").lower()
@@ -375,6 +386,8 @@ class PwaConnector:
             people.add(resource_id)
             yield self._record(EntityType.PERSON, resource_id, mapper.map_resource, resource)
         assignees = mapper.primary_assignees(assignments)
+        by_task = mapper.assignments_by_task(assignments, time_factors)
+        chosen = self.options.baseline
         summary_task = str(project.get("SummaryTaskId") or "").lower() or None
         task_fields = self._fields(EntityType.WORK_ITEM)
         milestone_fields = self._fields(EntityType.MILESTONE)
@@ -396,6 +409,9 @@ class PwaConnector:
                     catalog=catalog,
                     fields=task_fields,
                     assignee_id=assignees.get(task_id),
+                    time=time_factors,
+                    assignments=by_task.get(task_id, []),
+                    baselines=None if chosen is None else baselines.get(task_id, []),
                 )
             if milestone and self.options.milestones != "work_item":
                 yield self._record(
@@ -404,8 +420,11 @@ class PwaConnector:
                     mapper.map_milestone,
                     task,
                     project_id=project_id,
-                    baseline_finish=baselines.get(task_id),
-                    task_baseline=self.options.baseline is None,
+                    baseline_finish=next(
+                        (b["finish"] for b in baselines.get(task_id, []) if b["number"] == chosen),
+                        None,
+                    ),
+                    task_baseline=chosen is None,
                     fields=milestone_fields,
                     catalog=catalog,
                 )
@@ -417,7 +436,7 @@ class PwaConnector:
                     self.name, EntityType.DEPENDENCY, str(link.get("Id") or "?"), f"link: {exc}"
                 )
                 continue
-            yield self._record(EntityType.DEPENDENCY, link_id, mapper.map_link, link)
+            yield self._record(EntityType.DEPENDENCY, link_id, mapper.map_link, link, time_factors)
 
     def _project_percent(self, project_id: str) -> Any:
         # The project itself has no PercentComplete; its summary task rolls it up.
@@ -426,20 +445,16 @@ class PwaConnector:
         except NotFoundError:
             return None
 
-    def _baselines(self, project_id: str) -> dict[str, Any]:
-        """task id -> baseline finish, when a baseline other than the tasks' own is chosen."""
+    def _baselines(
+        self, project_id: str, time_factors: mapper.ProjectTime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """task id -> its baselines 0-10 from ProjectData TaskBaselines (one request per
+        project), when the ``baseline`` option asks for the reporting feed; else nothing (the
+        tasks carry baseline 0 themselves)."""
         if self.options.baseline is None:
             return {}
-        number = int(self.options.baseline)
-        rows = self.api.reporting(
-            "TaskBaselines", project_id, extra_filter=f"BaselineNumber eq {number}"
-        )
-        out: dict[str, Any] = {}
-        for row in rows:
-            task_id = str(row.get("TaskId") or "").lower()
-            if task_id:
-                out[task_id] = row.get("TaskBaselineFinishDate")
-        return out
+        rows = self.api.reporting("TaskBaselines", project_id)
+        return mapper.reporting_baselines(rows, time_factors)
 
     # -- push ----------------------------------------------------------------------------
     def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:

@@ -12,12 +12,26 @@ Decisions (see docs/microsoft-project.md):
   (due date, baseline due, done) with the same external id.
 * Dates: Project stores local wall-clock times; start dates take the day they fall on, finish
   dates too, except a finish at exactly midnight, which ends the previous day.
-* Link types use Project's codes FF=0, FS=1, SF=2, SS=3; ``LinkLag`` is in tenths of a minute.
+* Link types use Project's codes FF=0, FS=1, SF=2, SS=3; ``LinkLag`` is in tenths of a minute
+  (tenths of a percent for a percentage lag) and ``LinkLagFmt`` says its unit with MSPDI's
+  LagFormat codes (7 = d, 8 = ed, 19 = %, ...; +32 = estimated).
+* The schedule is kept as Project Server holds it (``schedule_values``): local wall-clock
+  start/finish, durations and work in minutes from the ``…TimeSpan`` form (the
+  ``…Milliseconds`` form is an Edm.Int32 and overflows past 596 hours), the display string's
+  unit, constraint, deadline, actuals, Project's own slack and critical flag, baseline 0 from
+  the task (0-10 from ProjectData TaskBaselines when read), every assignment and every
+  enterprise custom field value by name.
+* ``ConstraintType`` codes follow Microsoft.ProjectServer.Client.ConstraintType (CSOM,
+  learn.microsoft.com jj232955): -1 NotSpecified, 0 ASAP, 1 ALAP, 2 MSO, 3 MFO, 4 SNET,
+  5 SNLT, 6 FNET, 7 FNLT, the same codes as MSPDI and Task.ConstraintType of the server
+  library. (The Project Online REST reference page prints 0 NotSpecified … 8 FNLT; see
+  docs/microsoft-project.md.)
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -31,6 +45,7 @@ from pmosync.canonical_model.entities import ENTITY_CLASSES
 from pmosync.config.mapping import FieldMapping
 from pmosync.connectors.msproject.customfields import (
     CustomFieldCatalog,
+    CustomFieldDef,
     CustomFieldValueError,
     decode,
     encode,
@@ -57,11 +72,47 @@ READABLE: dict[EntityType, frozenset[str]] = {
             "project",
             "parent",
             "assignee",
+            # the schedule as Project Server holds it
+            "start_at",
+            "finish_at",
+            "outline_level",
+            "duration_minutes",
+            "duration_unit",
+            "duration_elapsed",
+            "remaining_minutes",
+            "work_minutes",
+            "schedule_mode",
+            "constraint_type",
+            "constraint_date",
+            "deadline",
+            "actual_start",
+            "actual_finish",
+            "source_critical",
+            "source_total_slack_minutes",
+            "source_free_slack_minutes",
+            "source_early_start",
+            "source_early_finish",
+            "source_late_start",
+            "source_late_finish",
+            "baselines",
+            "assignments",
+            "custom",
         }
     ),
-    EntityType.MILESTONE: frozenset({"name", "due", "baseline_due", "status", "done", "project"}),
+    EntityType.MILESTONE: frozenset(
+        {"name", "due", "due_at", "baseline_due", "status", "done", "project"}
+    ),
     EntityType.DEPENDENCY: frozenset(
-        {"predecessor", "successor", "link_type", "lag_minutes", "dependency_class"}
+        {
+            "predecessor",
+            "successor",
+            "link_type",
+            "lag_minutes",
+            "lag_percent",
+            "lag_elapsed",
+            "dependency_class",
+            "origin",
+        }
     ),
     EntityType.RAID_ITEM: frozenset(
         {"name", "kind", "status", "due", "probability", "impact", "mitigation", "project", "owner"}
@@ -278,6 +329,371 @@ def mapped_values(
     return out
 
 
+# -- the schedule --------------------------------------------------------------------------
+
+CONSTRAINT_TYPES: dict[int, str] = {
+    0: "ASAP",
+    1: "ALAP",
+    2: "MSO",
+    3: "MFO",
+    4: "SNET",
+    5: "SNLT",
+    6: "FNET",
+    7: "FNLT",
+}
+# MSPDI LagFormat / DurationFormat codes (Microsoft's Project XML schema); +32 = estimated.
+LAG_FORMATS: dict[int, str] = {
+    3: "m",
+    4: "em",
+    5: "h",
+    6: "eh",
+    7: "d",
+    8: "ed",
+    9: "w",
+    10: "ew",
+    11: "mo",
+    12: "emo",
+    19: "%",
+    20: "e%",
+}
+_DISPLAY = re.compile(r"^\s*(-?\d+(?:[.,]\d+)?)\s*(emo|em|eh|ed|ew|e%|mo|m|h|d|w|%)\??\s*$")
+_TIMESPAN = re.compile(r"^(-)?P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?)?$")
+
+
+@dataclass(frozen=True)
+class ProjectTime:
+    """A project's working-time conversion factors (PublishedProject's own values)."""
+
+    minutes_per_day: int = 480
+    minutes_per_week: int = 2400
+    days_per_month: int = 20
+
+    @classmethod
+    def of(cls, project: Mapping[str, Any]) -> ProjectTime:
+        def number(name: str, default: int) -> int:
+            try:
+                return int(project.get(name) or default)
+            except (TypeError, ValueError):
+                return default
+
+        return cls(
+            number("MinutesPerDay", 480),
+            number("MinutesPerWeek", 2400),
+            number("DaysPerMonth", 20),
+        )
+
+    def unit_minutes(self, unit: str) -> Decimal:
+        return Decimal(
+            {
+                "m": 1,
+                "em": 1,
+                "h": 60,
+                "eh": 60,
+                "d": self.minutes_per_day,
+                "ed": 1440,
+                "w": self.minutes_per_week,
+                "ew": 10080,
+                "mo": self.minutes_per_day * self.days_per_month,
+                "emo": 43200,
+            }[unit]
+        )
+
+
+def display_unit(text: Any) -> str | None:
+    """The unit of a display string like ``"5d"``, ``"3ed"``, ``"2w?"``; None if unreadable."""
+    match = _DISPLAY.match(str(text or ""))
+    return match.group(2) if match else None
+
+
+def timespan_minutes(text: Any) -> Decimal | None:
+    """An Edm.Time (``"P24DT8H"``, ``"-PT30M"``) in minutes (days of 24 hours)."""
+    match = _TIMESPAN.match(str(text or "").strip())
+    if not match or text in ("P", "-P"):
+        return None
+    sign, days, hours, minutes, seconds = match.groups()
+    total = (
+        Decimal(days or 0) * 1440
+        + Decimal(hours or 0) * 60
+        + Decimal(minutes or 0)
+        + Decimal(seconds or 0) / 60
+    )
+    return -total if sign else total
+
+
+def amount_minutes(raw: Mapping[str, Any], prefix: str, time: ProjectTime) -> Decimal | None:
+    """A duration or work amount in minutes: ``<prefix>TimeSpan`` first (no overflow), then
+    ``<prefix>Milliseconds``, then the display string with the project's factors."""
+    span = timespan_minutes(raw.get(f"{prefix}TimeSpan"))
+    if span is not None:
+        return span
+    millis = raw.get(f"{prefix}Milliseconds")
+    if millis not in (None, ""):
+        try:
+            return Decimal(str(millis)) / 60000
+        except InvalidOperation:
+            pass
+    match = _DISPLAY.match(str(raw.get(prefix) or ""))
+    if match and not match.group(2).endswith("%"):
+        return Decimal(match.group(1).replace(",", ".")) * time.unit_minutes(match.group(2))
+    return None
+
+
+def constraint(code: Any) -> str | None:
+    if code in (None, ""):
+        return None
+    try:
+        number = int(code)
+    except (TypeError, ValueError):
+        raise MappingError("constraint_type", f"unknown ConstraintType {code!r}") from None
+    if number == -1:
+        return None  # NotSpecified
+    if number not in CONSTRAINT_TYPES:
+        raise MappingError("constraint_type", f"unknown ConstraintType {code!r}")
+    return CONSTRAINT_TYPES[number]
+
+
+def schedule_values(raw: Mapping[str, Any], time: ProjectTime) -> dict[str, Any]:
+    """A PublishedTask's schedule in canonical fields (absent properties stay unset)."""
+    unit = display_unit(raw.get("Duration"))
+    values: dict[str, Any] = {
+        "start_at": parse_datetime(raw.get("Start")),
+        "finish_at": parse_datetime(raw.get("Finish")),
+        "duration_minutes": amount_minutes(raw, "Duration", time),
+        "duration_unit": unit,
+        "duration_elapsed": None if unit is None else unit.startswith("e"),
+        "remaining_minutes": amount_minutes(raw, "RemainingDuration", time),
+        "work_minutes": amount_minutes(raw, "Work", time),
+        "constraint_type": constraint(raw.get("ConstraintType")),
+        "constraint_date": parse_datetime(raw.get("ConstraintStartEnd")),
+        "deadline": parse_datetime(raw.get("Deadline")),
+        "actual_start": parse_datetime(raw.get("ActualStart")),
+        "actual_finish": parse_datetime(raw.get("ActualFinish")),
+        "source_total_slack_minutes": amount_minutes(raw, "TotalSlack", time),
+        "source_free_slack_minutes": amount_minutes(raw, "FreeSlack", time),
+        "source_early_start": parse_datetime(raw.get("EarliestStart")),
+        "source_early_finish": parse_datetime(raw.get("EarliestFinish")),
+        "source_late_start": parse_datetime(raw.get("LatestStart")),
+        "source_late_finish": parse_datetime(raw.get("LatestFinish")),
+    }
+    if "OutlineLevel" in raw:
+        values["outline_level"] = int(raw["OutlineLevel"])
+    if "IsManual" in raw:
+        values["schedule_mode"] = "manual" if _flag(raw.get("IsManual")) else "auto"
+    if "IsCritical" in raw:
+        values["source_critical"] = _flag(raw.get("IsCritical"))
+    return {k: v for k, v in values.items() if v is not None or k in _CLEARABLE}
+
+
+# Schedule fields a republished plan may clear (a removed constraint date or deadline).
+_CLEARABLE = frozenset({"constraint_date", "deadline", "actual_start", "actual_finish"})
+
+
+def task_baseline(raw: Mapping[str, Any], time: ProjectTime) -> dict[str, Any] | None:
+    """Baseline 0 from the task's own Baseline* properties; None when it has none."""
+    values = {
+        "number": 0,
+        "start": parse_datetime(raw.get("BaselineStart")),
+        "finish": parse_datetime(raw.get("BaselineFinish")),
+        "duration_minutes": amount_minutes(raw, "BaselineDuration", time),
+        "work_minutes": amount_minutes(raw, "BaselineWork", time),
+        "cost": _decimal(raw.get("BaselineCost")),
+    }
+    if values["start"] is None and values["finish"] is None:
+        return None  # Project keeps zero duration/work/cost on never-baselined tasks
+    return values
+
+
+def reporting_baselines(
+    rows: Iterable[Mapping[str, Any]], time: ProjectTime
+) -> dict[str, list[dict[str, Any]]]:
+    """ProjectData TaskBaselines rows (0-10) by task id. Duration is in days and work in
+    hours there (the reporting feed's units)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        task_id = str(row.get("TaskId") or "").lower()
+        number = row.get("BaselineNumber")
+        if not task_id or number in (None, ""):
+            continue
+        days = _decimal(row.get("TaskBaselineDuration"))
+        hours = _decimal(row.get("TaskBaselineWork"))
+        out.setdefault(task_id, []).append(
+            {
+                "number": int(number),
+                "start": parse_datetime(row.get("TaskBaselineStartDate")),
+                "finish": parse_datetime(row.get("TaskBaselineFinishDate")),
+                "duration_minutes": None if days is None else days * time.minutes_per_day,
+                "work_minutes": None if hours is None else hours * 60,
+                "cost": _decimal(row.get("TaskBaselineCost")),
+            }
+        )
+    for baselines in out.values():
+        baselines.sort(key=lambda b: b["number"])
+    return out
+
+
+def _decimal(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        return Decimal(str(value))
+    except InvalidOperation:
+        return None
+
+
+def assignment_values(raw: Mapping[str, Any], time: ProjectTime) -> dict[str, Any] | None:
+    """A PublishedAssignment (``Resource`` expanded) as canonical AssignmentValues."""
+    resource = _guid(raw, "ResourceId", "Resource/Id")
+    if not resource or _is_empty_guid(resource):
+        return None
+    expanded = raw.get("Resource")
+    name = expanded.get("Name") if isinstance(expanded, Mapping) else None
+    return {
+        "resource": resource,
+        "resource_name": name or None,
+        "work_minutes": amount_minutes(raw, "Work", time),
+        "actual_work_minutes": amount_minutes(raw, "ActualWork", time),
+        "remaining_work_minutes": amount_minutes(raw, "RemainingWork", time),
+        "start": parse_datetime(raw.get("Start")),
+        "finish": parse_datetime(raw.get("Finish")),
+        "cost": _decimal(raw.get("Cost")),
+    }
+
+
+def assignments_by_task(
+    assignments: Iterable[Mapping[str, Any]], time: ProjectTime
+) -> dict[str, list[dict[str, Any]]]:
+    """task id -> every assignment on it (stable order: by resource id)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for raw in assignments:
+        task = _guid(raw, "TaskId", "Task/Id")
+        values = assignment_values(raw, time)
+        if task and values:
+            out.setdefault(task, []).append(values)
+    for rows in out.values():
+        rows.sort(key=lambda a: a["resource"])
+    return out
+
+
+def custom_values(
+    raw: Mapping[str, Any], catalog: CustomFieldCatalog, entity: str
+) -> dict[str, Any]:
+    """Every enterprise custom field value in the payload, by the field's display name.
+
+    A lookup value whose entry is not in the lookup table is kept as the raw entry names (the
+    value is not lost, and the record is not quarantined for a field nobody mapped)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        if not key.startswith("Custom_"):
+            continue
+        definition: CustomFieldDef | None = catalog.by_json_key(key)
+        if definition is None or definition.entity not in (None, entity):
+            continue
+        try:
+            decoded = decode(definition, value)
+        except CustomFieldValueError:
+            decoded = value
+        if decoded in (None, [], ""):
+            continue
+        out[definition.name] = decoded
+    return out
+
+
+# -- calendars -----------------------------------------------------------------------------
+
+_WEEKDAY_BITS = (2, 4, 8, 16, 32, 64, 1)  # CalendarRecurrenceDays, Monday first (Sunday = 1)
+
+
+def exception_days(raw: Mapping[str, Any]) -> list[date]:
+    """The days a PS.CalendarException covers, its recurrence expanded (learn.microsoft.com
+    CalendarException / CalendarRecurrenceType: 0 daily and 1 daily-skip every
+    RecurrenceFrequency days, 2 weekly on the RecurrenceDays mask, 3 monthly on
+    RecurrenceMonthDay, 4 yearly on RecurrenceMonth/RecurrenceMonthDay)."""
+    start = parse_datetime(raw.get("Start"))
+    finish = parse_datetime(raw.get("Finish"))
+    if start is None:
+        return []
+    first = start.date()
+    last = max(first, finish.date()) if finish else first
+    kind = int(raw.get("RecurrenceType") or 0)
+    every = max(1, int(raw.get("RecurrenceFrequency") or 1))
+    days: list[date] = []
+    day = first
+    while day <= last:
+        offset = (day - first).days
+        if kind in (0, 1):
+            hit = offset % every == 0
+        elif kind == 2:
+            mask = int(raw.get("RecurrenceDays") or 0)
+            week = offset // 7
+            hit = bool(mask & _WEEKDAY_BITS[day.weekday()]) and week % every == 0
+        elif kind == 3:
+            month_day = int(raw.get("RecurrenceMonthDay") or first.day)
+            months = (day.year - first.year) * 12 + day.month - first.month
+            hit = day.day == month_day and months % every == 0
+        elif kind == 4:
+            month = int(raw.get("RecurrenceMonth") or first.month)
+            month_day = int(raw.get("RecurrenceMonthDay") or first.day)
+            hit = day.month == month and day.day == month_day
+        else:
+            raise MappingError("exceptions", f"unknown RecurrenceType {kind!r}")
+        if hit:
+            days.append(day)
+        day += timedelta(days=1)
+    return days
+
+
+def exception_intervals(raw: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """Shift1..Shift5 (minutes from midnight) as working intervals; none = non-working."""
+    out = []
+    for number in range(1, 6):
+        begin, end = raw.get(f"Shift{number}Start"), raw.get(f"Shift{number}Finish")
+        if begin in (None, "") or end in (None, ""):
+            continue
+        b, e = int(begin), int(end)
+        if e > b:
+            out.append((b, e))
+    return out
+
+
+def map_calendar(raw: Mapping[str, Any]) -> Mapped:
+    """A PS.Calendar with ``BaseCalendarExceptions`` expanded as a canonical Calendar.
+
+    Project Server's REST API exposes no working week for a calendar (PS.Calendar has only
+    its name, flags and exceptions), so ``week`` stays empty: the analysis uses the standard
+    week there. A recurring exception becomes one exception per day it falls on; a plain span
+    stays one exception."""
+    calendar_id = _guid(raw, "Id")
+    if not calendar_id:
+        raise MappingError("Id", "calendar has no Id")
+    exceptions: list[dict[str, Any]] = []
+    rows = raw.get("BaseCalendarExceptions") or []
+    for row in rows if isinstance(rows, list) else []:
+        intervals = exception_intervals(row)
+        days = exception_days(row)
+        if not days:
+            continue
+        recurring = (
+            int(row.get("RecurrenceType") or 0) > 1 or int(row.get("RecurrenceFrequency") or 1) > 1
+        )
+        spans = [(d, d) for d in days] if recurring else [(days[0], days[-1])]
+        for first, last in spans:
+            exceptions.append(
+                {
+                    "start": first,
+                    "finish": last,
+                    "name": row.get("Name") or None,
+                    "intervals": intervals,
+                }
+            )
+    values = {"name": raw.get("Name"), "exceptions": exceptions}
+    modified = parse_datetime(raw.get("Modified"))
+    return Mapped(
+        values=finish(EntityType.CALENDAR, values, f"calendar {calendar_id}"),
+        version_token=modified.isoformat() if modified else None,
+        modified=modified,
+    )
+
+
 # -- entities ------------------------------------------------------------------------------
 
 
@@ -287,8 +703,11 @@ def map_project(
     catalog: CustomFieldCatalog,
     fields: Mapping[str, FieldMapping],
     percent_complete: Any = None,
+    time_zone: str | None = None,
 ) -> Mapped:
-    """A PublishedProject (with ``IncludeCustomFields``) as a canonical Project."""
+    """A PublishedProject (with ``IncludeCustomFields``, ``Calendar`` expanded) as a canonical
+    Project. ``time_zone`` is the zone of its wall-clock dates: PWA's API does not say, so it
+    is the connection's ``server_timezone``."""
     project_id = _guid(raw, "Id", "ProjectId")
     if not project_id:
         raise MappingError("Id", "project has no Id")
@@ -297,7 +716,12 @@ def map_project(
         "description": raw.get("Description") or None,
         "planned_start": start_date(raw.get("StartDate") or raw.get("ProjectStartDate")),
         "planned_finish": finish_date(raw.get("FinishDate") or raw.get("ProjectFinishDate")),
+        "custom": custom_values(raw, catalog, "project"),
     }
+    if "StatusDate" in raw:
+        values["status_date"] = parse_datetime(raw.get("StatusDate"))
+    if time_zone:
+        values["time_zone"] = time_zone
     pct = percent(percent_complete)
     if pct is not None:
         values["percent_complete"] = pct
@@ -315,8 +739,13 @@ def map_project(
     modified = published or parse_datetime(
         raw.get("LastSavedDate") or raw.get("ProjectModifiedDate")
     )
+    pointers: dict[str, RemotePointer] = {}
+    calendar_id = _guid(raw, "Calendar/Id")
+    if calendar_id and not _is_empty_guid(calendar_id):
+        pointers["calendar"] = RemotePointer(EntityType.CALENDAR, calendar_id)
     return Mapped(
         values=finish(EntityType.PROJECT, values, f"project {project_id}"),
+        pointers=pointers,
         version_token=modified.isoformat() if modified else None,
         modified=modified,
     )
@@ -330,8 +759,14 @@ def map_task(
     catalog: CustomFieldCatalog,
     fields: Mapping[str, FieldMapping],
     assignee_id: str | None = None,
+    time: ProjectTime | None = None,
+    assignments: list[dict[str, Any]] | None = None,
+    baselines: list[dict[str, Any]] | None = None,
 ) -> Mapped:
-    """A PublishedTask as a canonical WorkItem (kind task, summary or milestone)."""
+    """A PublishedTask as a canonical WorkItem (kind task, summary or milestone) with its
+    schedule, every assignment, its custom field values and its baselines (``baselines``
+    from ProjectData when read, else baseline 0 from the task itself)."""
+    time = time or ProjectTime()
     task_id = _guid(raw, "Id", "TaskId")
     if not task_id:
         raise MappingError("Id", "task has no Id")
@@ -349,7 +784,14 @@ def map_task(
         "due": finish_date(raw.get("Finish")),
         "percent_complete": pct,
         "status": status_from_percent(pct),
+        **schedule_values(raw, time),
+        "custom": custom_values(raw, catalog, "task"),
+        "assignments": list(assignments or []),
     }
+    if baselines is None:
+        own = task_baseline(raw, time)
+        baselines = [own] if own else []
+    values["baselines"] = baselines
     values.update(
         mapped_values(
             raw,
@@ -398,6 +840,7 @@ def map_milestone(
     values: dict[str, Any] = {
         "name": raw.get("Name"),
         "due": finish_date(raw.get("Finish")),
+        "due_at": parse_datetime(raw.get("Finish")),
         "baseline_due": finish_date(baseline),
         "status": status_from_percent(pct),
         "done": None if pct is None else pct >= 100,
@@ -437,13 +880,51 @@ def link_ends(raw: Mapping[str, Any]) -> tuple[str, str]:
     return pred, succ
 
 
-def map_link(raw: Mapping[str, Any]) -> Mapped:
+def link_lag(raw: Mapping[str, Any], time: ProjectTime) -> dict[str, Any]:
+    """``lag_minutes``/``lag_percent``/``lag_elapsed`` from a published link.
+
+    ``LinkLagFmt`` (Project Online) names the unit; SharePoint 2019's published links carry no
+    lag at all, so there the display string ``LinkLagDuration`` is read when present and the
+    lag is otherwise 0."""
+    fmt = raw.get("LinkLagFmt")
+    unit: str | None = None
+    if fmt not in (None, ""):
+        code = int(fmt)
+        unit = LAG_FORMATS.get(code - 32 if code > 32 else code)
+        if unit is None:
+            raise MappingError("lag_minutes", f"unknown LinkLagFmt {fmt!r}")
+    tenths = raw.get("LinkLag", raw.get("Lag"))
+    text = raw.get("LinkLagDuration")
+    if unit is None and text:
+        unit = display_unit(text)
+    elapsed = bool(unit and unit.startswith("e"))
+    if unit and unit.endswith("%"):
+        # a share of the predecessor's duration; LinkLag holds tenths of a percent
+        if tenths not in (None, ""):
+            share = Decimal(str(tenths)) / 10
+        else:
+            match = _DISPLAY.match(str(text or ""))
+            share = Decimal(match.group(1).replace(",", ".")) if match else Decimal(0)
+        return {"lag_minutes": 0, "lag_percent": share, "lag_elapsed": elapsed}
+    if tenths in (None, "") and text:
+        match = _DISPLAY.match(str(text))
+        if match is None:
+            raise MappingError("lag_minutes", f"LinkLagDuration {text!r} is not a duration")
+        minutes = Decimal(match.group(1).replace(",", ".")) * time.unit_minutes(match.group(2))
+        lag = int(minutes.to_integral_value(rounding="ROUND_HALF_EVEN"))
+    else:
+        lag = lag_minutes(tenths)
+    return {"lag_minutes": lag, "lag_percent": None, "lag_elapsed": elapsed}
+
+
+def map_link(raw: Mapping[str, Any], time: ProjectTime | None = None) -> Mapped:
     """A TaskLink as a canonical logic Dependency, stored predecessor -> successor."""
     pred, succ = link_ends(raw)
     values = {
         "link_type": link_type(raw.get("DependencyType", 1)),
-        "lag_minutes": lag_minutes(raw.get("LinkLag", raw.get("Lag"))),
+        **link_lag(raw, time or ProjectTime()),
         "dependency_class": "logic",
+        "origin": "pwa_link",
     }
     return Mapped(
         values=finish(EntityType.DEPENDENCY, values, f"link {link_id(raw)}"),

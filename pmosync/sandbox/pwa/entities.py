@@ -7,10 +7,24 @@ Enterprise custom fields appear as ``Custom_x005f_<32 hex>`` keys: inline on tas
 projects only through ``IncludeCustomFields``. Lookup values are collections of
 ``Entry_<32 hex>`` internal names.
 
-Task links carry ``StartId``/``EndId`` (the predecessor and successor task ids, REST-only
-properties of ``DraftTaskLink``), ``DependencyType`` (FF=0, FS=1, SF=2, SS=3) and, as an
-emulator extension matching MSPDI/MPXJ, ``LinkLag`` in tenths of a minute plus
-``LinkLagDuration`` as a display string (``"1d"``).
+Every entity is served with exactly the property names and EDM types of Microsoft's
+``$metadata`` for Project Online (the ``PS`` schema, tests/fixtures/specs/
+project-server-ps-spo.edmx.xml; tests/sandbox/test_pwa_contract.py holds the emulator to it):
+
+* ``PS.PublishedTaskLink``: ``Id``, ``DependencyType`` (FF=0, FS=1, SF=2, SS=3),
+  ``PredecessorTaskId``, ``SuccessorTaskId``, ``LinkLag`` (tenths of a minute, as MSPDI's
+  PredecessorLink; tenths of a percent for a percentage lag), ``LinkLagFmt`` (MSPDI's LagFormat
+  codes: 7 = d, 8 = ed, 19 = %, ...), ``LinkLagDuration`` (display string) and ``ProjUid``.
+  ``StartId``/``EndId`` belong to ``PS.DraftTaskLink`` only (with the same ids repeated as
+  ``PredecessorTaskId``/``SuccessorTaskId`` and ``LinkLagDuration``, no ``LinkLag``).
+* ``PS.ProjectSummaryTask`` has only the Task base plus its own few properties (no outline,
+  constraint or milestone flags, no Parent/Predecessors/Successors/Assignments).
+* ``PS.QueueJob``: ``Id``, ``JobState``, ``MessageType``, ``PercentComplete``,
+  ``WaitMilliseconds``, ``WaitTime``.
+* ``PS.Calendar`` (``ProjectServer/Calendars``, a project's ``Calendar``) with
+  ``BaseCalendarExceptions`` (``PS.BaseCalendarException``: ``Start``/``Finish``, five shifts
+  in minutes from midnight, recurrence fields as learn.microsoft.com's CalendarException and
+  CalendarRecurrenceType pages describe them).
 """
 
 from __future__ import annotations
@@ -20,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from pmosync.sandbox.pwa.odata import Entity, Guid
 from pmosync.sandbox.pwa.state import (
     ENTITY_TYPES,
-    MS_PER_MINUTE,
+    LAG_FMT_DAYS,
     CustomFieldDef,
     LookupTable,
     Plan,
@@ -29,12 +43,14 @@ from pmosync.sandbox.pwa.state import (
     QueueJob,
     duration_text,
     duration_timespan,
+    lag_text,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 ROOT = "ProjectServer"
+EMPTY_GUID = Guid("00000000-0000-0000-0000-000000000000")
 
 
 def _key(name: str, value: str) -> str:
@@ -81,6 +97,7 @@ class Views:
                 "LookupTables": lambda: [self.lookup_table(t) for t in self.state.lookup_tables],
                 "EnterpriseResources": lambda: [self.resource(r) for r in self.state.resources],
                 "EntityTypes": self.entity_types,
+                "Calendars": lambda: [self.calendar(c) for c in self.state.calendars],
                 "QueueJobs": lambda: [self.job(j, ROOT) for j in self.state.jobs.values()],
             },
         )
@@ -119,11 +136,14 @@ class Views:
     def draft(self, record: ProjectRecord) -> Entity:
         uri = f"{ROOT}/{_key('Projects', record.id)}/Draft"
         plan = record.draft
+        props = self._project_props(record, plan)
+        for name in _PUBLISHED_PROJECT_ONLY:  # PS.DraftProject lacks these (EDMX)
+            props.pop(name, None)
         return Entity(
             "PS.DraftProject",
             uri,
             (record.id,),
-            self._project_props(record, plan),
+            props,
             self._project_nav(record, plan, uri, draft=True),
         )
 
@@ -162,6 +182,7 @@ class Views:
             ],
             "ProjectSummaryTask": lambda: self.summary_task(record, plan, uri, kind),
             "IncludeCustomFields": lambda: self.with_custom_fields(record, draft),
+            "Calendar": lambda: self.project_calendar(record),
             "CheckedOutBy": lambda: (
                 self.user(record.checkout.owner_id) if record.checkout else None
             ),
@@ -187,6 +208,9 @@ class Views:
         entity = self.task(record, plan, top, uri, kind)
         entity.type = "PS.ProjectSummaryTask"
         entity.uri = f"{uri}/ProjectSummaryTask"
+        # PS.ProjectSummaryTask derives from PS.Task, not PS.PublishedTask (EDMX).
+        entity.props = {k: v for k, v in entity.props.items() if k not in _NOT_ON_SUMMARY}
+        entity.nav = {k: v for k, v in entity.nav.items() if k in ("CustomFields", "SubProject")}
         return entity
 
     def task(
@@ -209,6 +233,14 @@ class Views:
         props.update(_duration_props("TotalSlack", int(task.get("TotalSlackMilliseconds", 0)), "d"))
         props.update(_duration_props("FreeSlack", int(task.get("FreeSlackMilliseconds", 0)), "d"))
         props["PercentWorkComplete"] = task["PercentComplete"]
+        props["OutlinePosition"] = str(task.get("OutlinePosition", ""))  # Edm.String (EDMX)
+        props.update(
+            _duration_props(
+                "RemainingDuration",
+                int(task["DurationMilliseconds"]) * (100 - int(task["PercentComplete"])) // 100,
+                "d",
+            )
+        )
         if kind == "Draft":
             props["ParentId"] = task.get("ParentId") or Guid("00000000-0000-0000-0000-000000000000")
         for field in self.state.custom_fields:
@@ -235,6 +267,7 @@ class Views:
                     for lk in plan.links
                     if lk["EndId"] == task["Id"]
                 ],
+                "Calendar": lambda: None,  # no task calendar: the project's applies
                 "Successors": lambda: [
                     self.link(record, plan, lk, uri, kind)
                     for lk in plan.links
@@ -252,14 +285,22 @@ class Views:
         self, record: ProjectRecord, plan: Plan, link: dict[str, Any], uri: str, kind: str
     ) -> Entity:
         lag = int(link.get("LinkLag", 0))
-        props = {
+        fmt = int(link.get("LinkLagFmt", LAG_FMT_DAYS))
+        props: dict[str, Any] = {
             "Id": link["Id"],
             "DependencyType": link["DependencyType"],
-            "StartId": link["StartId"],
-            "EndId": link["EndId"],
-            "LinkLag": lag,
-            "LinkLagDuration": duration_text(lag * MS_PER_MINUTE // 10, "d"),
+            "PredecessorTaskId": link["StartId"],
+            "SuccessorTaskId": link["EndId"],
+            "LinkLagDuration": lag_text(lag, fmt),
         }
+        if kind == "Draft":
+            # PS.DraftTaskLink: StartId/EndId (and no LinkLag/LinkLagFmt/ProjUid)
+            props["StartId"] = link["StartId"]
+            props["EndId"] = link["EndId"]
+        else:
+            props["LinkLag"] = lag
+            props["LinkLagFmt"] = fmt
+            props["ProjUid"] = record.id
 
         def end(task_id: str) -> Callable[[], Entity | None]:
             def resolve() -> Entity | None:
@@ -331,6 +372,41 @@ class Views:
             dict(resource),
         )
 
+    def project_calendar(self, record: ProjectRecord) -> Entity | None:
+        """A project's calendar; a project made without one uses the standard calendar."""
+        found = self.state.calendar(record.calendar_id) or next(
+            (c for c in self.state.calendars if c["IsStandardCalendar"]), None
+        )
+        return self.calendar(found) if found else None
+
+    def calendar(self, calendar: dict[str, Any]) -> Entity:
+        """PS.Calendar. Its properties are only these (EDMX): the working week itself is not
+        exposed by REST; exceptions come through ``BaseCalendarExceptions``."""
+        uri = f"{ROOT}/{_key('Calendars', calendar['Id'])}"
+        props = {k: v for k, v in calendar.items() if k != "exceptions"}
+        return Entity(
+            "PS.Calendar",
+            uri,
+            (calendar["Id"],),
+            props,
+            {
+                "BaseCalendarExceptions": lambda: [
+                    self.calendar_exception(calendar, e, uri) for e in calendar["exceptions"]
+                ]
+            },
+        )
+
+    def calendar_exception(
+        self, calendar: dict[str, Any], exception: dict[str, Any], uri: str
+    ) -> Entity:
+        return Entity(
+            "PS.BaseCalendarException",
+            f"{uri}/BaseCalendarExceptions({exception['Id']})",
+            (exception["Id"],),
+            dict(exception),
+            {"Calendar": lambda: self.calendar(calendar)},
+        )
+
     def custom_field(self, field: CustomFieldDef) -> Entity:
         entity_type = ENTITY_TYPES["ProjectEntity" if field.entity == "project" else "TaskEntity"]
         props = {
@@ -339,7 +415,8 @@ class Views:
             "InternalName": field.internal_name,
             "FieldType": field.field_type,
             "Description": field.description,
-            "LookupTableId": field.lookup_table_id,
+            # Edm.Guid, not nullable: Guid.Empty when the field has no lookup table
+            "LookupTableId": field.lookup_table_id or EMPTY_GUID,
             "LookupAllowMultiSelect": field.multi,
             "IsRequired": False,
             "IsMultilineText": False,
@@ -383,7 +460,7 @@ class Views:
                 "InternalName": entry.internal_name,
                 "FullValue": entry.full_value,
                 "Description": entry.description,
-                "SortIndex": entry.sort_index,
+                "SortIndex": f"{entry.sort_index:.2f}",  # Edm.Decimal: a string in JSON
                 "Value": entry.full_value,
             },
         )
@@ -416,9 +493,9 @@ class Views:
                 "JobState": job.state,
                 "MessageType": job.msg_type,
                 "PercentComplete": job.percent(),
-                "Submitted": job.submitted,
-                "CorrelationId": job.project_id,
-                "Error": job.error,
+                # the queue's estimate of the wait (Edm.Int32 ms and Edm.Time)
+                "WaitMilliseconds": 0 if job.done else 1000,
+                "WaitTime": "PT0S" if job.done else "PT1S",
             },
         )
 
@@ -434,3 +511,34 @@ _TASK_INTERNAL = frozenset(
         "FreeSlackMilliseconds",
     }
 )
+
+# PublishedTask's own properties that PS.ProjectSummaryTask (a PS.Task) does not have (EDMX).
+_NOT_ON_SUMMARY = frozenset(
+    {
+        "ActualFinish",
+        "ActualStart",
+        "Completion",
+        "ConstraintStartEnd",
+        "ConstraintType",
+        "Deadline",
+        "FixedCost",
+        "IsActive",
+        "IsEffortDriven",
+        "IsLockedByManager",
+        "IsManual",
+        "IsMarked",
+        "IsMilestone",
+        "LevelingAdjustsAssignments",
+        "LevelingCanSplit",
+        "OutlineLevel",
+        "PercentPhysicalWorkComplete",
+        "RemainingDuration",
+        "RemainingDurationMilliseconds",
+        "RemainingDurationTimeSpan",
+        "TaskType",
+        "UsePercentPhysicalWorkComplete",
+        "Calendar",
+    }
+)
+
+_PUBLISHED_PROJECT_ONLY = frozenset({"EnterpriseProjectTypeId", "IsEnterpriseProject"})

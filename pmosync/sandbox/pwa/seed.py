@@ -140,6 +140,90 @@ def _custom_fields(ids: _Ids) -> tuple[list[CustomFieldDef], list[LookupTable]]:
     return fields, [rag, programmes]
 
 
+def _exception(
+    index: int,
+    name: str,
+    start: date,
+    finish: date,
+    shifts: tuple[tuple[int, int], ...] = (),
+    **recurrence: int,
+) -> dict[str, Any]:
+    """A PS.BaseCalendarException's properties. Shifts are minutes from midnight (none: a
+    non-working day); recurrence as learn.microsoft.com's CalendarException page: type 0 daily
+    (every RecurrenceFrequency days), 2 weekly (RecurrenceDays mask, Sunday = 1), 3 monthly,
+    4 yearly (RecurrenceMonth / RecurrenceMonthDay)."""
+    props: dict[str, Any] = {
+        "Id": index,
+        "Name": name,
+        "Start": datetime(start.year, start.month, start.day),
+        "Finish": datetime(finish.year, finish.month, finish.day),
+        "RecurrenceType": recurrence.get("RecurrenceType", 0),
+        "RecurrenceFrequency": recurrence.get("RecurrenceFrequency", 1),
+        "RecurrenceDays": recurrence.get("RecurrenceDays", 0),
+        "RecurrenceMonth": recurrence.get("RecurrenceMonth", 0),
+        "RecurrenceMonthDay": recurrence.get("RecurrenceMonthDay", 0),
+        "RecurrenceWeek": recurrence.get("RecurrenceWeek", 0),
+    }
+    for number in range(1, 6):
+        begin, end = shifts[number - 1] if number <= len(shifts) else (0, 0)
+        props[f"Shift{number}Start"] = begin
+        props[f"Shift{number}Finish"] = end
+    return props
+
+
+def _calendars(ids: _Ids, created: datetime, year: int) -> list[dict[str, Any]]:
+    """Two enterprise base calendars: the Standard one with the UK Christmas holidays and a
+    half day on Christmas Eve, and an operations calendar with a recurring yearly holiday and a
+    weekly early finish on Fridays."""
+    standard = ids()
+    operations = ids()
+    return [
+        {
+            "Id": standard,
+            "Name": "Standard",
+            "IsStandardCalendar": True,
+            "OriginalId": standard,
+            "Created": created,
+            "Modified": created,
+            "exceptions": [
+                _exception(
+                    0, "Christmas Eve", date(year, 12, 24), date(year, 12, 24), ((480, 720),)
+                ),
+                _exception(1, "Christmas", date(year, 12, 25), date(year, 12, 28)),
+                _exception(2, "New Year", date(year + 1, 1, 1), date(year + 1, 1, 1)),
+            ],
+        },
+        {
+            "Id": operations,
+            "Name": "Operations",
+            "IsStandardCalendar": False,
+            "OriginalId": operations,
+            "Created": created,
+            "Modified": created,
+            "exceptions": [
+                _exception(
+                    0,
+                    "Founders' day",
+                    date(year, 11, 6),
+                    date(year + 2, 11, 6),
+                    RecurrenceType=4,
+                    RecurrenceMonth=11,
+                    RecurrenceMonthDay=6,
+                ),
+                _exception(
+                    1,
+                    "Short Fridays",
+                    date(year, 10, 2),
+                    date(year, 10, 30),
+                    ((480, 720), (780, 900)),
+                    RecurrenceType=2,
+                    RecurrenceDays=32,
+                ),
+            ],
+        },
+    ]
+
+
 def _resources(ids: _Ids, count: int, domain: str, created: datetime) -> list[dict[str, Any]]:
     out = []
     for index in range(count):
@@ -360,6 +444,9 @@ def build_state(spec: SeedSpec | None = None) -> PwaState:
     if spec.custom_fields:
         state.custom_fields, state.lookup_tables = _custom_fields(ids)
     state.resources = _resources(ids, spec.resources, spec.tenant_domain, created)
+    # drawn after every other seeded id, so the ids above stay as they were before calendars
+    calendar_rng = random.Random(spec.seed + 1)
+    state.calendars = _calendars(_Ids(calendar_rng), created, spec.start.year)
     by_name = {f.name: f for f in state.custom_fields}
     for index in range(spec.projects):
         name = _PROJECT_NAMES[index % len(_PROJECT_NAMES)]
@@ -394,6 +481,8 @@ def build_state(spec: SeedSpec | None = None) -> PwaState:
             "IsEnterpriseProject": True,
             "PercentComplete": 0,
         }
+        # the project's calendar (PublishedProject.Calendar): Standard, every third Operations
+        calendar_id = state.calendars[1 if index % 3 == 2 else 0]["Id"]
         plan = Plan(props=props, tasks=tasks, links=links)
         _slip_and_progress(rng, plan, spec.status_date)
         plan.rollup()
@@ -406,7 +495,7 @@ def build_state(spec: SeedSpec | None = None) -> PwaState:
                 "Email": r["Email"],
                 "Code": r["Code"],
                 "Group": r["Group"],
-                "IsBudget": False,
+                "IsBudgeted": False,  # ProjectResource has IsBudgeted; IsBudget is enterprise
                 "IsGenericResource": False,
                 "Created": created,
                 "Modified": created,
@@ -465,6 +554,7 @@ def build_state(spec: SeedSpec | None = None) -> PwaState:
             last_saved=published_at,
             modified=published_at,
             owner_name=owner,
+            calendar_id=calendar_id,
         )
         record.issues = [
             _issue(ids, rng, record, n, plan, spec) for n in range(spec.issues_per_project)

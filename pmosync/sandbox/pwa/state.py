@@ -147,6 +147,46 @@ def duration_text(ms: int, unit: str = "d") -> str:
     return f"{shown}{unit}"
 
 
+# MSPDI LagFormat / DurationFormat codes (Microsoft's Project XML schema, PredecessorLink
+# element: 3=m, 4=em, 5=h, 6=eh, 7=d, 8=ed, 9=w, 10=ew, 11=mo, 12=emo, 19=%, 20=e%; +32 marks
+# an estimate, "d?"): PWA's LinkLagFmt uses the same codes.
+LAG_FORMATS: dict[int, str] = {
+    3: "m",
+    4: "em",
+    5: "h",
+    6: "eh",
+    7: "d",
+    8: "ed",
+    9: "w",
+    10: "ew",
+    11: "mo",
+    12: "emo",
+    19: "%",
+    20: "e%",
+}
+LAG_FMT_DAYS = 7
+_UNIT_MINUTES = {
+    "m": 1,
+    "em": 1,
+    "h": 60,
+    "eh": 60,
+    "d": MINUTES_PER_DAY,
+    "ed": 1440,
+    "w": MINUTES_PER_WEEK,
+    "ew": 10080,
+    "mo": MINUTES_PER_DAY * 20,
+    "emo": 43200,
+}
+
+
+def lag_text(tenths: int, fmt: int) -> str:
+    """``LinkLagDuration`` as Project shows it: ``"1d"``, ``"-2ed"``, ``"50%"``."""
+    unit = LAG_FORMATS.get(fmt % 32 if fmt > 32 else fmt, "d")
+    value = tenths / 10 if unit.endswith("%") else tenths / 10 / _UNIT_MINUTES[unit]
+    shown = f"{value:.2f}".rstrip("0").rstrip(".")
+    return f"{shown}{unit}"
+
+
 def duration_timespan(ms: int) -> str:
     """ISO 8601 duration of the working time, e.g. ``P5D`` is not used: Project reports the
     working hours as ``PT40H``-style values rolled into days of 24 h (``P1DT16H``)."""
@@ -329,6 +369,7 @@ class ProjectRecord:
     issues: list[dict[str, Any]] = field(default_factory=list)
     risks: list[dict[str, Any]] = field(default_factory=list)
     owner_name: str = ""
+    calendar_id: Any = None  # an enterprise calendar's Id (PublishedProject.Calendar)
     # What the reporting database (ProjectData) still shows while it lags a publish.
     reporting_plan: Plan | None = None
     reporting_published: datetime | None = None
@@ -357,6 +398,9 @@ class PwaState:
     lookup_tables: list[LookupTable] = field(default_factory=list)
     resources: list[dict[str, Any]] = field(default_factory=list)  # enterprise resources
     jobs: dict[str, QueueJob] = field(default_factory=dict)
+    # enterprise base calendars: {"Id", "Name", "IsStandardCalendar", "Created", "Modified",
+    # "OriginalId", "exceptions": [PS.BaseCalendarException property dicts]}
+    calendars: list[dict[str, Any]] = field(default_factory=list)
     # Bumped on every change, so derived views (ProjectData) can be cached between changes.
     version: int = 0
 
@@ -369,6 +413,9 @@ class PwaState:
 
     def lookup_table(self, table_id: Guid | None) -> LookupTable | None:
         return next((t for t in self.lookup_tables if t.id == table_id), None)
+
+    def calendar(self, calendar_id: Any) -> dict[str, Any] | None:
+        return next((c for c in self.calendars if c["Id"] == calendar_id), None)
 
     def resource(self, resource_id: str) -> dict[str, Any] | None:
         return next((r for r in self.resources if r["Id"] == resource_id), None)

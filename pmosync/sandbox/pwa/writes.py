@@ -520,7 +520,7 @@ def _team_member(resource: dict[str, Any], now: Any) -> dict[str, Any]:
         "Email": resource["Email"],
         "Code": resource.get("Code", ""),
         "Group": resource.get("Group", ""),
-        "IsBudget": False,
+        "IsBudgeted": False,  # PS.ProjectResource has IsBudgeted (IsBudget: enterprise only)
         "IsGenericResource": bool(resource.get("IsGeneric", False)),
         "Created": now,
         "Modified": now,

@@ -256,6 +256,8 @@ def test_project_with_custom_fields(catalog: CustomFieldCatalog) -> None:
         "status": "active",
         "code": "WH-01",
         "rag": "A",
+        # every enterprise custom field by its display name, lookups as their text
+        "custom": {"Departments": ["Operations"], "Project Code": "WH-01", "Project RAG": "Amber"},
     }
     assert mapped.version_token == "2025-03-02T09:15:00.530000"
 
@@ -331,6 +333,7 @@ def test_tasks_summary_and_milestone(catalog: CustomFieldCatalog) -> None:
     assert milestone.values == {
         "name": "Install conveyors",
         "due": "2025-03-31",
+        "due_at": "2025-03-31T17:00:00",
         "baseline_due": "2025-03-28",
         "status": "done",
         "done": True,
@@ -380,7 +383,10 @@ def test_links_types_and_lags(code: int, lag: int, expected_type: str, expected_
     assert mapped.values == {
         "link_type": expected_type,
         "lag_minutes": expected_lag,
+        "lag_percent": None,
+        "lag_elapsed": False,
         "dependency_class": "logic",
+        "origin": "pwa_link",
     }
     assert mapped.pointers["predecessor"] == RemotePointer(EntityType.WORK_ITEM, T1)
     assert mapped.pointers["successor"] == RemotePointer(EntityType.WORK_ITEM, T2)
@@ -501,3 +507,319 @@ def test_task_write_body() -> None:
     }
     with pytest.raises(mapper.MappingError, match="cannot be written"):
         mapper.task_write({"labels": ["x"]}, fields={})
+
+
+# -- the schedule ----------------------------------------------------------------------------
+
+
+def scheduled_task(**extra: object) -> dict:
+    """A PublishedTask with the schedule properties Microsoft's $metadata declares."""
+    props: dict[str, Any] = dict(
+        Duration="10d",
+        DurationMilliseconds=288000000,
+        DurationTimeSpan="P3DT8H",  # 80 working hours written as 24-hour days
+        RemainingDuration="5d",
+        RemainingDurationMilliseconds=144000000,
+        RemainingDurationTimeSpan="P1DT16H",
+        Work="120h",
+        WorkMilliseconds=432000000,
+        WorkTimeSpan="P5D",
+        IsManual=False,
+        IsCritical=True,
+        ConstraintType=4,  # SNET
+        ConstraintStartEnd="2025-02-03T08:00:00",
+        Deadline="2025-02-21T17:00:00",
+        ActualStart="2025-02-03T08:00:00",
+        ActualFinish="0001-01-01T00:00:00",
+        TotalSlack="-2d",
+        TotalSlackMilliseconds=-57600000,
+        TotalSlackTimeSpan="-PT16H",
+        FreeSlack="0d",
+        FreeSlackMilliseconds=0,
+        FreeSlackTimeSpan="PT0S",
+        BaselineStart="2025-01-27T08:00:00",
+        BaselineFinish="2025-02-07T17:00:00",
+        BaselineDurationMilliseconds=288000000,
+        BaselineWorkMilliseconds=288000000,
+        BaselineCost=1200.5,
+    )
+    props.update(extra)
+    return task(T2, **props)
+
+
+def test_task_keeps_the_schedule(catalog: CustomFieldCatalog) -> None:
+    mapped = mapper.map_task(
+        scheduled_task(),
+        project_id=PID,
+        summary_task_id=SUMMARY,
+        catalog=catalog,
+        fields={},
+    )
+    values = mapped.values
+    assert values["start_at"] == "2025-02-03T08:00:00"
+    assert values["finish_at"] == "2025-02-14T17:00:00"
+    assert values["outline_level"] == 2
+    assert Decimal(values["duration_minutes"]) == 4800  # from the TimeSpan: 80 h
+    assert values["duration_unit"] == "d" and values["duration_elapsed"] is False
+    assert Decimal(values["remaining_minutes"]) == 2400
+    assert Decimal(values["work_minutes"]) == 7200
+    assert values["schedule_mode"] == "auto"
+    assert values["constraint_type"] == "SNET"
+    assert values["constraint_date"] == "2025-02-03T08:00:00"
+    assert values["deadline"] == "2025-02-21T17:00:00"
+    assert values["actual_start"] == "2025-02-03T08:00:00"
+    assert values["actual_finish"] is None  # the 0001-01-01 sentinel
+    assert values["source_critical"] is True
+    assert Decimal(values["source_total_slack_minutes"]) == -960
+    assert Decimal(values["source_free_slack_minutes"]) == 0
+    assert values["baselines"] == [
+        {
+            "number": 0,
+            "start": "2025-01-27T08:00:00",
+            "finish": "2025-02-07T17:00:00",
+            "duration_minutes": "4800",
+            "work_minutes": "4800",
+            "cost": "1200.5",
+        }
+    ]
+    manual = mapper.map_task(
+        scheduled_task(IsManual=True, ConstraintType=-1, Duration="3ed"),
+        project_id=PID,
+        summary_task_id=SUMMARY,
+        catalog=catalog,
+        fields={},
+    ).values
+    assert manual["schedule_mode"] == "manual"
+    assert manual.get("constraint_type") is None  # -1: NotSpecified
+    assert manual["duration_unit"] == "ed" and manual["duration_elapsed"] is True
+
+
+def test_durations_past_the_int32_milliseconds_come_from_the_timespan() -> None:
+    # 100 working days of 480 min = 2 880 000 000 ms: more than an Edm.Int32 holds
+    raw = {"Duration": "100d", "DurationMilliseconds": -1414967296, "DurationTimeSpan": "P33DT8H"}
+    assert mapper.amount_minutes(raw, "Duration", mapper.ProjectTime()) == 48000
+    # neither form: the display string with the project's own day length
+    assert mapper.amount_minutes(
+        {"Duration": "2.5d"}, "Duration", mapper.ProjectTime(minutes_per_day=420)
+    ) == Decimal("1050.0")
+    assert mapper.amount_minutes({"Duration": "50%"}, "Duration", mapper.ProjectTime()) is None
+
+
+def test_unknown_constraint_code_names_the_field(catalog: CustomFieldCatalog) -> None:
+    with pytest.raises(mapper.MappingError, match="constraint_type"):
+        mapper.map_task(
+            scheduled_task(ConstraintType=12),
+            project_id=PID,
+            summary_task_id=SUMMARY,
+            catalog=catalog,
+            fields={},
+        )
+
+
+def test_every_assignment_and_the_task_custom_values(catalog: CustomFieldCatalog) -> None:
+    other = "00000000-0000-0000-0000-0000000000bb"
+    rows: list[dict[str, Any]] = [
+        {
+            "Id": "a1",
+            "Task": {"Id": T2},
+            "Resource": {"Id": RES, "Name": "Ava Patel"},
+            "WorkTimeSpan": "PT16H",
+            "ActualWorkTimeSpan": "PT4H",
+            "RemainingWorkTimeSpan": "PT12H",
+            "Start": "2025-02-03T08:00:00",
+            "Finish": "2025-02-04T17:00:00",
+            "Cost": 800,
+        },
+        {"Id": "a2", "Task": {"Id": T2}, "Resource": {"Id": other, "Name": "Ben"}, "Work": "8h"},
+        {
+            "Id": "a3",
+            "Task": {"Id": T1},
+            "Resource": {"Id": "00000000-0000-0000-0000-000000000000"},
+        },
+    ]
+    by_task = mapper.assignments_by_task(rows, mapper.ProjectTime())
+    assert [a["resource"] for a in by_task[T2.lower()]] == [other, RES]
+    assert T1.lower() not in by_task  # an unassigned placeholder row is no assignment
+    raw = scheduled_task(**{"Custom_x005f_aaaaaaaab5c6d7e8f90a1b2c3d4e5f60": "12.5"})
+    mapped = mapper.map_task(
+        raw,
+        project_id=PID,
+        summary_task_id=SUMMARY,
+        catalog=catalog,
+        fields={},
+        assignments=by_task[T2.lower()],
+    )
+    first, second = mapped.values["assignments"]
+    assert first["resource_name"] == "Ben" and first["work_minutes"] == "480"
+    assert second == {
+        "resource": RES,
+        "resource_name": "Ava Patel",
+        "person": None,
+        "units_percent": None,
+        "work_minutes": "960",
+        "actual_work_minutes": "240",
+        "remaining_work_minutes": "720",
+        "start": "2025-02-03T08:00:00",
+        "finish": "2025-02-04T17:00:00",
+        "cost": "800",
+    }
+    assert mapped.values["custom"] == {"Budget Hours": "12.5"}
+
+
+def test_reporting_baselines_zero_to_ten() -> None:
+    rows = [
+        {
+            "TaskId": T2.upper(),
+            "BaselineNumber": number,
+            "TaskBaselineStartDate": "/Date(1738569600000)/",  # 2025-02-03T08:00
+            "TaskBaselineFinishDate": "2025-02-14T17:00:00",
+            "TaskBaselineDuration": 10,  # days in the reporting feed
+            "TaskBaselineWork": 80.0,  # hours
+            "TaskBaselineCost": 0,
+        }
+        for number in (10, 0, 3)
+    ]
+    found = mapper.reporting_baselines(rows, mapper.ProjectTime(minutes_per_day=450))
+    assert [b["number"] for b in found[T2.lower()]] == [0, 3, 10]
+    first = found[T2.lower()][0]
+    assert first["start"] == datetime(2025, 2, 3, 8, 0)
+    assert first["duration_minutes"] == 4500 and first["work_minutes"] == 4800
+    mapped = mapper.map_task(
+        scheduled_task(),
+        project_id=PID,
+        summary_task_id=SUMMARY,
+        catalog=CustomFieldCatalog(()),
+        fields={},
+        baselines=found[T2.lower()],
+    )
+    assert [b["number"] for b in mapped.values["baselines"]] == [0, 3, 10]
+
+
+@pytest.mark.parametrize(
+    ("fmt", "lag", "expected"),
+    [
+        (7, 4800, {"lag_minutes": 480, "lag_percent": None, "lag_elapsed": False}),
+        (39, 4800, {"lag_minutes": 480, "lag_percent": None, "lag_elapsed": False}),  # 1d?
+        (8, 14400, {"lag_minutes": 1440, "lag_percent": None, "lag_elapsed": True}),  # 1ed
+        (19, 500, {"lag_minutes": 0, "lag_percent": "50", "lag_elapsed": False}),  # 50 %
+        (20, -250, {"lag_minutes": 0, "lag_percent": "-25", "lag_elapsed": True}),
+    ],
+)
+def test_link_lag_formats(fmt: int, lag: int, expected: dict[str, Any]) -> None:
+    raw = {
+        "Id": "L1",
+        "PredecessorTaskId": T1,
+        "SuccessorTaskId": T2,
+        "DependencyType": 1,
+        "LinkLag": lag,
+        "LinkLagFmt": fmt,
+        "ProjUid": PID,
+    }
+    values = mapper.map_link(raw).values
+    assert {k: values[k] for k in expected} == expected
+    assert values["origin"] == "pwa_link"
+
+
+def test_sharepoint_2019_links_without_lag_fields() -> None:
+    # PS.PublishedTaskLink in SharePoint 2019's $metadata: Id, DependencyType, Start, End
+    raw = {"Id": "L1", "DependencyType": 1, "Start": {"Id": T1}, "End": {"Id": T2}}
+    mapped = mapper.map_link(raw)
+    assert mapped.values["lag_minutes"] == 0
+    assert mapped.pointers["predecessor"] == RemotePointer(EntityType.WORK_ITEM, T1)
+    with pytest.raises(mapper.MappingError, match="LinkLagFmt"):
+        mapper.map_link({**raw, "LinkLag": 0, "LinkLagFmt": 13})
+    text_only = mapper.map_link({**raw, "LinkLagDuration": "2d"}, mapper.ProjectTime())
+    assert text_only.values["lag_minutes"] == 960
+
+
+def _exception(**extra: object) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "Id": 0,
+        "Name": "Holiday",
+        "Start": "2026-12-25T00:00:00",
+        "Finish": "2026-12-28T00:00:00",
+        "RecurrenceType": 0,
+        "RecurrenceFrequency": 1,
+        "RecurrenceDays": 0,
+        "RecurrenceMonth": 0,
+        "RecurrenceMonthDay": 0,
+        "RecurrenceWeek": 0,
+    }
+    for number in range(1, 6):
+        raw[f"Shift{number}Start"] = raw[f"Shift{number}Finish"] = 0
+    raw.update(extra)
+    return raw
+
+
+def test_calendar_exceptions_spans_shifts_and_recurrences() -> None:
+    raw = {
+        "__metadata": {"type": "PS.Calendar"},
+        "Id": "5f0c7b1e-3a2d-4c8b-9e61-0d4f2a7b9c13",
+        "Name": "Operations",
+        "IsStandardCalendar": False,
+        "Modified": "2026-08-01T00:00:00",
+        "BaseCalendarExceptions": {
+            "results": [
+                _exception(),
+                _exception(
+                    Id=1,
+                    Name="Half day",
+                    Start="2026-12-24T00:00:00",
+                    Finish="2026-12-24T00:00:00",
+                    Shift1Start=480,
+                    Shift1Finish=720,
+                ),
+                _exception(
+                    Id=2,
+                    Name="Short Fridays",
+                    Start="2026-10-01T00:00:00",
+                    Finish="2026-10-31T00:00:00",
+                    RecurrenceType=2,
+                    RecurrenceDays=32,  # Friday (Sunday = 1)
+                    Shift1Start=480,
+                    Shift1Finish=720,
+                    Shift2Start=780,
+                    Shift2Finish=900,
+                ),
+                _exception(
+                    Id=3,
+                    Name="Founders",
+                    Start="2026-01-01T00:00:00",
+                    Finish="2028-12-31T00:00:00",
+                    RecurrenceType=4,
+                    RecurrenceMonth=11,
+                    RecurrenceMonthDay=6,
+                ),
+            ]
+        },
+    }
+    values = mapper.map_calendar(odata.entity({"d": raw})).values
+    assert values["name"] == "Operations"
+    spans = [(e["name"], e["start"], e["finish"], e["intervals"]) for e in values["exceptions"]]
+    assert spans[0] == ("Holiday", "2026-12-25", "2026-12-28", [])
+    assert spans[1] == ("Half day", "2026-12-24", "2026-12-24", [[480, 720]])  # JSON form
+    fridays = [s for s in spans if s[0] == "Short Fridays"]
+    assert [s[1] for s in fridays] == [
+        "2026-10-02",
+        "2026-10-09",
+        "2026-10-16",
+        "2026-10-23",
+        "2026-10-30",
+    ]
+    assert fridays[0][3] == [[480, 720], [780, 900]]
+    assert [s[1] for s in spans if s[0] == "Founders"] == ["2026-11-06", "2027-11-06", "2028-11-06"]
+    with pytest.raises(mapper.MappingError, match="RecurrenceType"):
+        mapper.map_calendar({**raw, "BaseCalendarExceptions": [_exception(RecurrenceType=9)]})
+
+
+def test_project_time_zone_status_date_and_calendar(catalog: CustomFieldCatalog) -> None:
+    cal = "5f0c7b1e-3a2d-4c8b-9e61-0d4f2a7b9c13"
+    mapped = mapper.map_project(
+        published_project(StatusDate="2025-03-07T17:00:00", Calendar={"Id": cal, "Name": "x"}),
+        catalog=catalog,
+        fields={},
+        time_zone="Europe/London",
+    )
+    assert mapped.values["time_zone"] == "Europe/London"
+    assert mapped.values["status_date"] == "2025-03-07T17:00:00"
+    assert mapped.pointers == {"calendar": RemotePointer(EntityType.CALENDAR, cal)}
