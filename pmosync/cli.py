@@ -615,6 +615,7 @@ def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
 # Commands of other areas register themselves on ``main``; imported last so they can use the
 # helpers above.
 from pmosync.commands import analysis as _analysis_commands  # noqa: E402,F401
+from pmosync.commands import reports as _report_commands  # noqa: E402,F401
 from pmosync.commands import schedule as _schedule_commands  # noqa: E402,F401
 
 if __name__ == "__main__":
