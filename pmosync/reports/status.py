@@ -58,6 +58,8 @@ def project_rows(store: Store) -> list[dict[str, Any]]:
             sources.setdefault(link.canonical_id, set()).add(link.connection)
     rows = []
     for project in projects:
+        if project.values.get("external"):
+            continue  # a stub standing for another plan (see files import): not a project
         row = {key: project.values.get(key) for key, _ in COLUMNS}
         row["sources"] = ", ".join(sorted(sources.get(project.id, ())))
         rows.append(row)

@@ -143,6 +143,7 @@ class Engine:
                 mark_entities(state)
                 self.overrides = load_overrides(self.store)
                 self._build_connectors()
+                self._share_stored_links(state)
                 self._suggest_full()
             with phase("pull"):
                 pulled = self._pull(state)
@@ -331,7 +332,16 @@ class Engine:
                 }
                 for q in pulled.quarantined
             )
+        for connector in self.options.extra:  # e.g. two plans sharing a GUID, kept apart
+            self.report.notices.extend(getattr(connector, "notices", ()))
         return results
+
+    def _share_stored_links(self, state: WorkingState) -> None:
+        """A one-off import sees what its earlier imports stored (which plan holds which id)."""
+        for connector in self.options.extra:
+            receive = getattr(connector, "stored_links", None)
+            if callable(receive):
+                receive([lk for lk in state.links.values() if lk.connection == connector.name])
 
     def _identify(self, state: WorkingState, pulled: dict[str, Pulled]) -> None:
         records = {name: result.records for name, result in pulled.items()}
@@ -417,7 +427,12 @@ class Engine:
         self.schedule = run_analysis(state, today=today, holiday_region=region)
         self.report.schedule = report_section(self.schedule)
         live = [e for e in state.entities.values() if not e.tombstoned]  # deleted: not counted
-        projects = [e.id for e in live if e.entity_type is EntityType.PROJECT]
+        # an external stub (a plan standing for another one) has no RAG of its own
+        projects = [
+            e.id
+            for e in live
+            if e.entity_type is EntityType.PROJECT and not e.values.get("external")
+        ]
         views = milestone_views(
             (e.entity_type.value, e.values)
             for e in live

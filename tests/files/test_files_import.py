@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from pmosync.canonical_model import EntityType, PulledRecord, Quarantined
+from pmosync.canonical_model import ENTITY_CLASSES, EntityType, PulledRecord, Quarantined
 from pmosync.cli import EXIT_CONFIG, EXIT_OK, EXIT_PARTIAL, main
 from pmosync.connectors.files import connector as connector_module
 from pmosync.connectors.files import java_available
@@ -206,6 +206,11 @@ class Snapshot:
     def values(self, connection: str, entity_type: EntityType, external_id: str) -> dict[str, Any]:
         row = self.links[(connection, entity_type.value, external_id)]
         return self.entities[row["canonical_id"]][1]
+
+
+def _source_values(row: tuple[str, dict[str, Any], Any]) -> dict[str, Any]:
+    computed = ENTITY_CLASSES[EntityType(row[0])].computed
+    return {k: v for k, v in row[1].items() if k not in computed}
 
 
 def snapshot(store_url: str) -> Snapshot:
@@ -482,7 +487,12 @@ def test_a_later_save_of_a_file_updates_exactly_what_changed(history: History) -
     relations = read_xml(FIXTURES / "mspdirelations.xml")
     task3 = relations.external_id(3)
     link23 = f"{relations.external_id(2)}->{task3}"
-    changed = {cid for cid, row in after.entities.items() if row != before.entities[cid]}
+    # what the file says; computed fields (the CPM's forecasts) follow the new lag too
+    changed = {
+        cid
+        for cid, row in after.entities.items()
+        if _source_values(row) != _source_values(before.entities[cid])
+    }
     items = after.ids("files", EntityType.WORK_ITEM)
     deps = after.ids("files", EntityType.DEPENDENCY)
     assert changed == {items[task3], deps[link23]}
@@ -490,7 +500,16 @@ def test_a_later_save_of_a_file_updates_exactly_what_changed(history: History) -
     assert after.values("files", EntityType.DEPENDENCY, link23)["lag_minutes"] == 960
     assert after.values("files", EntityType.DEPENDENCY, link23)["link_type"] == "SS"
 
-    provenance = {"version_token", "source_modified_at", "fetched_at", "content_hash"}
+    # external_key of the project: its plan signature, which names the path it was read from
+    project_key = ("files", "project", "mspdirelations.xml")
+    assert str(history.copy) in after.links[project_key]["external_key"]
+    provenance = {
+        "version_token",
+        "source_modified_at",
+        "fetched_at",
+        "content_hash",
+        "external_key",
+    }
     content_changed = {
         key
         for key, row in after.links.items()
@@ -508,7 +527,8 @@ def test_a_later_save_of_a_file_updates_exactly_what_changed(history: History) -
         for key, row in after.links.items()
         if row["version_token"] != before.links[key]["version_token"]
     }
-    assert len(token_changed) == 1 + len(relations.tasks) + len(relations.links)
+    assert len(token_changed) == 1 + len(relations.tasks) + len(relations.links) + len(sf.calendars)
+    assert sf.calendars, "the file's calendar was not read"
     for key in token_changed:
         assert after.links[key]["version_token"].startswith(f"{sf.sha256}:2009-02-01T09:30:00")
     # LastSaved, read as UTC (MSPDI carries no zone)
@@ -789,7 +809,7 @@ def test_code_field_dates_milestone_and_inactive_task() -> None:
     assert ms.pointers["project"].external_id == "Roadmap"
 
 
-def test_links_to_placeholders_and_unmeasurable_lags_are_quarantined() -> None:
+def test_links_to_placeholders_are_quarantined_and_percentage_lags_kept() -> None:
     sf = _file(
         "p.xml",
         title="P",
@@ -798,16 +818,28 @@ def test_links_to_placeholders_and_unmeasurable_lags_are_quarantined() -> None:
             _link(1, 2, type="SS", lag_minutes=240.4, lag_value=0.5, lag_unit="DAYS"),
             _link(9, 2),
             _link(2, 1, type="FF", lag_minutes=None, lag_value=50.0, lag_unit="PERCENT"),
+            _link(2, 9, lag_minutes=None, lag_value=1.0, lag_unit="FORTNIGHTS"),
+            _link(1, 3),
         ),
     )
     records = _by_type(map_schedule_file(sf, connection="f"))
-    [dep] = records["dependency"]
-    assert dep.ref.external_id == "P:1->P:2"
-    assert dep.values == {"link_type": "SS", "lag_minutes": 240, "dependency_class": "logic"}
+    deps = {d.ref.external_id: d.values for d in records["dependency"]}
+    assert deps["P:1->P:2"] == {
+        "link_type": "SS",
+        "lag_minutes": 240,
+        "lag_percent": None,
+        "lag_elapsed": False,
+        "dependency_class": "logic",
+        "origin": "schedule_link",
+    }
+    # a percentage of a predecessor without a duration: the percentage is what counts
+    assert deps["P:2->P:1"]["lag_percent"] == "50"
+    assert deps["P:2->P:1"]["lag_minutes"] == 0
     assert {w.ref.external_id for w in records["work_item"]} == {"P:1", "P:2"}  # not UID 9
     reasons = sorted(q.reason for q in records["quarantined"])
-    assert "p.xml: link UID 2 -> UID 1: field lag_minutes" in reasons[0]
+    assert "p.xml: link UID 1 -> UID 3: UID 3 is a task that is not in the file" in reasons[0]
     assert "UID 9 is a placeholder of another project's task" in reasons[1]
+    assert "UID 9 is a placeholder of another project's task" in reasons[2]
 
 
 def test_one_project_in_two_files_keeps_the_later_save() -> None:

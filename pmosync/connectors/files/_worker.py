@@ -500,20 +500,20 @@ class _Extractor:
         for number in range(11):
             # MPXJ numbers baselines 1-10 and exposes baseline 0 through the unnumbered getters.
             args: tuple[int, ...] = () if number == 0 else (number,)
-            start = _dt(task.getBaselineStart(*args))
-            finish = _dt(task.getBaselineFinish(*args))
-            # MPP files report zero duration, work and cost for a baseline never saved; only a
-            # saved baseline has dates (even a milestone's), so the dates decide.
-            if start is None and finish is None:
-                continue
-            yield ScheduleBaseline(
+            baseline = ScheduleBaseline(
                 number=number,
-                start=start,
-                finish=finish,
+                start=_dt(task.getBaselineStart(*args)),
+                finish=_dt(task.getBaselineFinish(*args)),
                 duration_minutes=self._minutes(task.getBaselineDuration(*args)),
                 work_minutes=self._minutes(task.getBaselineWork(*args)),
                 cost=_float(task.getBaselineCost(*args)),
             )
+            # MPP files report zero duration, work and cost for a baseline never saved, so a
+            # baseline is kept when it has a date or any non-zero amount: one that holds only
+            # a cost, a duration or a work figure (entered by hand, or by an add-in) counts.
+            amounts = (baseline.duration_minutes, baseline.work_minutes, baseline.cost)
+            if baseline.start or baseline.finish or any(amounts):
+                yield baseline
 
     def _tasks(self) -> list[ScheduleTask]:
         tasks: list[ScheduleTask] = []
@@ -544,6 +544,10 @@ class _Extractor:
                     active=bool(task.getActive()),
                     recurring=bool(task.getRecurring()),
                     external=bool(task.getExternalTask()),
+                    inserted_project=bool(task.getExternalProject()),
+                    subproject_file=_str(task.getSubprojectFile()),
+                    subproject_task_id=_int(task.getSubprojectTaskID()),
+                    subproject_task_unique_id=_int(task.getSubprojectTaskUniqueID()),
                     start=_dt(task.getStart()),
                     finish=_dt(task.getFinish()),
                     actual_start=_dt(task.getActualStart()),
@@ -702,6 +706,7 @@ class _Extractor:
                     units_percent=_float(assignment.getUnits()),
                     start=_dt(assignment.getStart()),
                     finish=_dt(assignment.getFinish()),
+                    cost=_float(assignment.getCost()),
                     custom_fields=self._custom_values("assignment", assignment),
                 )
             )

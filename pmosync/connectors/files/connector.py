@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pmosync.canonical_model import (
     EntityType,
@@ -24,8 +25,12 @@ from pmosync.canonical_model import (
 from pmosync.connectors.base import Capabilities, Scope
 from pmosync.connectors.files import mapper
 from pmosync.connectors.files.model import ScheduleFile
+from pmosync.connectors.files.plans import PlanSignature, StoredProject
 from pmosync.connectors.files.reader import read_schedule_files
 from pmosync.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pmosync.sync.state import LinkState
 
 __all__ = ["FilesConnector", "scope_name"]
 
@@ -39,6 +44,10 @@ def scope_name(path: Path) -> str:
     """``file:<name>:<hash of the absolute path>``: the same for every import of that path."""
     digest = hashlib.sha256(str(path).encode()).hexdigest()[:16]
     return f"file:{path.name[:_NAME_CHARS]}:{digest}"
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _absolute(path: Path) -> Path:
@@ -66,7 +75,10 @@ class FilesConnector:
         self._on_progress = on_progress
         self._lock = threading.Lock()
         self._records: dict[Path, list[PulledRecord | Quarantined]] | None = None
+        self._stored: dict[str, StoredProject] = {}
         self.files: list[ScheduleFile] = []  # what MPXJ gave, for reports and tests
+        # run-report lines: distinct plans sharing an id, subprojects not imported, stubs
+        self.notices: list[str] = []
 
     # -- protocol: description -------------------------------------------------------------
     def capabilities(self) -> Capabilities:
@@ -91,6 +103,22 @@ class FilesConnector:
     def close(self) -> None:
         pass  # the worker process is gone once read_schedule_files returns
 
+    def stored_links(self, links: Iterable[LinkState]) -> None:
+        """What earlier imports under this name stored (the engine hands it over before the
+        pull): which plan holds which project id, so that another plan with the same GUID
+        gets its own project, and a master plan finds a subproject imported before."""
+        self._stored = {
+            link.external_id: StoredProject(
+                external_id=link.external_id,
+                signature=PlanSignature.parse(link.external_key),
+                name=_str(link.remote_values.get("name")),
+                code=_str(link.remote_values.get("code")),
+                external=bool(link.remote_values.get("external")),
+            )
+            for link in links
+            if link.connection == self.name and link.entity_type is EntityType.PROJECT
+        }
+
     # -- protocol: pull --------------------------------------------------------------------
     def pull(
         self, scope: Scope, since: datetime | None, until: datetime | None
@@ -111,7 +139,9 @@ class FilesConnector:
                 if self._on_progress is not None:
                     for _ in range(self._repeats):
                         self._on_progress(self._paths[-1])
-                self._records = mapper.map_files(self.files, connection=self.name)
+                mapped = mapper.map_import(self.files, connection=self.name, stored=self._stored)
+                self._records = mapped.records
+                self.notices.extend(mapped.warnings)
                 for path, records in self._records.items():
                     log.info("[%s] %s: %s", self.name, path, mapper.count(records))
             return self._records

@@ -1,38 +1,40 @@
 """Pure mapping of schedule files (``ScheduleFile``, read through MPXJ) into canonical records.
 
-No I/O: ``reader.py`` reads, this module converts, ``connector.py`` wires them. A file maps
-exactly as a project published to Project Server maps through the PWA connector, reusing that
-mapper's converters (see docs/files-import.md):
+No I/O: ``reader.py`` reads, this module converts, ``connector.py`` wires them. A file maps as a
+project published to Project Server maps through the PWA connector, reusing that mapper's
+converters, and keeps the whole schedule besides (see docs/files-import.md):
 
 * The project summary task (outline level 0, UID 0) is the project itself, not a work item;
   every other task is a ``WorkItem`` of kind ``summary``, ``milestone`` or ``task``. A milestone
   task is also a ``Milestone`` with the same external id (due = finish, baseline due = baseline 0
-  finish). Placeholders of another project's tasks (cross-project links in MSPDI/MPP) are not
-  this project's work items and are skipped; links to them are quarantined.
-* Dates: start takes the day it falls on; a finish at exactly midnight ends the previous day.
-* Links keep their type (FS/SS/FF/SF) and their lag in minutes, rounded half-even as the PWA
-  mapper rounds ``LinkLag``. Elapsed lags ("2ed") are wall-clock minutes, as ``LinkLag`` is.
+  finish). Each work item keeps its times, durations (working minutes, with the file's unit and
+  the elapsed flag), schedule mode, constraint, deadline, calendar, actuals, MS Project's own
+  slack/critical/early/late values, baselines 0-10, every assignment and its custom fields.
+* Dates: ``start``/``due`` are days (a finish at exactly midnight ends the previous day);
+  ``start_at``/``finish_at`` and the other date-times are the file's local wall clock.
+* Links keep their type (FS/SS/FF/SF), their lag in minutes (rounded half-even as the PWA
+  mapper rounds ``LinkLag``), a percentage lag as ``lag_percent`` and the elapsed flag.
+* Every calendar of the file is a ``Calendar`` (external id ``{project}:cal:{UID}``); the project
+  points at its default calendar, a task at its own calendar when it has one.
 * Work resources become ``Person`` records; a task's assignee is the resource carrying most
-  work on it (the PWA connector's rule). Material and cost resources are not people.
+  work on it (the PWA connector's rule); ``assignments`` lists them all.
 
-Identity (§A.1 of the canonical model note: a UID is only unique inside one file):
+Identity (§A.1 of the canonical model note: a UID is only unique inside one file): a project's
+external id is its identity (GUID, else P6's project ID, title, name, file name), unless another
+plan already holds that id (see ``plans.py``); a task's is its GUID, else ``{project}:{UID}``;
+a resource's is its GUID, else ``{project}:resource:{UID}``; a link's ``{pred}->{succ}``.
 
-* project identity = the project GUID; else P6's project ID (XER/PMXML); else the project
-  title; else the project name (MSPDI writes the file name there); else the file's name. The
-  project's external id is that identity;
-* a task's external id is its GUID (Project 2010+ files have one), else ``{identity}:{UID}``;
-  a resource's is its GUID, else ``{identity}:resource:{UID}``; a link's is
-  ``{predecessor id}->{successor id}`` (Project allows one link per pair).
-
-So re-importing a file, or a newer save of it under another name, updates the same records.
-When one import holds the same project twice (two saves of one schedule), the later save wins
-and the other is quarantined, naming both files.
+Master plans and stubs: an inserted subproject row points at the subproject's project
+(``WorkItem.subproject``) when that file is in the import or an earlier one; a placeholder of
+another file's task resolves to that task when the file is in the same import; a file that
+only stands for other projects (every task a placeholder) is a stub: it resolves to the real
+project by code or name and is never a portfolio project of its own.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -46,10 +48,18 @@ from pmosync.canonical_model import (
     RemotePointer,
 )
 from pmosync.connectors.files.model import (
+    ScheduleAssignment,
+    ScheduleCalendar,
     ScheduleFile,
     ScheduleLink,
     ScheduleResource,
     ScheduleTask,
+)
+from pmosync.connectors.files.plans import (
+    StoredProject,
+    file_basename,
+    plan_signature,
+    resolve_plan_ids,
 )
 from pmosync.connectors.msproject import mapper as pwa_mapper
 from pmosync.connectors.msproject.mapper import (
@@ -64,8 +74,11 @@ from pmosync.connectors.msproject.mapper import (
 
 __all__ = [
     "READABLE",
+    "MappedImport",
+    "calendar_external_id",
     "count",
     "map_files",
+    "map_import",
     "map_schedule_file",
     "project_code",
     "project_identity",
@@ -73,12 +86,70 @@ __all__ = [
     "task_external_id",
 ]
 
-# What an import reads: what the PWA connector reads, but a file's project code comes from the
-# file (there is no team mapping to name it) and files hold no RAID registers.
+_SCHEDULE_FIELDS = frozenset(
+    {
+        "start_at",
+        "finish_at",
+        "outline_level",
+        "duration_minutes",
+        "duration_unit",
+        "duration_elapsed",
+        "remaining_minutes",
+        "work_minutes",
+        "schedule_mode",
+        "constraint_type",
+        "constraint_date",
+        "deadline",
+        "calendar",
+        "actual_start",
+        "actual_finish",
+        "source_critical",
+        "source_total_slack_minutes",
+        "source_free_slack_minutes",
+        "source_early_start",
+        "source_early_finish",
+        "source_late_start",
+        "source_late_finish",
+        "baselines",
+        "assignments",
+        "custom",
+        "subproject",
+    }
+)
+
+# What an import reads: what the PWA connector reads plus the whole schedule; a file's project
+# code comes from the file (there is no team mapping to name it); files hold no RAID registers.
 READABLE: dict[EntityType, frozenset[str]] = {
     **{k: v for k, v in pwa_mapper.READABLE.items() if k is not EntityType.RAID_ITEM},
     EntityType.PROJECT: frozenset(
-        {"name", "code", "planned_start", "planned_finish", "percent_complete", "status"}
+        {
+            "name",
+            "code",
+            "planned_start",
+            "planned_finish",
+            "percent_complete",
+            "status",
+            "status_date",
+            "calendar",
+            "external",
+            "custom",
+        }
+    ),
+    EntityType.WORK_ITEM: pwa_mapper.READABLE[EntityType.WORK_ITEM] | _SCHEDULE_FIELDS,
+    EntityType.MILESTONE: pwa_mapper.READABLE[EntityType.MILESTONE] | {"due_at"},
+    EntityType.DEPENDENCY: pwa_mapper.READABLE[EntityType.DEPENDENCY]
+    | {"lag_percent", "lag_elapsed", "origin"},
+    EntityType.CALENDAR: frozenset(
+        {
+            "name",
+            "project",
+            "base_calendar",
+            "week",
+            "exceptions",
+            "minutes_per_day",
+            "minutes_per_week",
+            "days_per_month",
+        }
     ),
 }
 
@@ -86,6 +157,35 @@ READABLE: dict[EntityType, frozenset[str]] = {
 CODE_FIELDS = ("project code", "code")
 # Extensions stripped from a project name that is really a file name (MSPDI's <Name>).
 _FILE_SUFFIXES = (".xml", ".mpp", ".mpx", ".xer", ".mpt")
+# MPXJ TimeUnit names -> the unit MS Project shows ("3ed" is three elapsed days).
+DURATION_UNITS: dict[str, str] = {
+    "MINUTES": "m",
+    "HOURS": "h",
+    "DAYS": "d",
+    "WEEKS": "w",
+    "MONTHS": "mo",
+    "YEARS": "y",
+    "ELAPSED_MINUTES": "em",
+    "ELAPSED_HOURS": "eh",
+    "ELAPSED_DAYS": "ed",
+    "ELAPSED_WEEKS": "ew",
+    "ELAPSED_MONTHS": "emo",
+    "ELAPSED_YEARS": "ey",
+    "PERCENT": "%",
+    "ELAPSED_PERCENT": "e%",
+}
+# MPXJ ConstraintType names -> the canonical abbreviations (MS Project's own).
+CONSTRAINT_TYPES: dict[str, str] = {
+    "AS_SOON_AS_POSSIBLE": "ASAP",
+    "AS_LATE_AS_POSSIBLE": "ALAP",
+    "START_NO_EARLIER_THAN": "SNET",
+    "START_NO_LATER_THAN": "SNLT",
+    "FINISH_NO_EARLIER_THAN": "FNET",
+    "FINISH_NO_LATER_THAN": "FNLT",
+    "MUST_START_ON": "MSO",
+    "MUST_FINISH_ON": "MFO",
+}
+_PERCENT_UNITS = ("PERCENT", "ELAPSED_PERCENT")
 
 Record = PulledRecord | Quarantined
 
@@ -180,8 +280,15 @@ def project_code(sf: ScheduleFile) -> str:
     return project_name(sf)
 
 
-def task_external_id(identity: str, task: ScheduleTask) -> str:
-    return _guid(task.guid) or f"{identity}:{task.unique_id}"
+def task_external_id(identity: str, task: ScheduleTask, *, namespaced: bool = False) -> str:
+    """The task's GUID, else ``{project}:{UID}``; always the latter for a plan that had to
+    take another id than its own (a copied plan shares its tasks' GUIDs with the original)."""
+    guid = None if namespaced else _guid(task.guid)
+    return guid or f"{identity}:{task.unique_id}"
+
+
+def calendar_external_id(project: str, calendar_uid: int) -> str:
+    return f"{project}:cal:{calendar_uid}"
 
 
 def _resource_external_id(identity: str, resource: ScheduleResource) -> str:
@@ -211,20 +318,46 @@ def _percent(value: float | None) -> Decimal | None:
     return percent(int(value) if float(value).is_integer() else value)
 
 
+def _minutes(value: float | None) -> Decimal | None:
+    """Minutes as the reader gave them (to a thousandth); integral ones without a fraction,
+    so that a re-import hashes exactly as the import before it."""
+    if value is None:
+        return None
+    rounded = round(float(value), 3)
+    return Decimal(int(rounded)) if rounded.is_integer() else Decimal(str(rounded))
+
+
+def _money(value: float | None) -> Decimal | None:
+    if value is None:
+        return None
+    rounded = round(float(value), 4)
+    return Decimal(int(rounded)) if rounded.is_integer() else Decimal(str(rounded))
+
+
 def _kind(task: ScheduleTask) -> str:
-    if task.summary:
-        return "summary"
+    if task.summary or task.inserted_project:
+        return "summary"  # an inserted subproject stands for a whole plan
     return "milestone" if task.milestone else "task"
 
 
-def _project_values(sf: ScheduleFile) -> dict[str, Any]:
+def _unit(name: str | None) -> str | None:
+    return None if name is None else DURATION_UNITS.get(name, name.lower())
+
+
+def _project_values(sf: ScheduleFile, *, external: bool) -> dict[str, Any]:
     props = sf.properties
     summary = _summary_task(sf)
     values: dict[str, Any] = {
         "name": project_name(sf),
-        "code": project_code(sf),
+        # a stub's code would match it to the real project of another tool by the identity
+        # rule and mark that one external; the stub is only ever matched here, by name
+        "code": None if external else project_code(sf),
         "planned_start": start_date(props.start if props else None),
         "planned_finish": finish_date(props.finish if props else None),
+        "status_date": props.status_date if props else None,
+        "external": external,
+        # project-level custom fields (ENTERPRISE_PROJECT_*, Text fields of the summary row)
+        "custom": dict(summary.custom_fields) if summary else {},
     }
     # The project has no % complete of its own; its summary task rolls it up (as in PWA).
     pct = _percent(summary.percent_complete) if summary else None
@@ -234,11 +367,27 @@ def _project_values(sf: ScheduleFile) -> dict[str, Any]:
     return values
 
 
+def _baseline_values(task: ScheduleTask) -> list[dict[str, Any]]:
+    return [
+        {
+            "number": b.number,
+            "start": b.start,
+            "finish": b.finish,
+            "duration_minutes": _minutes(b.duration_minutes),
+            "work_minutes": _minutes(b.work_minutes),
+            "cost": _money(b.cost),
+        }
+        for b in sorted(task.baselines, key=lambda b: b.number)
+    ]
+
+
 def _task_values(task: ScheduleTask) -> dict[str, Any]:
     pct = _percent(task.percent_complete)
     status = status_from_percent(pct)
     if not task.active:
         status = "cancelled"  # an inactive task stays in the plan but no longer counts
+    unit = task.duration_unit
+    constraint = CONSTRAINT_TYPES.get(task.constraint_type or "") if task.constraint_type else None
     return {
         "name": task.name,
         "key": _text(task.wbs),
@@ -247,6 +396,29 @@ def _task_values(task: ScheduleTask) -> dict[str, Any]:
         "due": finish_date(task.finish),
         "percent_complete": pct,
         "status": status,
+        "start_at": task.start,
+        "finish_at": task.finish,
+        "outline_level": task.outline_level,
+        "duration_minutes": _minutes(task.duration_minutes),
+        "duration_unit": _unit(unit),
+        "duration_elapsed": None if unit is None else unit.startswith("ELAPSED_"),
+        "remaining_minutes": _minutes(task.remaining_duration_minutes),
+        "work_minutes": _minutes(task.work_minutes),
+        "schedule_mode": "manual" if task.manually_scheduled else "auto",
+        "constraint_type": constraint,
+        "constraint_date": task.constraint_date,
+        "deadline": task.deadline,
+        "actual_start": task.actual_start,
+        "actual_finish": task.actual_finish,
+        "source_critical": task.critical,
+        "source_total_slack_minutes": _minutes(task.total_slack_minutes),
+        "source_free_slack_minutes": _minutes(task.free_slack_minutes),
+        "source_early_start": task.early_start,
+        "source_early_finish": task.early_finish,
+        "source_late_start": task.late_start,
+        "source_late_finish": task.late_finish,
+        "baselines": _baseline_values(task),
+        "custom": dict(task.custom_fields),
     }
 
 
@@ -256,6 +428,7 @@ def _milestone_values(task: ScheduleTask) -> dict[str, Any]:
     return {
         "name": task.name,
         "due": finish_date(task.finish),
+        "due_at": task.finish,
         "baseline_due": finish_date(baseline.finish if baseline else None),
         "status": status_from_percent(pct),
         "done": None if pct is None else pct >= 100,
@@ -263,17 +436,44 @@ def _milestone_values(task: ScheduleTask) -> dict[str, Any]:
 
 
 def _link_values(link: ScheduleLink) -> dict[str, Any]:
-    if link.lag_minutes is None:
+    lag_percent: Decimal | None = None
+    minutes = link.lag_minutes
+    if link.lag_unit in _PERCENT_UNITS:
+        # MS Project's "FS+50%": kept as the percentage (a scheduler applies it to the
+        # predecessor's duration); the minutes are that share when the reader knew it.
+        lag_percent = _minutes(link.lag_value)
+        minutes = minutes if minutes is not None else 0.0
+    elif minutes is None:
         raise MappingError(
-            "lag_minutes",
-            f"lag {link.lag_value:g} {link.lag_unit} has no length in minutes "
-            "(a percentage of a predecessor without a duration)",
+            "lag_minutes", f"lag {link.lag_value:g} {link.lag_unit} has no length in minutes"
         )
     return {
         "link_type": link.type,
         # the PWA mapper rounds tenths of a minute; files give minutes
-        "lag_minutes": lag_minutes(Decimal(str(link.lag_minutes)) * 10),
+        "lag_minutes": lag_minutes(Decimal(str(minutes)) * 10),
+        "lag_percent": lag_percent,
+        "lag_elapsed": link.lag_elapsed,
         "dependency_class": "logic",
+        "origin": "schedule_link",
+    }
+
+
+def _calendar_values(cal: ScheduleCalendar) -> dict[str, Any]:
+    return {
+        "name": cal.name,
+        "week": [None if day is None else [list(r) for r in day] for day in cal.week],
+        "exceptions": [
+            {
+                "start": exc.from_date,
+                "finish": exc.to_date,
+                "name": exc.name,
+                "intervals": [list(r) for r in exc.ranges],
+            }
+            for exc in sorted(cal.exceptions, key=lambda e: (e.from_date, e.to_date))
+        ],
+        "minutes_per_day": cal.minutes_per_day,
+        "minutes_per_week": cal.minutes_per_week,
+        "days_per_month": cal.days_per_month,
     }
 
 
@@ -294,9 +494,140 @@ def _primary_assignees(sf: ScheduleFile, people: Mapping[int, str]) -> dict[int,
     return {task: people[resource] for task, (_, resource) in best.items()}
 
 
+def _assignment_values(
+    sf: ScheduleFile, identity: str, people: Mapping[int, str]
+) -> dict[int, list[dict[str, Any]]]:
+    """task UID -> every resource on it, in a stable order (so a re-import hashes the same).
+
+    ``resource`` is the resource's external id; ``person`` the same id when the resource is a
+    work resource (a ``Person`` of this connection), so it resolves through the link table.
+    """
+    resources = {r.unique_id: r for r in sf.resources}
+    out: dict[int, list[tuple[tuple[int, int], dict[str, Any]]]] = {}
+    for assignment in sf.assignments:
+        uid = assignment.resource_unique_id
+        if uid is None:
+            continue  # MS Project's "unassigned" placeholder: no resource at all
+        resource = resources.get(uid)
+        key = (
+            _resource_external_id(identity, resource)
+            if resource is not None
+            else f"{identity}:resource:{uid}"
+        )
+        values = _one_assignment(assignment, key, resource, people.get(uid))
+        order = (assignment.unique_id if assignment.unique_id is not None else -1, uid)
+        out.setdefault(assignment.task_unique_id, []).append((order, values))
+    return {task: [v for _, v in sorted(rows, key=lambda r: r[0])] for task, rows in out.items()}
+
+
+def _one_assignment(
+    assignment: ScheduleAssignment,
+    key: str,
+    resource: ScheduleResource | None,
+    person: str | None,
+) -> dict[str, Any]:
+    return {
+        "resource": key,
+        "resource_name": _text(resource.name) if resource else None,
+        "person": person,
+        "units_percent": _minutes(assignment.units_percent),
+        "work_minutes": _minutes(assignment.work_minutes),
+        "actual_work_minutes": _minutes(assignment.actual_work_minutes),
+        "remaining_work_minutes": _minutes(assignment.remaining_work_minutes),
+        "start": assignment.start,
+        "finish": assignment.finish,
+        "cost": _money(assignment.cost),
+    }
+
+
 def _is_person(resource: ScheduleResource) -> bool:
     # UID 0 is MS Project's hidden placeholder resource; material and cost are not people.
     return bool(_text(resource.name)) and (resource.type or "WORK") == "WORK"
+
+
+def is_stub(sf: ScheduleFile) -> bool:
+    """A file that only stands for other projects: it has tasks, and every one of them is a
+    placeholder of another project's task (MSPDI/MPP external tasks, P6 external stubs)."""
+    tasks = [t for t in sf.tasks if t.outline_level != 0]
+    return bool(tasks) and all(t.external for t in tasks)
+
+
+# -- across the files of an import ------------------------------------------------------------
+
+
+@dataclass
+class _Batch:
+    """What one file's mapping may look up in the rest of the import and in the store."""
+
+    ids: Mapping[int, str] = field(default_factory=dict)  # position -> project id
+    base: Mapping[int, str] = field(default_factory=dict)  # position -> the file's own identity
+    files: Sequence[ScheduleFile] = ()
+    stored: Mapping[str, StoredProject] = field(default_factory=dict)
+
+    def project_id(self, position: int, sf: ScheduleFile) -> str:
+        return self.ids.get(position) or project_identity(sf)
+
+    def namespaced(self, position: int) -> bool:
+        return position in self.ids and self.ids[position] != self.base.get(position)
+
+    def by_file_name(self, path_text: str) -> tuple[int, ScheduleFile] | None:
+        """The file of this import a master plan names (by file name: the path is the
+        author's machine's)."""
+        wanted = file_basename(path_text)
+        for position, sf in enumerate(self.files):
+            if sf.ok and sf.properties is not None and file_basename(str(sf.path)) == wanted:
+                return position, sf
+        return None
+
+    def subproject(self, path_text: str) -> str | None:
+        """The project id of the file a subproject row names: in this import, else stored."""
+        found = self.by_file_name(path_text)
+        if found is not None:
+            return self.project_id(*found)
+        wanted = file_basename(path_text)
+        for external_id, project in sorted(self.stored.items()):
+            sig = project.signature
+            if sig is not None and file_basename(sig.path) == wanted:
+                return external_id
+        return None
+
+    def external_task(self, task: ScheduleTask) -> str | None:
+        """The real task a placeholder stands for, when its file is in this import."""
+        if not task.subproject_file:
+            return None
+        found = self.by_file_name(task.subproject_file)
+        if found is None:
+            return None
+        position, other = found
+        for candidate in other.tasks:
+            if (
+                task.subproject_task_unique_id is not None
+                and candidate.unique_id == task.subproject_task_unique_id
+            ) or (
+                task.subproject_task_unique_id is None
+                and task.subproject_task_id is not None
+                and candidate.id == task.subproject_task_id
+            ):
+                return task_external_id(
+                    self.project_id(position, other),
+                    candidate,
+                    namespaced=self.namespaced(position),
+                )
+        return None
+
+    def real_project(self, stub: ScheduleFile) -> str | None:
+        """The project a stub stands for: one of this import or the store, by code or name."""
+        wanted = {project_code(stub).casefold(), project_name(stub).casefold()}
+        for position, sf in enumerate(self.files):
+            if sf is stub or not sf.ok or sf.properties is None or is_stub(sf):
+                continue
+            if {project_code(sf).casefold(), project_name(sf).casefold()} & wanted:
+                return self.project_id(position, sf)
+        for external_id, project in sorted(self.stored.items()):
+            names = {(project.code or "").casefold(), (project.name or "").casefold()} - {""}
+            if not project.external and names & wanted:
+                return external_id
+        return None
 
 
 # -- one file ------------------------------------------------------------------------------
@@ -324,28 +655,58 @@ def map_schedule_file(
     *,
     connection: str,
     siblings: Sequence[ScheduleFile] = (),
+    batch: _Batch | None = None,
+    position: int = 0,
+    notes: list[str] | None = None,
 ) -> list[Record]:
     """One project of one file as canonical records; a file that failed as one Quarantined.
 
     ``siblings`` are the other projects of the same multi-project file (XER), by
     ``project_index``, so a link between two of them can name the other project's task.
+    ``batch`` is the rest of the import (``map_import`` passes it); ``notes`` collects lines
+    for the run report (a subproject whose file is not imported, a stub resolved).
     """
     if sf.error is not None or sf.properties is None:
         reason = sf.error.message if sf.error else f"{sf.path}: no project in it"
         return [Quarantined(connection, EntityType.PROJECT, str(sf.path), reason)]
+    batch = batch or _Batch()
+    notes = notes if notes is not None else []
     prov = _provenance(sf, connection)
-    identity = project_identity(sf)
+    identity = batch.project_id(position, sf)
+    namespaced = batch.namespaced(position)
     where = f"{sf.path.name}"
-    out: list[Record] = [
-        _record(
-            prov,
-            EntityType.PROJECT,
-            identity,
-            _project_values(sf),
-            where=f"{where}: project {identity}",
+    out: list[Record] = []
+
+    stub = is_stub(sf)
+    real = batch.real_project(sf) if stub else None
+    if real is not None:
+        notes.append(
+            f"{sf.path}: only stands for project {project_name(sf)!r} (all its tasks are "
+            f"placeholders), which is project {real} of this connection: nothing stored for it"
         )
-    ]
-    project = RemotePointer(EntityType.PROJECT, identity)
+    else:
+        project_pointers: dict[str, RemotePointer] = {}
+        default_cal = sf.properties.default_calendar_unique_id
+        if default_cal is not None and any(c.unique_id == default_cal for c in sf.calendars):
+            project_pointers["calendar"] = RemotePointer(
+                EntityType.CALENDAR, calendar_external_id(identity, default_cal)
+            )
+        out.append(
+            _record(
+                prov,
+                EntityType.PROJECT,
+                identity,
+                _project_values(sf, external=stub),
+                project_pointers,
+                key=plan_signature(sf).key(),
+                where=f"{where}: project {identity}",
+            )
+        )
+    project = RemotePointer(EntityType.PROJECT, real or identity)
+
+    calendar_ids = {c.unique_id for c in sf.calendars}
+    if real is None:
+        out.extend(_map_calendars(prov, sf, identity, project, where))
 
     people: dict[int, str] = {}
     for resource in sf.resources:
@@ -364,18 +725,29 @@ def map_schedule_file(
             )
         )
     assignees = _primary_assignees(sf, people)
+    assignments = _assignment_values(sf, identity, people)
 
     # Task UID -> external id, for parents and link ends; the summary task and placeholders of
     # other projects' tasks are not work items of this project.
     ids: dict[int, str] = {}
     skipped: dict[int, str] = {}
+    resolved: dict[int, str] = {}  # placeholder UID -> the real task of another file
     for task in sf.tasks:
         if task.outline_level == 0:
             skipped[task.unique_id] = "the project summary task"
         elif task.external:
-            skipped[task.unique_id] = "a placeholder of another project's task"
+            other = batch.external_task(task)
+            if other is not None:
+                resolved[task.unique_id] = other
+            elif task.subproject_file:
+                skipped[task.unique_id] = (
+                    f"a placeholder of task {_task_ref(task)} of {task.subproject_file}, "
+                    "which this import does not include (import both files together)"
+                )
+            else:
+                skipped[task.unique_id] = "a placeholder of another project's task"
         else:
-            ids[task.unique_id] = task_external_id(identity, task)
+            ids[task.unique_id] = task_external_id(identity, task, namespaced=namespaced)
     seen: set[str] = set()
     for task in sf.tasks:
         task_id = ids.get(task.unique_id)
@@ -399,13 +771,29 @@ def map_schedule_file(
             pointers["parent"] = RemotePointer(EntityType.WORK_ITEM, parent)
         if task.unique_id in assignees:
             pointers["assignee"] = RemotePointer(EntityType.PERSON, assignees[task.unique_id])
+        if task.calendar_unique_id is not None and task.calendar_unique_id in calendar_ids:
+            pointers["calendar"] = RemotePointer(
+                EntityType.CALENDAR, calendar_external_id(identity, task.calendar_unique_id)
+            )
+        task_values = _task_values(task)
+        task_values["assignments"] = assignments.get(task.unique_id, [])
+        if task.inserted_project and task.subproject_file:
+            target = batch.subproject(task.subproject_file)
+            if target is not None:
+                pointers["subproject"] = RemotePointer(EntityType.PROJECT, target)
+            else:
+                notes.append(
+                    f"{sf.path}: task UID {task.unique_id} {task.name!r} is the inserted "
+                    f"subproject {task.subproject_file}, which is neither in this import nor "
+                    "imported before: import that file too to link them"
+                )
         key = _text(task.wbs)
         out.append(
             _record(
                 prov,
                 EntityType.WORK_ITEM,
                 task_id,
-                _task_values(task),
+                task_values,
                 pointers,
                 key=key,
                 where=label,
@@ -425,23 +813,67 @@ def map_schedule_file(
             )
 
     by_index = {s.project_index: s for s in siblings}
+    ends = _LinkEnds(ids, skipped, resolved, identity, namespaced)
     for link in sf.links:
-        out.extend(_map_link(prov, sf, link, ids, skipped, by_index, where))
+        out.extend(_map_link(prov, sf, link, ends, by_index, where))
     return out
+
+
+def _task_ref(task: ScheduleTask) -> str:
+    if task.subproject_task_unique_id is not None:
+        return f"UID {task.subproject_task_unique_id}"
+    if task.subproject_task_id is not None:
+        return f"ID {task.subproject_task_id}"
+    return repr(task.name)
+
+
+def _map_calendars(
+    prov: _Provenance, sf: ScheduleFile, identity: str, project: RemotePointer, where: str
+) -> list[Record]:
+    out: list[Record] = []
+    known = {c.unique_id for c in sf.calendars}
+    for cal in sf.calendars:
+        pointers = {"project": project}
+        if cal.base_calendar_unique_id is not None and cal.base_calendar_unique_id in known:
+            pointers["base_calendar"] = RemotePointer(
+                EntityType.CALENDAR, calendar_external_id(identity, cal.base_calendar_unique_id)
+            )
+        out.append(
+            _record(
+                prov,
+                EntityType.CALENDAR,
+                calendar_external_id(identity, cal.unique_id),
+                _calendar_values(cal),
+                pointers,
+                where=f"{where}: calendar UID {cal.unique_id}",
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class _LinkEnds:
+    ids: Mapping[int, str]
+    skipped: Mapping[int, str]
+    resolved: Mapping[int, str]
+    identity: str
+    namespaced: bool
+
+    def get(self, uid: int) -> str | None:
+        return self.ids.get(uid) or self.resolved.get(uid)
 
 
 def _map_link(
     prov: _Provenance,
     sf: ScheduleFile,
     link: ScheduleLink,
-    ids: Mapping[int, str],
-    skipped: Mapping[int, str],
+    ends: _LinkEnds,
     siblings: Mapping[int, ScheduleFile],
     where: str,
 ) -> list[Record]:
     pred_uid, succ_uid = link.predecessor_unique_id, link.successor_unique_id
     label = f"{where}: link UID {pred_uid} -> UID {succ_uid}"
-    pred, succ = ids.get(pred_uid), ids.get(succ_uid)
+    pred, succ = ends.get(pred_uid), ends.get(succ_uid)
     if link.other_project_index is not None:
         other = siblings.get(link.other_project_index)
         local = {t.unique_id for t in sf.tasks}
@@ -454,8 +886,8 @@ def _map_link(
                 pred = task_external_id(project_identity(other), remote)
     if pred is None or succ is None:
         missing = pred_uid if pred is None else succ_uid
-        why = skipped.get(missing, "a task that is not in the file")
-        identity = project_identity(sf)
+        why = ends.skipped.get(missing, "a task that is not in the file")
+        identity = ends.identity
         link_id = f"{pred or f'{identity}:{pred_uid}'}->{succ or f'{identity}:{succ_uid}'}"
         return [
             Quarantined(
@@ -486,14 +918,15 @@ def _last_saved(sf: ScheduleFile) -> datetime | None:
     return sf.properties.last_saved if sf.properties else None
 
 
-def _superseded(files: Sequence[ScheduleFile]) -> dict[int, str]:
-    """Position -> reason, for projects that another file of the batch holds in a later save."""
+def _superseded(files: Sequence[ScheduleFile], ids: Mapping[int, str]) -> dict[int, str]:
+    """Position -> reason, for projects that another file of the batch holds in a later save
+    (the same plan by ``plans.same_plan``, so the same project id)."""
     winners: dict[str, int] = {}
     out: dict[int, str] = {}
     for position, sf in enumerate(files):
-        if sf.error is not None or sf.properties is None:
+        if sf.error is not None or sf.properties is None or position not in ids:
             continue
-        identity = project_identity(sf)
+        identity = ids[position]
         if identity not in winners:
             winners[identity] = position
             continue
@@ -510,39 +943,83 @@ def _superseded(files: Sequence[ScheduleFile]) -> dict[int, str]:
         why = "saved later" if len(saves) == 2 else "saved at the same time and named later"
         out[loser] = (
             f"{files[loser].path}: project {identity} is also in {files[winner].path}, "
-            f"{why}; only that file's copy was imported"
+            f"a save of the same plan {why}; only that file's copy was imported"
         )
     return out
 
 
-def map_files(files: Sequence[ScheduleFile], *, connection: str) -> dict[Path, list[Record]]:
+@dataclass
+class MappedImport:
+    """Every file of one import as canonical records, by path, and the run-report lines."""
+
+    records: dict[Path, list[Record]]
+    warnings: list[str]
+
+
+def map_import(
+    files: Sequence[ScheduleFile],
+    *,
+    connection: str,
+    stored: Mapping[str, StoredProject] | None = None,
+) -> MappedImport:
     """Every file of one import, by path (in the order read), as canonical records.
 
+    ``stored`` is what earlier imports under this connection stored (project id -> its plan
+    signature, name and code), so that a different plan carrying a stored project's GUID gets
+    a project of its own (``plans.py``) and a master plan finds a subproject imported before.
+
     A person (resource GUID) shared by several files is yielded once, as the PWA connector
-    yields a resource shared by several projects once per pull.
+    yields a resource shared by several projects once per pull; so is a link that two files
+    both hold (a cross-project link between a master and its subproject).
     """
-    superseded = _superseded(files)
+    stored = stored or {}
+    identities = {
+        position: project_identity(sf)
+        for position, sf in enumerate(files)
+        if sf.error is None and sf.properties is not None
+    }
+    plan_ids = resolve_plan_ids(files, identities, stored)
+    batch = _Batch(plan_ids.ids, plan_ids.base, files, stored)
+    superseded = _superseded(files, plan_ids.ids)
     by_path: dict[Path, list[ScheduleFile]] = {}
     for sf in files:
         by_path.setdefault(sf.path, []).append(sf)
     out: dict[Path, list[Record]] = {path: [] for path in by_path}
-    people: set[str] = set()
+    warnings = list(plan_ids.warnings)
+    once: set[tuple[EntityType, str]] = set()
     for position, sf in enumerate(files):
         if position in superseded:
             out[sf.path].append(
                 Quarantined(
-                    connection, EntityType.PROJECT, project_identity(sf), superseded[position]
+                    connection, EntityType.PROJECT, plan_ids.ids[position], superseded[position]
                 )
             )
             continue
         siblings = [s for s in by_path[sf.path] if s is not sf]
-        for record in map_schedule_file(sf, connection=connection, siblings=siblings):
-            if isinstance(record, PulledRecord) and record.ref.entity_type is EntityType.PERSON:
-                if record.ref.external_id in people:
+        records = map_schedule_file(
+            sf,
+            connection=connection,
+            siblings=siblings,
+            batch=batch,
+            position=position,
+            notes=warnings,
+        )
+        for record in records:
+            if isinstance(record, PulledRecord) and record.ref.entity_type in (
+                EntityType.PERSON,
+                EntityType.DEPENDENCY,
+            ):
+                key = (record.ref.entity_type, record.ref.external_id)
+                if key in once:
                     continue
-                people.add(record.ref.external_id)
+                once.add(key)
             out[sf.path].append(record)
-    return out
+    return MappedImport(out, warnings)
+
+
+def map_files(files: Sequence[ScheduleFile], *, connection: str) -> dict[Path, list[Record]]:
+    """``map_import`` with nothing stored before, records only."""
+    return map_import(files, connection=connection).records
 
 
 def count(records: Iterable[Record]) -> dict[str, int]:

@@ -139,6 +139,13 @@ class ScheduleTask(_Frozen):
     recurring: bool = False
     # A placeholder for a task of another project (cross-project link in MSPDI/MPP).
     external: bool = False
+    # An inserted subproject (a master plan's row standing for another file), and for both it
+    # and an external placeholder: the other file as the author's machine named it, and the
+    # task there (MS Project names it by ID in cross-project links, by UID in some formats).
+    inserted_project: bool = False
+    subproject_file: str | None = None
+    subproject_task_id: int | None = None
+    subproject_task_unique_id: int | None = None
     start: datetime | None = None
     finish: datetime | None = None
     actual_start: datetime | None = None
@@ -211,6 +218,7 @@ class ScheduleAssignment(_Frozen):
     units_percent: float | None = None  # 100.0 = one full-time resource
     start: datetime | None = None
     finish: datetime | None = None
+    cost: float | None = None
     custom_fields: dict[str, CustomValue] = {}
 
 
