@@ -7,7 +7,9 @@ import stat
 import threading
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -515,3 +517,65 @@ def test_an_edited_risk_is_pulled_without_its_project(
     assert [r.values["name"] for r in raid] == ["Supplier insolvency"]
     assert raid[0].ref.external_id == f"risk/{record.id}/{str(risk['RiskId']).lower()}"
     assert raid[0].pointers["owner"].external_id  # owner resolved through ProjectData Resources
+
+
+def test_full_pull_keeps_the_schedule_calendars_and_every_assignment(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    items = _pull(_connector(loaded))
+    assert not [q for q in items if isinstance(q, Quarantined)]
+    calendars = _records(items, EntityType.CALENDAR)
+    assert {c.values["name"] for c in calendars.values()} == {"Standard", "Operations"}
+    assert _calls(pwa, "GET ProjectServer/Calendars") == 1  # once per pull, not per project
+    standard = next(c for c in calendars.values() if c.values["name"] == "Standard")
+    assert {"start": "2026-12-24", "finish": "2026-12-24", "name": "Christmas Eve"}.items() <= (
+        standard.values["exceptions"][0].items()
+    )
+    projects = _records(items, EntityType.PROJECT)
+    work_items = _records(items, EntityType.WORK_ITEM)
+    dependencies = _records(items, EntityType.DEPENDENCY)
+    for pid, project in projects.items():
+        plan = pwa.published(pid)
+        assert project.values["time_zone"] == loaded.config.connections[NAME].server_timezone
+        assert project.pointers["calendar"].external_id in calendars
+        assert project.values["status_date"] == plan.props["StatusDate"].isoformat()
+        for task in plan.tasks:
+            if int(task["OutlineLevel"]) == 0:
+                continue
+            values = work_items[str(task["Id"])].values
+            assert values["start_at"] == task["Start"].isoformat()
+            assert values["finish_at"] == task["Finish"].isoformat()
+            assert Decimal(values["duration_minutes"]) == task["DurationMilliseconds"] // 60000
+            assert values["schedule_mode"] == "auto" and values["constraint_type"] == "ASAP"
+            assert values["baselines"][0]["finish"] == task["BaselineFinish"].isoformat()
+            assigned = {str(a["ResourceId"]) for a in plan.assignments if a["TaskId"] == task["Id"]}
+            assert {a["resource"] for a in values["assignments"]} == assigned
+            assert all(a["resource_name"] for a in values["assignments"])
+        for link in plan.links:
+            dep = dependencies[str(link["Id"])].values
+            assert dep["origin"] == "pwa_link" and dep["lag_elapsed"] is False
+    # published links carry their ends: each page read once (no second pass with $expand)
+    pages = sum(max(1, -(-len(pwa.published(pid).links) // PAGE_SIZE)) for pid in projects)
+    assert _calls(pwa, "TaskLinks") == pages
+
+
+def test_all_baselines_come_from_projectdata_when_asked(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    connector = _connector(loaded, mapping_update=None)
+    connector.options = replace(connector.options, baseline=0)
+    items = _pull(connector)
+    work_items = _records(items, EntityType.WORK_ITEM)
+    task = next(
+        t
+        for s in pwa.projects()
+        for t in pwa.published(str(s["Id"])).tasks
+        if int(t["OutlineLevel"]) == 2 and t["DurationMilliseconds"]
+    )
+    baselines = work_items[str(task["Id"])].values["baselines"]
+    assert [b["number"] for b in baselines] == [0]
+    assert baselines[0]["finish"] == task["BaselineFinish"].isoformat()
+    assert (
+        Decimal(baselines[0]["duration_minutes"]) == task["BaselineDurationMilliseconds"] // 60000
+    )
+    assert _calls(pwa, "ProjectData/TaskBaselines") >= 3  # every project's rows
