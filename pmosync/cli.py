@@ -365,11 +365,15 @@ def import_files(
     """
     from rich.progress import Progress
 
-    from pmosync.config.loader import load_config
+    from pmosync.config.loader import load_import_config
     from pmosync.connectors.files.connector import FilesConnector
     from pmosync.sync.engine import SyncOptions, run_sync
 
-    loaded = load_config(config_path)
+    source = click.get_current_context().get_parameter_source("config_path")
+    given = source not in (None, click.core.ParameterSource.DEFAULT)
+    loaded, note = load_import_config(config_path, given=given)
+    if note:
+        click.echo(note, err=True)  # stderr: --json output stays one document
     if connection_name in loaded.config.connections:
         raise ConfigError(f"--as {connection_name}: a configured connection has that name")
     with Progress(transient=True, disable=as_json) as progress:

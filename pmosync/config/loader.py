@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from pmosync.canonical_model import ENTITY_CLASSES, EntityType
 from pmosync.config.mapping import TeamMapping
@@ -194,7 +194,7 @@ def _raw_dict(data: Any, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def load_config(path: Path | str) -> LoadedConfig:
+def load_config(path: Path | str, *, model: type[PmoSyncConfig] = PmoSyncConfig) -> LoadedConfig:
     """Load and validate the configuration and every team mapping it names.
 
     Every file is checked even when another has errors, so one run of `config validate`
@@ -206,7 +206,7 @@ def load_config(path: Path | str) -> LoadedConfig:
     path = Path(path).resolve()
     problems: list[str] = []
     doc = load_yaml(path)
-    config = _validate(PmoSyncConfig, doc, problems)
+    config = _validate(model, doc, problems)
     problems.extend(_store_problems(doc))
     connections = set(_raw_dict(doc.data, "connections"))
     files: dict[Path, _MappingFile] = {}
@@ -259,3 +259,26 @@ def load_config(path: Path | str) -> LoadedConfig:
         raise ConfigError(f"{len(problems)} problem(s) in the configuration", problems=problems)
     assert config is not None
     return LoadedConfig(path=path, config=config, mappings=loaded_mappings)
+
+
+class ImportConfig(PmoSyncConfig):
+    """What a one-off file import needs: a store. Connections and teams are optional."""
+
+    connections: dict[str, ConnectionConfig] = Field(default_factory=dict)
+
+
+def load_import_config(path: Path | str, *, given: bool) -> tuple[LoadedConfig, str | None]:
+    """The configuration for `pmo-sync import`, and a line to tell the user when there is none.
+
+    A backfill must not need a sync set up first: a config without connections is fine, and
+    with no config file at all (``given`` False: the default name, not found) the store is
+    ``pmo-sync.db`` in the current directory, with the default identity rules.
+
+    Raises:
+        ConfigError: a config file named explicitly is missing, or a config has errors.
+    """
+    path = Path(path)
+    if not given and not path.exists():
+        loaded = LoadedConfig(path=(Path.cwd() / path.name).resolve(), config=ImportConfig())
+        return loaded, f"no {path.name} here: importing into {loaded.store_url()}"
+    return load_config(path, model=ImportConfig), None
