@@ -146,6 +146,7 @@ def _programme_slide(data: ReportData, lane: Lane, picture: Path) -> ProgrammeSl
         risks=risks,
         decisions=decisions,
         picture=picture,
+        is_programme=lane.id is not None,
     )
 
 
@@ -179,7 +180,7 @@ def write_pack(
             slides = []
             for index, lane in enumerate(roadmap.lanes):
                 lane_picture = render_roadmap_png(
-                    _lane_roadmap(roadmap, lane), Path(scratch) / f"lane-{index}.png"
+                    _lane_roadmap(roadmap, lane), Path(scratch) / f"lane-{index}.png", width_in=10
                 )
                 slides.append(_programme_slide(data, lane, lane_picture))
             deck = Deck(

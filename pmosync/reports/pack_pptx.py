@@ -37,6 +37,7 @@ class ProgrammeSlide:
     risks: list[tuple[str, str, Any]]  # title, project, score
     decisions: list[tuple[str, str, date | None]]  # title, project, due
     picture: Path | None = None
+    is_programme: bool = True  # False for the projects without a programme
 
 
 @dataclass
@@ -210,35 +211,37 @@ def write_deck(deck: Deck, path: Path) -> Path:
         slide = prs.slides.add_slide(blank)
         _title(slide, programme.title, deck.as_of)
         if programme.picture is not None:
-            _picture(slide, programme.picture, Inches(0.3), Inches(1.2), Inches(7.6), Inches(4.3))
+            _picture(slide, programme.picture, Inches(0.3), Inches(1.2), Inches(7.6), Inches(4.2))
         right = Inches(8.1)
-        rag_line = (
-            f"Programme RAG: {RAG_TEXT[programme.rag]}"
-            if programme.rag
-            else "Programme RAG: not computed (no programme roll-up for this run)"
-        )
+        if not programme.is_programme:
+            rag_line = "Not a programme: no programme RAG"
+        elif programme.rag:
+            rag_line = f"Programme RAG: {RAG_TEXT[programme.rag]}"
+        else:
+            rag_line = "Programme RAG: not computed (no programme roll-up for this run)"
         _text(
             slide,
             right,
             Inches(1.2),
             Inches(5.0),
             Inches(1.2),
-            [(rag_line, 16, True, INK)]
+            [(rag_line, 14, True, INK)]
             + ([(_cut(programme.reasons, 220), 11, False, MUTED)] if programme.reasons else []),
             name="Programme RAG",
         )
         project_lines = [
             (
-                f"{RAG_TEXT[rag] if rag else 'No RAG'} · {_cut(label, 40)}"
-                + (f" — {_cut(why, 70)}" if why else ""),
-                11,
+                f"{RAG_TEXT[rag] if rag else 'No RAG'} · {_cut(label, 30)}"
+                + (f" — {_cut(why, 34)}" if why else ""),
+                10,
                 False,
                 _rgb(RAG_COLOURS[rag]) if rag else MUTED,
             )
-            for label, rag, why in programme.projects[:10]
+            for label, rag, why in programme.projects[:8]
         ]
-        if len(programme.projects) > 10:
-            project_lines.append((f"… and {len(programme.projects) - 10} more", 11, False, MUTED))
+        if len(programme.projects) > 8:
+            more = len(programme.projects) - 8
+            project_lines.append((f"… and {more} more (see the workbook)", 10, False, MUTED))
         _text(
             slide,
             right,

@@ -184,6 +184,11 @@ def write_pack_xlsx(
         scale = 1200 / picture.width
         picture.width, picture.height = 1200, int(picture.height * scale)
         sheet.add_image(picture, "A4")
+    for sheet in wb.worksheets:  # printable: landscape, one page wide
+        sheet.page_setup.orientation = "landscape"
+        sheet.page_setup.fitToWidth = 1
+        sheet.page_setup.fitToHeight = 0
+        sheet.sheet_properties.pageSetUpPr.fitToPage = True
     wb.properties.title = title
     wb.save(path)
     return path

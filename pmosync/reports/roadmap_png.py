@@ -45,7 +45,9 @@ def _num(d: date) -> float:
     return float(mdates.date2num(d))
 
 
-def render_roadmap_png(roadmap: Roadmap, path: Path, *, subtitle: str = "") -> Path:
+def render_roadmap_png(
+    roadmap: Roadmap, path: Path, *, subtitle: str = "", width_in: float = 13.33
+) -> Path:
     """Write the roadmap picture; returns the path."""
     row_h = 1.0
     positions: dict[str, float] = {}
@@ -58,10 +60,11 @@ def render_roadmap_png(roadmap: Roadmap, path: Path, *, subtitle: str = "") -> P
         y += max(lane.rows, 1) * row_h + 0.4
         lane_spans.append((lane.title, lane.rag, top, y))
     total_rows = max(y, 3.0)
-    width_in = 13.33
     height_in = max(5.0, min(40.0, 1.9 + total_rows * 0.42))
     fig, ax = plt.subplots(figsize=(width_in, height_in), dpi=DPI)
-    fig.subplots_adjust(left=0.14, right=0.985, top=1 - 1.2 / height_in, bottom=1.05 / height_in)
+    fig.subplots_adjust(
+        left=1.85 / width_in, right=0.985, top=1 - 1.2 / height_in, bottom=1.05 / height_in
+    )
     start, end = roadmap.start, roadmap.end
     ax.set_xlim(_num(start), _num(end))
     ax.set_ylim(total_rows, -0.2)
