@@ -158,17 +158,51 @@ class Person(Entity):
     account_id: str | None = None
 
 
-class Portfolio(Entity):
+# Roll-up fields pmo-sync computes for a programme or the portfolio (analysis/rollup.py)
+ROLLUP_FIELDS = frozenset(
+    {
+        "rag_computed",
+        "pmo_status",
+        "next_milestone",
+        "next_milestone_date",
+        "overdue_milestones",
+        "slip_days",
+        "percent_complete_computed",
+        "dependency_health",
+        "raid_summary",
+        "critical_chain",
+    }
+)
+
+
+class RollupValues(Entity):
+    """The computed, write-only roll-up fields shared by Programme and Portfolio."""
+
+    rag_computed: Rag | None = None
+    pmo_status: str | None = None
+    next_milestone: str | None = None
+    next_milestone_date: date | None = None
+    overdue_milestones: int | None = None
+    slip_days: Decimal | None = None  # working days against baseline, worst milestone
+    percent_complete_computed: Decimal | None = None  # weighted by duration
+    dependency_health: str | None = None
+    raid_summary: str | None = None
+    critical_chain: str | None = None
+
+
+class Portfolio(RollupValues):
     entity_type = EntityType.PORTFOLIO
+    computed = ROLLUP_FIELDS
     name: str | None = None
     code: str | None = None
     description: str | None = None
     owner: str | None = None
 
 
-class Programme(Entity):
+class Programme(RollupValues):
     entity_type = EntityType.PROGRAMME
     references = {"portfolio": EntityType.PORTFOLIO}
+    computed = ROLLUP_FIELDS
     name: str | None = None
     code: str | None = None
     portfolio: str | None = None
@@ -191,6 +225,10 @@ class Project(Entity):
             "overdue_milestones",
             "rag_computed",
             "pmo_status",
+            "forecast_finish",
+            "slip_days",
+            "blocking_items",
+            "critical",
         }
     )
     name: str | None = None
@@ -215,6 +253,10 @@ class Project(Entity):
     overdue_milestones: int | None = None
     rag_computed: Rag | None = None
     pmo_status: str | None = None
+    forecast_finish: date | None = None  # the schedule's forecast of its last item
+    slip_days: Decimal | None = None  # working days against baseline, worst milestone
+    blocking_items: str | None = None  # items in other tools it waits for, with their state
+    critical: bool | None = None  # on the portfolio's critical path
     # schedule context (MS Project files and Project Server): dates in the plan are local
     # wall-clock times in this zone; the calendar is the project's default
     time_zone: str | None = None

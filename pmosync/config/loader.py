@@ -163,6 +163,30 @@ def _mapping_problems(doc: YamlDocument) -> Iterator[str]:
             yield f"{doc.path}:{line} › {path}: the pmo-sync id field cannot also carry a field"
 
 
+def _unwritable(doc: YamlDocument, connection: Any) -> Iterator[str]:
+    """Fields a mapping pushes that its connection's tool cannot take (config/writable.py)."""
+    from pmosync.config.writable import meant_to_write, write_problem
+
+    kind = connection.get("kind") if isinstance(connection, dict) else None
+    entities = doc.data.get("entities") if isinstance(doc.data, dict) else None
+    if not isinstance(kind, str) or not isinstance(entities, dict):
+        return
+    for key, entity in entities.items():
+        if key not in EntityType.__members__.values() or not isinstance(entity, dict):
+            continue
+        entity_type = EntityType(key)
+        fields = entity.get("fields")
+        for name, raw in (fields or {}).items() if isinstance(fields, dict) else ():
+            if name not in ENTITY_CLASSES[entity_type].model_fields:
+                continue  # reported as an unknown field
+            if not meant_to_write(entity_type, name, raw):
+                continue
+            reason = write_problem(kind, entity_type, name, raw, entity)
+            if reason:
+                line, path = doc.locate(("entities", key, "fields", name))
+                yield f"{doc.path}:{line} › {path}: {kind} cannot write {name}: {reason}"
+
+
 def _store_problems(doc: YamlDocument) -> Iterator[str]:
     store = doc.data.get("store") if isinstance(doc.data, dict) else None
     url = store.get("url") if isinstance(store, dict) else None
@@ -244,6 +268,9 @@ def load_config(path: Path | str, *, model: type[PmoSyncConfig] = PmoSyncConfig)
             update={"team": team, "connection": connection, "source": str(entry.doc.path)}
         )
         loaded_mappings[team] = mapping
+        for problem in _unwritable(entry.doc, _raw_dict(doc.data, "connections").get(connection)):
+            if problem not in problems:  # a mapping two teams share is reported once
+                problems.append(problem)
         for entity_type, entity in mapping.entities.items():
             for name, fm in entity.fields.items():
                 if fm.conflict != "authority":

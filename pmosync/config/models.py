@@ -42,11 +42,29 @@ class StoreConfig(Strict):
     )
 
 
+class RollupConfig(Strict):
+    """Programme and portfolio RAG thresholds (pmosync/analysis/rollup.py)."""
+
+    red_share: float = Field(
+        default=1 / 3, gt=0, le=1, description="Red when this share of open members is red"
+    )
+    red_violation_days: float = Field(
+        default=10.0, ge=0, description="Red when a dependency is violated by this many days"
+    )
+    amber_slip_days: float = Field(
+        default=5.0, ge=0, description="Amber from this slip against baseline (working days)"
+    )
+    key_priority: int = Field(
+        default=1, description="Projects of this priority or better are key projects"
+    )
+
+
 class PortfolioConfig(Strict):
     name: str = "Portfolio"
     timezone: TimeZoneName = Field(
         default="UTC", description="IANA zone for 'today' and date-only values"
     )
+    rollup: RollupConfig = RollupConfig()
     holiday_region: str | None = Field(
         default=None,
         description="Public holidays for date-only tools (Jira, Airtable) in the portfolio "

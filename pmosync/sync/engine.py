@@ -44,6 +44,7 @@ from pmosync.sync.reconcile import (
 )
 from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
+from pmosync.sync.rollups import rules_from, run_rollups
 from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
 from pmosync.sync.store import Store, utcnow
 from pmosync.sync.tombstones import Listing, mark_entities, revived, tombstone
@@ -451,6 +452,10 @@ class Engine:
             if any(entity.values.get(k, MISSING) != v for k, v in values.items()):
                 entity.values = {**entity.values, **values}
                 entity.dirty = True
+        # programme and portfolio roll-ups from the projects' fresh status (sync/rollups.py)
+        rules = rules_from(self.loaded.config.portfolio)
+        rolled = run_rollups(state, getattr(self, "schedule", None), today, rules)
+        self.report.rollups = {"programmes": rolled.programmes, "portfolio": rolled.portfolio}
 
     # -- plan and commit ---------------------------------------------------------------------
     def _plan(self, state: WorkingState, merged: Reconciliation) -> list[PlannedWrite]:

@@ -45,6 +45,8 @@ class RunReport:
     tombstoned: list[dict[str, Any]] = field(default_factory=list)
     revived: list[dict[str, Any]] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # advice for the operator (e.g. run --full)
+    # programme and portfolio roll-ups of this run (sync/rollups.py)
+    rollups: dict[str, Any] = field(default_factory=dict)
     # the analyse stage: portfolio schedule, dependency findings, cross-tool links
     schedule: dict[str, Any] = field(default_factory=dict)
     # explicit cross-tool links naming an item no tool holds (yet), with the reason

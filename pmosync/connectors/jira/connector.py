@@ -65,7 +65,12 @@ from pmosync.connectors.jira.mapper import (
     map_sprints,
     map_version,
 )
-from pmosync.connectors.jira.push import ISSUE_ENTITIES, NOT_WRITABLE, IssueWriter
+from pmosync.connectors.jira.push import (
+    ISSUE_ENTITIES,
+    NOT_WRITABLE,
+    IssueWriter,
+    project_writable,
+)
 from pmosync.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -162,6 +167,8 @@ class JiraConnector:
                     creatable.add(entity_type)
                 if entity_type is EntityType.DEPENDENCY:
                     creatable.add(entity_type)
+                if entity_type is EntityType.PROJECT:  # project properties, a status issue
+                    writable.setdefault(entity_type, set()).update(project_writable(entity))
         return Capabilities(
             readable={k: frozenset(v) for k, v in readable.items()},
             writable={k: frozenset(v) for k, v in writable.items()},

@@ -22,15 +22,17 @@ from pmosync.canonical_model import (
     PulledRecord,
     WriteResult,
 )
-from pmosync.config.mapping import TeamMapping
+from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
 from pmosync.connectors.jira.client import JiraClient, JqlRefused, jira_error_text
 from pmosync.connectors.jira.keys import IssueKeys
 from pmosync.connectors.jira.mapper import (
+    FieldSpec,
     IssueProfile,
     LinkProfile,
     MappingProblem,
     _pointer,
     canonical_type,
+    expected_remote_types,
     jql_quote,
     map_links,
     read_status,
@@ -50,6 +52,32 @@ PROPERTY_KEY = "pmo-sync"
 ISSUE_ENTITIES = (EntityType.WORK_ITEM, EntityType.RAID_ITEM)
 # Canonical fields an edit cannot change in Jira (moving projects or types is a UI flow).
 NOT_WRITABLE = frozenset({"key", "kind", "project"})
+PROPERTY_PREFIX = "property:"
+
+
+def property_key(remote: str) -> str | None:
+    """``property:pmo-sync.status`` names a project entity property; else None."""
+    if remote.startswith(PROPERTY_PREFIX):
+        return remote[len(PROPERTY_PREFIX) :].strip() or None
+    return None
+
+
+def status_issues(entity: EntityMapping) -> dict[str, Any]:
+    """Project key -> issue key carrying the project's status fields (options.status_issues)."""
+    value = entity.options.get("status_issues")
+    return dict(value) if isinstance(value, dict) else {}
+
+
+def project_writable(entity: EntityMapping) -> frozenset[str]:
+    """Project fields Jira can take: into a project property, or onto a named status issue."""
+    has_issue = bool(status_issues(entity))
+    return frozenset(
+        name
+        for name in entity.writable(EntityType.PROJECT)
+        if property_key(entity.fields[name].field) is not None or has_issue
+    )
+
+
 # How many same-summary issues a retried create checks for its earlier twin.
 TWIN_CANDIDATES = 20
 
@@ -87,6 +115,8 @@ class IssueWriter:
             try:
                 if write.entity_type is EntityType.DEPENDENCY:
                     result = self._push_dependency(prep, write)
+                elif write.entity_type is EntityType.PROJECT and write.op == "update":
+                    result = self._push_project(prep, write)
                 elif write.entity_type not in ISSUE_ENTITIES:
                     result = self._failed(write, f"{write.entity_type.value} is read-only in Jira")
                 elif write.op == "create":
@@ -101,6 +131,101 @@ class IssueWriter:
                 result = self._failed(write, str(exc))
             results.append(result)
         return results
+
+    # -- consolidated status on a project: project properties and a status issue ----------
+    def _project_mapping(self) -> dict[str, FieldMapping]:
+        out: dict[str, FieldMapping] = {}
+        for mapping in self.mappings:
+            entity = mapping.entities.get(EntityType.PROJECT)
+            if entity is not None:
+                out.update(entity.fields)
+        return out
+
+    def _status_issues(self) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for mapping in self.mappings:
+            entity = mapping.entities.get(EntityType.PROJECT)
+            if entity is not None:
+                out.update({str(k): str(v) for k, v in status_issues(entity).items()})
+        return out
+
+    def _push_project(self, prep: Prepared, write: PlannedWrite) -> WriteResult:
+        """Project fields go where the mapping says: ``property:KEY`` fields into that project
+        entity property (one JSON object per key, the canonical field names as its keys),
+        other fields onto the project's status issue (options.status_issues). Each target is
+        read first and written only when it differs, so a repeated push sends nothing."""
+        if not write.external_id:
+            raise _WriteFailed("update without an external id")
+        fields = self._project_mapping()
+        by_property: dict[str, dict[str, Any]] = {}
+        on_issue: dict[str, Any] = {}
+        for change in write.changes:
+            fm = fields.get(change.field)
+            if fm is None:
+                raise _WriteFailed(f"{change.field} is not mapped for project")
+            value = fm.remote_for(change.new) if fm.values else change.new
+            key = property_key(fm.field)
+            if key is not None:
+                by_property.setdefault(key, {})[change.field] = value
+            else:
+                on_issue[change.field] = change.new
+        project_id = write.external_id
+        for key, values in sorted(by_property.items()):
+            path = f"project/{project_id}/properties/{key}"
+            current = self._get_optional(path)
+            merged = {**(current if isinstance(current, dict) else {}), **values}
+            if merged != current:
+                with self.client.call(f"PUT {path}"):
+                    self.client.jira._session.put(self.client.url(path), data=json.dumps(merged))
+        if on_issue:
+            self._push_status_issue(prep, project_id, on_issue)
+        return WriteResult(write.outbox_id, True, external_id=write.external_id)
+
+    def _get_optional(self, path: str) -> Any:
+        try:
+            reply = self.client.get_json(path, what=f"GET {path}")
+        except PmoSyncError as exc:
+            if _is_record_error(exc):
+                return None  # 404: not set yet
+            raise
+        return reply.get("value") if isinstance(reply, dict) else None
+
+    def _push_status_issue(self, prep: Prepared, project_id: str, values: dict[str, Any]) -> None:
+        project = self.client.get_json(f"project/{project_id}", what=f"GET project/{project_id}")
+        key = str((project or {}).get("key") or "")
+        issue_key = self._status_issues().get(key)
+        if issue_key is None:
+            raise _WriteFailed(
+                f"project {key}: no status issue named in the mapping (options.status_issues)"
+            )
+        mapped = self._project_mapping()
+        specs: dict[str, FieldSpec] = {}
+        for name in values:
+            fm = mapped[name]
+            jf = prep.catalog.resolve(
+                fm.field,
+                where=f"entities.project.fields.{name}.field",
+                expect=expected_remote_types(EntityType.PROJECT, name),
+            )
+            specs[name] = FieldSpec(name, jf, fm.values, "push")
+        issue = self._get_issue(prep, issue_key, [s.id for s in specs.values()])
+        current = issue.get("fields") or {}
+        edits: dict[str, Any] = {}
+        for name, value in values.items():
+            spec = specs[name]
+            ctype = canonical_type(EntityType.PROJECT, name)
+            try:
+                now = read_value(spec, current.get(spec.id), ctype)
+            except MappingProblem:
+                now = None
+            if not same_value(ctype, now, value):
+                try:
+                    edits[spec.id] = write_value(spec, ctype, value, adf=prep.adf)
+                except MappingProblem as exc:
+                    raise _WriteFailed(str(exc)) from None
+        if edits:
+            self._edit(prep, str(issue.get("id") or issue_key), edits)
+            self.remember([str(issue.get("id") or "")])
 
     def _failed(self, write: PlannedWrite, error: str) -> WriteResult:
         return WriteResult(write.outbox_id, False, external_id=write.external_id, error=error)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import request
@@ -56,6 +57,49 @@ class CatalogRoutes(HandlerBase):
         project = self._project(ref)
         expand = set(self._list_arg("expand") or []) | {"full"}
         return call.view.project(project, expand=expand)
+
+    # -- project entity properties ------------------------------------------------------------
+    # Per Atlassian's OpenAPI (tests/fixtures/specs/jira-cloud-platform-v3.openapi.json,
+    # operations getProjectPropertyKeys, getProjectProperty, setProjectProperty,
+    # deleteProjectProperty; the same paths exist in REST v2 and on Data Center): the value is a
+    # non-empty JSON blob of at most 32768 characters, a key at most 255; PUT answers 201 when
+    # it created the property and 200 when it replaced it; an unknown key is 404.
+    def h_project_property_keys(self, call: Call, ref: str) -> Any:
+        project = self._project(ref)
+        base = request.url_root.rstrip("/") + request.path
+        return {"keys": [{"key": k, "self": f"{base}/{k}"} for k in sorted(project.properties)]}
+
+    def h_project_property_get(self, call: Call, ref: str, key: str) -> Any:
+        project = self._project(ref)
+        if key not in project.properties:
+            raise JiraHttpError(404, [f"The property with key '{key}' does not exist."])
+        return {"key": key, "value": project.properties[key]}
+
+    def h_project_property_put(self, call: Call, ref: str, key: str) -> Any:
+        project = self._project(ref)
+        self._writer(call)
+        if len(key) > 255:
+            raise JiraHttpError(400, ["The property key can not be longer than 255 characters."])
+        data = request.data or b""
+        try:
+            value = json.loads(data)
+        except ValueError:
+            raise JiraHttpError(400, ["The property value has to be a valid json."]) from None
+        if not data.strip():
+            raise JiraHttpError(400, ["The property value has to be a valid json."])
+        if len(data) > 32768:
+            raise JiraHttpError(400, ["The property value is too long (max 32768 bytes)."])
+        existed = key in project.properties
+        project.properties[key] = value
+        return None, (200 if existed else 201)
+
+    def h_project_property_delete(self, call: Call, ref: str, key: str) -> Any:
+        project = self._project(ref)
+        self._writer(call)
+        if key not in project.properties:
+            raise JiraHttpError(404, [f"The property with key '{key}' does not exist."])
+        del project.properties[key]
+        return None, 204
 
     def _project_versions(self, ref: str) -> list[Version]:
         project = self._project(ref)

@@ -119,6 +119,8 @@ class Project:
     issue_type_ids: list[str]
     description: str = ""
     next_number: int = 1
+    # entity properties (PUT /rest/api/3/project/{projectIdOrKey}/properties/{propertyKey})
+    properties: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
