@@ -37,8 +37,19 @@ class _Index:
         self.by_project_name: dict[tuple[str, str], list[str]] = {}
         self.by_name: dict[str, list[str]] = {}
         self.by_id: dict[str, list[str]] = {}
+        # Resolution runs right after identify, before reconcile has merged this run's pulls
+        # into the entities: what the tools hold now (links) fills what entities lack yet.
+        pulled: dict[str, dict[str, Any]] = {}
+        for link in state.links.values():
+            merged = pulled.setdefault(link.canonical_id, {})
+            merged.update({k: v for k, v in link.remote_values.items() if v is not None})
+
+        def value(entity_id: str, values: dict[str, Any], name: str) -> Any:
+            found = values.get(name)
+            return found if found is not None else pulled.get(entity_id, {}).get(name)
+
         codes = {
-            e.id: str(e.values.get("code") or "").strip().lower()
+            e.id: str(value(e.id, e.values, "code") or "").strip().lower()
             for e in state.entities.values()
             if e.entity_type is EntityType.PROJECT
         }
@@ -49,9 +60,9 @@ class _Index:
         )
         for entity in items:
             values = entity.values
-            key = str(values.get("key") or "").strip().lower()
-            name = str(values.get("name") or "").strip().lower()
-            code = codes.get(str(values.get("project") or ""), "")
+            key = str(value(entity.id, values, "key") or "").strip().lower()
+            name = str(value(entity.id, values, "name") or "").strip().lower()
+            code = codes.get(str(value(entity.id, values, "project") or ""), "")
             if key:
                 self.by_key.setdefault(key, []).append(entity.id)
             if name:

@@ -16,6 +16,7 @@ from pmosync.sandbox.harness import Scenario
 # name -> "module:function"; each module owns its own scenario so emulators stay independent.
 SCENARIOS: dict[str, str] = {
     "airtable": "pmosync.sandbox.scenarios.airtable_pmo:scenario",
+    "cross-tool": "pmosync.sandbox.scenarios.cross_tool:scenario",
     "demo": "pmosync.sandbox.scenarios.demo:scenario",
     "jira-cloud": "pmosync.sandbox.scenarios.jira:cloud_scenario",
     "jira-dc": "pmosync.sandbox.scenarios.jira:dc_scenario",
