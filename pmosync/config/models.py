@@ -59,6 +59,27 @@ class RollupConfig(Strict):
     )
 
 
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_RANGE = re.compile(r"^\s*(\d{1,2}):(\d\d)\s*-\s*(\d{1,2}):(\d\d)\s*$")
+
+
+def working_interval(text: str) -> tuple[int, int]:
+    """``"09:00-17:00"`` as minutes from midnight, ``(540, 1020)``; the end may be 24:00."""
+    match = _RANGE.match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a range like 09:00-17:00")
+    h1, m1, h2, m2 = (int(g) for g in match.groups())
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if m1 > 59 or m2 > 59 or start >= 1440 or end > 1440 or end <= start:
+        raise ValueError(f"{text!r} is not a range within one day (start before end)")
+    return start, end
+
+
+def _clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
+
+
 class PortfolioConfig(Strict):
     name: str = "Portfolio"
     timezone: TimeZoneName = Field(
@@ -69,6 +90,16 @@ class PortfolioConfig(Strict):
         default=None,
         description="Public holidays for date-only tools (Jira, Airtable) in the portfolio "
         "calendar: a country or country-subdivision code of the holidays package, e.g. GB-ENG",
+    )
+
+    working_days: tuple[Weekday, ...] = Field(
+        default=("mon", "tue", "wed", "thu", "fri"),
+        description="Working days of the portfolio calendar (date-only tools: Jira, Airtable)",
+    )
+    working_hours: tuple[str, ...] = Field(
+        default=("08:00-12:00", "13:00-17:00"),
+        description="Working hours of each working day as HH:MM-HH:MM ranges (one string or a "
+        "list); their total is the portfolio's working day (480 minutes by default)",
     )
 
     @field_validator("holiday_region")
@@ -83,9 +114,34 @@ class PortfolioConfig(Strict):
             except NotImplementedError:
                 raise ValueError(
                     f"unknown holiday region {value!r}: use a code of the holidays package, "
-                    "e.g. GB-ENG, US-NY, DE-BY, FR"
+                    'e.g. GB-ENG, US-NY, DE-BY, FR; list them with `python -c "import '
+                    'holidays; print(holidays.list_supported_countries())"`'
                 ) from None
         return value
+
+    @field_validator("working_days", mode="before")
+    @classmethod
+    def _days(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = [value]
+        if isinstance(value, list | tuple):
+            days = [str(d).strip().lower()[:3] for d in value]
+            if len(set(days)) != len(days):
+                raise ValueError("a working day is listed twice")
+            return tuple(days)
+        return value
+
+    @field_validator("working_hours", mode="before")
+    @classmethod
+    def _hours(cls, value: object) -> tuple[str, ...]:
+        ranges = [value] if isinstance(value, str) else value
+        if not isinstance(ranges, list | tuple) or not ranges:
+            raise ValueError("give working hours as 'HH:MM-HH:MM' or a list of them")
+        intervals = [working_interval(str(r)) for r in ranges]
+        for (_, end), (start, _) in zip(intervals, intervals[1:], strict=False):
+            if start < end:
+                raise ValueError("working hours must be in order and must not overlap")
+        return tuple(f"{_clock(a)}-{_clock(b)}" for a, b in intervals)
 
 
 class SyncConfig(Strict):
