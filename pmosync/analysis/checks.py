@@ -106,22 +106,23 @@ def check_dependencies(
 
 
 def _cycles(graph: PortfolioGraph) -> list[Finding]:
-    g = nx.DiGraph()
     links: dict[tuple[str, str], str] = {}
+    succ: dict[str, list[str]] = {}
     for p, s, e in graph.leaf_links():
-        g.add_edge(p, s)
-        links.setdefault((p, s), e.id)
+        if (p, s) not in links:
+            links[p, s] = e.id
+            succ.setdefault(p, []).append(s)
     out: list[Finding] = []
-    for comp in nx.strongly_connected_components(g):
+    for comp in _strong_components(succ):
         if len(comp) == 1:
             (only,) = comp
-            if not g.has_edge(only, only):
+            if (only, only) not in links:
                 continue
             witness = [only]
         else:
             # one witness per component: find_cycle walks the component's edges once
-            cycle_edges = nx.find_cycle(g.subgraph(comp))
-            witness = [u for u, _v in cycle_edges]
+            sub = nx.DiGraph((u, v) for u in comp for v in succ.get(u, ()) if v in comp)
+            witness = [u for u, _v in nx.find_cycle(sub)]
         closed = (*witness, witness[0])
         path = " → ".join(graph.describe(i) for i in closed)
         extra = f" ({len(comp)} items are caught in this loop)" if len(comp) > len(witness) else ""
@@ -139,6 +140,56 @@ def _cycles(graph: PortfolioGraph) -> list[Finding]:
     return out
 
 
+def _strong_components(succ: dict[str, list[str]]) -> list[set[str]]:
+    """Tarjan's strongly connected components, iterative (deep chains must not hit the
+    recursion limit) and on plain adjacency lists (networkx's graph build costs more than the
+    search on 150k links)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[set[str]] = []
+    counter = 0
+    for root in succ:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack.add(v)
+            kids = succ.get(v, ())
+            recurse = False
+            while i < len(kids):
+                w = kids[i]
+                i += 1
+                if w not in index:
+                    work.append((v, i))
+                    work.append((w, 0))
+                    recurse = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if recurse:
+                continue
+            if low[v] == index[v]:
+                comp: set[str] = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == v:
+                        break
+                out.append(comp)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+    return out
+
+
 # -- dates as entered --------------------------------------------------------------------------
 
 
@@ -147,7 +198,9 @@ def _days(minutes: float, cal: WorkCalendar) -> float:
 
 
 def _fmt(t: datetime) -> str:
-    return t.strftime("%Y-%m-%d %H:%M") if (t.hour, t.minute) != (0, 0) else t.date().isoformat()
+    if t.hour == 0 and t.minute == 0:
+        return t.date().isoformat()
+    return t.isoformat(sep=" ", timespec="minutes")
 
 
 def _current(node: ItemNode, status_date: datetime) -> tuple[datetime | None, datetime | None]:
@@ -204,8 +257,8 @@ def _link_dates(
         word, verb = _TYPE_WORDS[e.type]
         base = p_finish if e.type in ("FS", "FF") else p_start
         assert base is not None  # link_need had it
-        where = f"{graph.describe(p_id)} → {graph.describe(s_id)} ({e.type}{_lag_text(e, cal)})"
         if minutes > 0.5:
+            where = _where(graph, p_id, s_id, e, cal)
             if p.done:
                 # the predecessor finished after the successor's date: history, unless the
                 # successor is still to come
@@ -240,6 +293,7 @@ def _link_dates(
         if fc is not None:
             fc_short = _shortfall(fc, s, cal)
             if fc_short is not None and fc_short[0] > 0.5:
+                where = _where(graph, p_id, s_id, e, cal)
                 fc_days = _days(fc_short[0], cal)
                 out.append(
                     Finding(
@@ -265,6 +319,7 @@ def _link_dates(
         # own side, so nobody sees the gap shrink. Inside one plan back-to-back items are the
         # normal case (and MS Project keeps its own logic), so flagging them would be noise.
         if e.cross_project and margin < at_risk_days * cal.minutes_per_day:
+            where = _where(graph, p_id, s_id, e, cal)
             margin_days = _days(margin, cal)
             out.append(
                 Finding(
@@ -283,6 +338,10 @@ def _link_dates(
                 )
             )
     return out
+
+
+def _where(graph: PortfolioGraph, p_id: str, s_id: str, e: LinkEdge, cal: WorkCalendar) -> str:
+    return f"{graph.describe(p_id)} → {graph.describe(s_id)} ({e.type}{_lag_text(e, cal)})"
 
 
 def _forecast_base(e: LinkEdge, p_id: str, forecast: CpmResult | None) -> datetime | None:

@@ -199,7 +199,13 @@ class PortfolioGraph:
 
     def is_ancestor_link(self, edge: LinkEdge) -> bool:
         p, s = edge.predecessor, edge.successor
-        return p != s and (p in self.ancestors(s) or s in self.ancestors(p))
+        if p == s:
+            return False
+        pn, sn = self.nodes.get(p), self.nodes.get(s)
+        # top-level items (most of a flat Jira or Airtable project) have no ancestor to hit
+        if (pn is None or pn.parent is None) and (sn is None or sn.parent is None):
+            return False
+        return p in self.ancestors(s) or s in self.ancestors(p)
 
     def leaf_links(self) -> list[tuple[str, str, LinkEdge]]:
         """Logic links between leaves: ``(predecessor leaf, successor leaf, link)``."""
@@ -232,6 +238,13 @@ class PortfolioGraph:
 
     def label(self, item_id: str) -> str:
         """``"KEY name"`` for people, never a bare UUID."""
+        memo: dict[str, str] = self._cache.setdefault("label", {})
+        found = memo.get(item_id)
+        if found is None:
+            found = memo[item_id] = self._label(item_id)
+        return found
+
+    def _label(self, item_id: str) -> str:
         node = self.nodes.get(item_id)
         if node is None:
             state = "deleted" if item_id in self.tombstoned else "unknown"
@@ -246,6 +259,13 @@ class PortfolioGraph:
 
     def describe(self, item_id: str) -> str:
         """The label with the project: ``"DEL-12 Build [DEL]"``."""
+        memo: dict[str, str] = self._cache.setdefault("describe", {})
+        found = memo.get(item_id)
+        if found is None:
+            found = memo[item_id] = self._describe(item_id)
+        return found
+
+    def _describe(self, item_id: str) -> str:
         node = self.nodes.get(item_id)
         project = self.project_label(node.project) if node is not None else None
         label = self.label(item_id)
@@ -314,17 +334,29 @@ def _is_date_only(value: Any) -> bool:
     )
 
 
-def _point(at: Any, day: Any, cal: WorkCalendar, *, finish: bool) -> datetime | None:
+_DayMemo = dict[tuple[int, date, bool], datetime]
+
+
+def _on_day(cal: WorkCalendar, d: date, finish: bool, memo: _DayMemo) -> datetime:
+    # a portfolio has many items per date: convert each (calendar, date) once
+    k = (id(cal), d, finish)
+    found = memo.get(k)
+    if found is None:
+        found = memo[k] = day_finish(cal, d) if finish else day_start(cal, d)
+    return found
+
+
+def _point(
+    at: Any, day: Any, cal: WorkCalendar, *, finish: bool, memo: _DayMemo
+) -> datetime | None:
     """A start or finish instant: the source's date-time, else its date on the calendar."""
     if at not in (None, ""):
         if _is_date_only(at):
             d = _date(at)
-            return None if d is None else (day_finish(cal, d) if finish else day_start(cal, d))
+            return None if d is None else _on_day(cal, d, finish, memo)
         return _datetime(at)
     d = _date(day)
-    if d is None:
-        return None
-    return day_finish(cal, d) if finish else day_start(cal, d)
+    return None if d is None else _on_day(cal, d, finish, memo)
 
 
 # -- building ----------------------------------------------------------------------------------
@@ -374,12 +406,15 @@ def build_graph(
     cals = calendars or {}
 
     nodes: dict[str, ItemNode] = {}
+    memo: _DayMemo = {}
     for cid, etype, values in items:
         project = _text(values.get("project"))
         pinfo = projects.get(project) if project else None
         cal_id = _text(values.get("calendar")) or (pinfo.calendar if pinfo else None)
         cal = cals.get(cal_id, calendar) if cal_id else calendar
-        nodes[cid] = _node(cid, etype, values, project, pinfo, cal_id, cal, cid in has_children)
+        nodes[cid] = _node(
+            cid, etype, values, project, pinfo, cal_id, cal, cid in has_children, memo
+        )
 
     edges: list[LinkEdge] = []
     dangling: list[LinkEdge] = []
@@ -427,6 +462,7 @@ def _node(
     cal_id: str | None,
     cal: WorkCalendar,
     has_children: bool,
+    memo: _DayMemo,
 ) -> ItemNode:
     status = _text(values.get("status"))
     actual_start = _datetime(values.get("actual_start"))
@@ -434,7 +470,7 @@ def _node(
     kind = _text(values.get("kind"))
     done = status in CLOSED or bool(values.get("done")) or actual_finish is not None
     if etype == "milestone":
-        at = _point(values.get("due_at"), values.get("due"), cal, finish=True)
+        at = _point(values.get("due_at"), values.get("due"), cal, finish=True, memo=memo)
         finish = actual_finish or at
         return ItemNode(
             id=cid,
@@ -465,15 +501,15 @@ def _node(
             started=actual_start is not None or done,
         )
     milestone = kind == "milestone"
-    start = _point(values.get("start_at"), values.get("start"), cal, finish=False)
-    finish = _point(values.get("finish_at"), values.get("due"), cal, finish=True)
+    start = _point(values.get("start_at"), values.get("start"), cal, finish=False, memo=memo)
+    finish = _point(values.get("finish_at"), values.get("due"), cal, finish=True, memo=memo)
     if milestone:
         # a milestone is an instant: whichever date the source gave, at the end of that day
         # when it is date-only (MS Project puts milestones at a finish)
         if values.get("finish_at") or values.get("start_at"):
             point = finish or start
         else:
-            point = finish or _point(None, values.get("start"), cal, finish=True)
+            point = finish or _point(None, values.get("start"), cal, finish=True, memo=memo)
         start = finish = point
     start = actual_start or start
     finish = actual_finish or finish
