@@ -438,7 +438,9 @@ def _compute(
     if status_date is not None:
         status_off = [cals[k].to_work(status_date) for k in range(len(cals))]
 
-    def required(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
+    def required(
+        p: int, s: int, code: int, lag: float, elag: float | None, floor: bool = True
+    ) -> float:
         """The early start link p->s asks of s, in s's calendar (general case)."""
         cp, cs = ncal[p], ncal[s]
         if code == _FS:
@@ -447,7 +449,7 @@ def _compute(
             return plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
         if code == _FF:
             x = start_from_finish(s, plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False))
-            return x if x > pstart[s] else pstart[s]
+            return x if x > pstart[s] or not floor else pstart[s]
         return start_from_finish(s, plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True))
 
     def implied_finish(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
@@ -550,6 +552,10 @@ def _compute(
                     x = required(p, i, code, lag, elag)
                 if x > value:
                     value = x
+            # Leads and SF/FF links never pull a task before its project's start (only a
+            # constraint can); MS Project schedules from the project start the same way.
+            if value < pstart[i]:
+                value = pstart[i]
         if status_off is not None and value < status_off[ci]:
             value = status_off[ci]
         es_logic[i] = value
@@ -686,7 +692,6 @@ def _compute(
                 target = es_logic[i]
                 found: list[str] = []
                 d_i = dur[i]
-                ps = pstart[i]
                 for p, code, lag, elag, simple in preds[i]:
                     if simple:
                         if code == _FS:
@@ -694,11 +699,12 @@ def _compute(
                         elif code == _SS:
                             x = es[p] + lag
                         elif code == _FF:
-                            x = max(ef[p] + lag - d_i, ps)
+                            x = ef[p] + lag - d_i
                         else:
                             x = es[p] + lag - d_i
                     else:
-                        x = required(p, i, code, lag, elag)
+                        # Unfloored: where the project start holds a task, no link drives it.
+                        x = required(p, i, code, lag, elag, floor=False)
                     if -_EPS <= x - target <= _EPS and leaf_ids[p] not in found:
                         found.append(leaf_ids[p])
                 drivers = tuple(found)
