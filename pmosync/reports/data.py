@@ -111,6 +111,18 @@ class ReportData:
             out[mid] = (due, due)
         return out
 
+    def programmes_in_scope(self) -> set[str]:
+        return {
+            str(self.of("project")[pid].get("programme"))
+            for pid in self.project_ids()
+            if self.of("project")[pid].get("programme")
+        }
+
+    def portfolio_values(self) -> dict[str, Any]:
+        """The portfolio roll-up (computed fields), when the store holds a portfolio."""
+        portfolios = list(self.of("portfolio").values())
+        return portfolios[0] if len(portfolios) == 1 else {}
+
     def project_ids(self) -> set[str]:
         """Projects in scope (all, or those of the --programme filter)."""
         if self._filtered_projects is None:
@@ -147,6 +159,7 @@ class ReportData:
                 reasons=v.get("pmo_status") or v.get("rag_reason"),
             )
             for pid, v in self.of("programme").items()
+            if not self.programme_filter or pid in self.programmes_in_scope()
         ]
 
     def _items_by_project(self) -> dict[str, list[tuple[str, dict[str, Any]]]]:
@@ -264,6 +277,8 @@ def _project_dates(
         if f:
             finishes.append(f)
     actual = _day(project.get("actual_start"))
+    if not finishes and _day(project.get("forecast_finish")):
+        finishes.append(_day(project.get("forecast_finish")))  # type: ignore[arg-type]
     if finishes:
         start = actual or (min(starts) if starts else _day(project.get("planned_start")))
         return start, max(finishes), "forecast"
@@ -353,15 +368,15 @@ def _schedule_rows(session: Any, run_id: int) -> dict[str, ScheduleRow] | None:
 def _findings(session: Any, run_id: int) -> list[FindingInput] | None:
     """Dependency findings of this run; None when the checks did not run for it.
 
-    A run that checked and found nothing is told apart by its report (``analysis`` entry
-    written by the analyse stage); without that entry there is no way to say "fine".
+    A run that checked and found nothing is told apart by its report's ``schedule`` section
+    (written by the analyse stage); without it there is no way to say "fine".
     """
     model = getattr(models, "DependencyFinding", None)
     if model is None or not _has_table(session, model.__tablename__):
         return None
     rows = session.scalars(select(model).where(model.run_id == run_id)).all()
     run = session.get(models.Run, run_id)
-    checked = bool(rows) or bool((run.report or {}).get("analysis")) if run else bool(rows)
-    if not checked:
+    section = ((run.report or {}).get("schedule") if run else None) or {}
+    if not rows and not section:
         return None
     return [FindingInput(r.kind, r.severity, r.link, r.message, r.shortfall_days) for r in rows]

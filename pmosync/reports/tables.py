@@ -47,7 +47,7 @@ def project_table(data: ReportData, roadmap: Roadmap) -> Table:
                 p.finish if p else None,
                 p.dates_basis if p else "",
                 p.baseline_finish if p else None,
-                bar.slip_days if bar and bar.slip_days is not None else None,
+                bar.slip_days if bar and bar.slip_days is not None else _num(v.get("slip_days")),
                 v.get("next_milestone") or "",
                 _day(v.get("next_milestone_date")),
                 v.get("overdue_milestones"),
@@ -91,10 +91,16 @@ def programme_table(data: ReportData) -> Table:
         pv = data.of("programme").get(programme_id or "", {})
         rags = Counter(rag_key(m.get("rag_computed") or m.get("rag")) for m in members)
         overdue = sum(int(m.get("overdue_milestones") or 0) for m in members)
+        computed = bool(pv.get("rag_computed") or pv.get("pmo_status"))
+
+        def rolled(name: str, pv: dict[str, Any] = pv, computed: bool = computed) -> Any:
+            value = pv.get(name)
+            return value if value is not None else ("" if computed else NOT_COMPUTED)
+
         rows.append(
             [
                 data.programme_label(programme_id),
-                rag_key(pv.get("rag_computed") or pv.get("rag")) or NOT_COMPUTED
+                (rag_key(pv.get("rag_computed") or pv.get("rag")) or NOT_COMPUTED)
                 if programme_id
                 else "",
                 pv.get("pmo_status") or pv.get("rag_reason") or "",
@@ -103,6 +109,11 @@ def programme_table(data: ReportData) -> Table:
                 rags.get("A", 0),
                 rags.get("G", 0),
                 overdue,
+                _num(rolled("slip_days")) if programme_id else "",
+                _num(rolled("percent_complete_computed")) if programme_id else "",
+                rolled("dependency_health") if programme_id else "",
+                rolled("raid_summary") if programme_id else "",
+                rolled("critical_chain") if programme_id else "",
             ]
         )
     return Table(
@@ -116,9 +127,24 @@ def programme_table(data: ReportData) -> Table:
             "Amber",
             "Green",
             "Overdue milestones",
+            "Slip (working days)",
+            "% complete (by duration)",
+            "Dependency health",
+            "RAID",
+            "Critical chain",
         ],
         rows,
     )
+
+
+def _num(value: Any) -> Any:
+    """A stored decimal as a number for spreadsheets; text (e.g. "not computed") as is."""
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def milestone_table(data: ReportData, roadmap: Roadmap, today: date) -> Table:
@@ -286,7 +312,13 @@ def portfolio_summary(data: ReportData, roadmap: Roadmap, today: date) -> list[t
         violated = len({f.link or f.message for f in data.findings if f.kind == "violation"})
         at_risk = len({f.link or f.message for f in data.findings if f.kind == "at_risk"})
     upcoming = len(roadmap.key_events)
+    portfolio = data.portfolio_values()
+    portfolio_rag = rag_key(portfolio.get("rag_computed"))
     return [
+        (
+            "Portfolio RAG",
+            {"R": "Red", "A": "Amber", "G": "Green"}.get(portfolio_rag or "", NOT_COMPUTED),
+        ),
         ("Projects", len(projects)),
         ("Red", rags.get("R", 0)),
         ("Amber", rags.get("A", 0)),
