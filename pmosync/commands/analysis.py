@@ -101,9 +101,7 @@ def whatif(
         state = load_state(store)
     finally:
         store.close()
-    graph, calendar, calendars = build_portfolio(
-        state, today=status, holiday_region=portfolio.holiday_region
-    )
+    graph, calendar, calendars = build_portfolio(state, today=status, portfolio=portfolio)
     result = propagate_slip(
         graph,
         find_named(state, item) or item,  # else find_item says what matched

@@ -37,7 +37,9 @@ from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by
 from pmosync.analysis.rag import project_rag
 from pmosync.analysis.whatif import SlipResult
 from pmosync.canonical_model import EntityType, validate_fields
+from pmosync.config.calendar import portfolio_work_calendar
 from pmosync.config.loader import LoadedConfig
+from pmosync.config.models import PortfolioConfig
 from pmosync.errors import ConfigError
 from pmosync.sync import models
 from pmosync.sync.state import WorkingState
@@ -88,12 +90,13 @@ def _years(state: WorkingState, today: date) -> range:
     return range(max(low - 1, 1900), min(high + 3, 9999))
 
 
-def portfolio_calendar(region: str | None, years: Iterable[int]) -> WorkCalendar:
-    """Standard working week, with the region's public holidays when configured: the
-    calendar of date-only tools (Jira, Airtable) and of projects without their own."""
-    if region is None:
+def portfolio_calendar(portfolio: PortfolioConfig | None, years: Iterable[int]) -> WorkCalendar:
+    """The calendar of date-only tools (Jira, Airtable) and of projects without their own:
+    the configured portfolio week and holidays (``portfolio:`` in the config), else the
+    standard week."""
+    if portfolio is None:
         return standard_calendar("Portfolio")
-    return holiday_calendar(region, years, name=f"Portfolio ({region})")
+    return portfolio_work_calendar(portfolio, years)
 
 
 def store_calendars(state: WorkingState, years: Iterable[int]) -> dict[str, WorkCalendar]:
@@ -167,11 +170,11 @@ def graph_input(state: WorkingState) -> Iterator[tuple[str, str, Mapping[str, An
 
 
 def build_portfolio(
-    state: WorkingState, *, today: date, holiday_region: str | None
+    state: WorkingState, *, today: date, portfolio: PortfolioConfig | None
 ) -> tuple[PortfolioGraph, WorkCalendar, dict[str, WorkCalendar]]:
     """The dependency graph of the whole portfolio, its default calendar and the stored ones."""
     years = _years(state, today)
-    calendar = portfolio_calendar(holiday_region, years)
+    calendar = portfolio_calendar(portfolio, years)
     calendars = store_calendars(state, years)
     graph = build_graph(graph_input(state), calendar=calendar, calendars=calendars)
     return graph, calendar, calendars
@@ -181,11 +184,11 @@ def analyse_schedule(
     state: WorkingState,
     *,
     today: date,
-    holiday_region: str | None,
+    portfolio: PortfolioConfig | None,
     at_risk_days: float = 5.0,
 ) -> ScheduleAnalysis:
     """Graph, portfolio schedule and dependency checks for the working state (read-only)."""
-    graph, calendar, calendars = build_portfolio(state, today=today, holiday_region=holiday_region)
+    graph, calendar, calendars = build_portfolio(state, today=today, portfolio=portfolio)
     analysis = ScheduleAnalysis(graph=graph, calendar=calendar, result=None, findings=[])
     status_date = datetime.combine(today, time())
     tasks, links = to_cpm(graph, calendar=calendar, calendars=calendars)
@@ -437,10 +440,10 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
 
 
 def run_analysis(
-    state: WorkingState, *, today: date, holiday_region: str | None
+    state: WorkingState, *, today: date, portfolio: PortfolioConfig | None
 ) -> ScheduleAnalysis:
     """The stage as the engine runs it: analyse, then set the computed fields it gives."""
-    analysis = analyse_schedule(state, today=today, holiday_region=holiday_region)
+    analysis = analyse_schedule(state, today=today, portfolio=portfolio)
     analysis.computed_changes = apply_computed(state, computed_fields(analysis, state))
     return analysis
 

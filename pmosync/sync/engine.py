@@ -424,8 +424,7 @@ class Engine:
         """Computed project fields: next milestone, overdue count, RAG and a status line;
         the portfolio schedule and dependency checks (sync/analyse.py)."""
         today = self._today()
-        region = self.loaded.config.portfolio.holiday_region
-        self.schedule = run_analysis(state, today=today, holiday_region=region)
+        self.schedule = run_analysis(state, today=today, portfolio=self.loaded.config.portfolio)
         self.report.schedule = report_section(self.schedule)
         live = [e for e in state.entities.values() if not e.tombstoned]  # deleted: not counted
         # an external stub (a plan standing for another one) has no RAG of its own

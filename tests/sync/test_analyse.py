@@ -10,6 +10,7 @@ from sqlalchemy import inspect, select
 
 from pmosync.canonical_model import EntityType
 from pmosync.canonical_model.provenance import named_pointer
+from pmosync.config.models import PortfolioConfig
 from pmosync.sync import models
 from pmosync.sync.analyse import analyse_schedule, computed_fields, report_section
 from pmosync.sync.named_refs import resolve_named
@@ -110,8 +111,9 @@ def _resolved() -> WorkingState:
 
 def test_the_violation_is_found_and_computed_fields_given_to_both_ends() -> None:
     state = _resolved()
-    analysis = analyse_schedule(state, today=TODAY, holiday_region="GB-ENG")
-    assert analysis.error is None and analysis.calendar.name == "Portfolio (GB-ENG)"
+    portfolio = PortfolioConfig(name="Contoso", holiday_region="GB-ENG")
+    analysis = analyse_schedule(state, today=TODAY, portfolio=portfolio)
+    assert analysis.error is None and analysis.calendar.name.startswith("Contoso calendar")
     [violation] = [f for f in analysis.findings if f.kind == "violation"]
     assert violation.link == "dep" and violation.items == ("gl", "epic")
     assert violation.shortfall_days and violation.shortfall_days > 0
@@ -142,7 +144,7 @@ def test_a_cycle_is_reported_and_the_rest_still_scheduled() -> None:
             start="2026-11-09",
             due="2026-11-10",
         )
-    analysis = analyse_schedule(state, today=TODAY, holiday_region=None)
+    analysis = analyse_schedule(state, today=TODAY, portfolio=None)
     assert analysis.error is None
     assert any(f.kind == "cycle" for f in analysis.findings)
     assert analysis.cycle_items == {"x", "y"}
