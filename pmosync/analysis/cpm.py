@@ -444,13 +444,13 @@ def _compute(
         """The early start link p->s asks of s, in s's calendar (general case)."""
         cp, cs = ncal[p], ncal[s]
         if code == _FS:
-            return plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
+            return plus_lag(conv(pef[p], cp, cs, False), s, lag, elag, False)
         if code == _SS:
-            return plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
+            return plus_lag(conv(pes[p], cp, cs, True), s, lag, elag, True)
         if code == _FF:
-            x = start_from_finish(s, plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False))
+            x = start_from_finish(s, plus_lag(conv(pef[p], cp, cs, False), s, lag, elag, False))
             return x if x > pstart[s] or not floor else pstart[s]
-        return start_from_finish(s, plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True))
+        return start_from_finish(s, plus_lag(conv(pes[p], cp, cs, True), s, lag, elag, True))
 
     def implied_finish(p: int, s: int, code: int, lag: float, elag: float | None) -> float:
         """The late finish link p->s allows p, in p's calendar (general case).
@@ -471,12 +471,12 @@ def _compute(
         """How far s's early dates sit beyond what link p->s requires, in s's calendar."""
         cp, cs = ncal[p], ncal[s]
         if code == _FS:
-            return es[s] - plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
+            return es[s] - plus_lag(conv(pef[p], cp, cs, False), s, lag, elag, False)
         if code == _SS:
-            return es[s] - plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
+            return es[s] - plus_lag(conv(pes[p], cp, cs, True), s, lag, elag, True)
         if code == _FF:
-            return ef[s] - plus_lag(conv(ef[p], cp, cs, False), s, lag, elag, False)
-        return ef[s] - plus_lag(conv(es[p], cp, cs, True), s, lag, elag, True)
+            return ef[s] - plus_lag(conv(pef[p], cp, cs, False), s, lag, elag, False)
+        return ef[s] - plus_lag(conv(pes[p], cp, cs, True), s, lag, elag, True)
 
     # -- forward pass ------------------------------------------------------------------------
     es = [0.0] * n
@@ -490,7 +490,7 @@ def _compute(
     ]
     manual = [t.manual and t.start is not None and t.finish is not None for t in leaves]
 
-    for i in order:
+    def node(i: int) -> None:
         t = leaves[i]
         ci = ncal[i]
         c = cals[ci]
@@ -499,7 +499,7 @@ def _compute(
             es[i] = es_logic[i] = c.to_work(t.start)
             ef[i] = c.to_work(t.finish)
             es_wall[i], ef_wall[i] = t.start, t.finish
-            continue
+            return
         if t.actual_start is not None:
             es[i] = es_logic[i] = c.to_work(t.actual_start)
             es_wall[i] = t.actual_start
@@ -507,7 +507,7 @@ def _compute(
                 ef[i] = c.to_work(t.actual_finish)
                 ef_wall[i] = t.actual_finish
                 fixed[i] = True
-                continue
+                return
             if status_off is not None:
                 remaining = t.remaining_minutes
                 if remaining is None:
@@ -520,7 +520,7 @@ def _compute(
             fnet = con_off[i]
             if con_type[i] == "FNET" and fnet is not None:
                 ef[i] = max(ef[i], fnet)
-            continue
+            return
 
         ctype = con_type[i]
         cdate = con_off[i]
@@ -539,15 +539,15 @@ def _compute(
             for p, code, lag, elag, simple in incoming:
                 if simple:
                     if code == _FS:
-                        x = ef[p] + lag
+                        x = pef[p] + lag
                     elif code == _SS:
-                        x = es[p] + lag
+                        x = pes[p] + lag
                     elif code == _FF:
-                        x = ef[p] + lag - d_i
+                        x = pef[p] + lag - d_i
                         if x < ps:
                             x = ps
                     else:
-                        x = es[p] + lag - d_i
+                        x = pes[p] + lag - d_i
                 else:
                     x = required(p, i, code, lag, elag)
                 if x > value:
@@ -578,6 +578,24 @@ def _compute(
             es_wall[i] = c.start(value)
             ef_wall[i] = es_wall[i] + timedelta(minutes=dur[i])
 
+    # What successors see of each predecessor: its early dates, except that an ALAP task is
+    # placed at its late dates once they are known (a second forward pass, as MS Project).
+    pes, pef = es, ef
+
+    def forward() -> None:
+        for i in order:
+            node(i)
+            if pes is not es:
+                if alap[i]:
+                    pes[i], pef[i] = ls[i], lf[i]
+                else:
+                    pes[i], pef[i] = es[i], ef[i]
+
+    alap = [ct == "ALAP" and not manual[i] for i, ct in enumerate(con_type)]
+    ls = [0.0] * n
+    lf = [0.0] * n
+    forward()
+
     # -- anchors: each project's finish (or committed date) ----------------------------------
     best: dict[tuple[str | None, int], float] = {}
     for i, t in enumerate(leaves):
@@ -606,8 +624,6 @@ def _compute(
         anchor[i] = got
 
     # -- backward pass -----------------------------------------------------------------------
-    ls = [0.0] * n
-    lf = [0.0] * n
     for i in reversed(order):
         if fixed[i]:
             ls[i], lf[i] = es[i], ef[i]
@@ -653,6 +669,10 @@ def _compute(
         lf[i] = value
         ls[i] = start_from_finish(i, value) if elapsed[i] else value - dur[i]
 
+    if any(alap):
+        pes, pef = list(es), list(ef)
+        forward()
+
     # -- slack, criticality, driving links ---------------------------------------------------
     out: dict[str, TaskSchedule] = {}
     total = [0.0] * n
@@ -675,13 +695,13 @@ def _compute(
             for s, code, lag, elag, simple in succs[i]:
                 if simple:
                     if code == _FS:
-                        g = es[s] - ef[i] - lag
+                        g = es[s] - pef[i] - lag
                     elif code == _SS:
-                        g = es[s] - es[i] - lag
+                        g = es[s] - pes[i] - lag
                     elif code == _FF:
-                        g = ef[s] - ef[i] - lag
+                        g = ef[s] - pef[i] - lag
                     else:
-                        g = ef[s] - es[i] - lag
+                        g = ef[s] - pes[i] - lag
                 else:
                     g = link_gap(i, s, code, lag, elag)
                 if g < gap:
@@ -695,13 +715,13 @@ def _compute(
                 for p, code, lag, elag, simple in preds[i]:
                     if simple:
                         if code == _FS:
-                            x = ef[p] + lag
+                            x = pef[p] + lag
                         elif code == _SS:
-                            x = es[p] + lag
+                            x = pes[p] + lag
                         elif code == _FF:
-                            x = ef[p] + lag - d_i
+                            x = pef[p] + lag - d_i
                         else:
-                            x = es[p] + lag - d_i
+                            x = pes[p] + lag - d_i
                     else:
                         # Unfloored: where the project start holds a task, no link drives it.
                         x = required(p, i, code, lag, elag, floor=False)

@@ -330,3 +330,20 @@ def test_project_start_defaults_to_the_earliest_entered_start() -> None:
     assert r.tasks["B"].early_start == d(2)
     with pytest.raises(ConfigError, match="no project start"):
         compute_schedule([CpmTask("A", DAY)], [])
+
+
+def test_alap_task_sits_at_its_late_dates_and_drives_its_successors_from_there() -> None:
+    tasks = [
+        CpmTask("A", DAY),
+        CpmTask("L", DAY, constraint_type="ALAP"),
+        CpmTask("X", DAY),
+        CpmTask("B", 3 * DAY),
+    ]
+    r = run(tasks, [CpmLink("A", "L"), CpmLink("L", "X"), CpmLink("A", "B")])
+    # L's early dates stay its ASAP position; its late dates are where MS Project puts it.
+    assert dates(r, "L") == (d(1), d(1, 17), d(2), d(2, 17))
+    assert r.tasks["L"].total_slack_minutes == 2 * DAY - DAY
+    assert r.tasks["L"].free_slack_minutes == 0
+    # X follows L's late finish (a second forward pass, as MS Project does).
+    assert r.tasks["X"].early_start == d(3)
+    assert r.tasks["X"].critical
