@@ -369,6 +369,16 @@ def _compute(
             raise ConfigError(
                 f"link {link.predecessor}->{link.successor}: unknown type {link.type!r}"
             )
+        p = index.get(link.predecessor, -1)
+        s = index.get(link.successor, -1)
+        if p >= 0 and s >= 0 and link.lag_percent is None and not link.lag_elapsed:
+            # Leaf to leaf with a working-time lag: the common case, kept lean.
+            lag = float(link.lag_minutes or 0.0)
+            simple = ncal[p] == ncal[s] and not elapsed[p] and not elapsed[s]
+            preds[s].append((p, code, lag, None, simple))
+            succs[p].append((s, code, lag, None, simple))
+            succ_nodes[p].append(s)
+            continue
         for end in (link.predecessor, link.successor):
             if end not in by_id:
                 raise ConfigError(f"link {link.predecessor}->{link.successor}: no task {end!r}")
@@ -675,8 +685,7 @@ def _compute(
 
     # -- slack, criticality, driving links ---------------------------------------------------
     out: dict[str, TaskSchedule] = {}
-    total = [0.0] * n
-    free = [0.0] * n
+    limit = critical_slack_limit + _EPS
     for i, t in enumerate(leaves):
         ci = ncal[i]
         c = cals[ci]
@@ -728,8 +737,6 @@ def _compute(
                     if -_EPS <= x - target <= _EPS and leaf_ids[p] not in found:
                         found.append(leaf_ids[p])
                 drivers = tuple(found)
-        total[i] = ts
-        free[i] = fs
         if i in es_wall:
             es_dt = es_wall[i]
         elif dur[i] == 0 and preds[i]:
@@ -742,15 +749,18 @@ def _compute(
         else:
             ls_dt = c.start(ls[i]) if lf[i] > ls[i] else c.finish(ls[i])
             lf_dt = c.finish(lf[i])
+        # Slack to the thousandth of a minute: files store tenths, floats add noise.
+        ts_r = round(ts, 3) + 0.0
+        fs_r = round(fs, 3) + 0.0
         out[t.id] = TaskSchedule(
-            early_start=es_dt,
-            early_finish=ef_dt,
-            late_start=ls_dt,
-            late_finish=lf_dt,
-            total_slack_minutes=_tidy(ts),
-            free_slack_minutes=_tidy(fs),
-            critical=(not fixed[i]) and ts <= critical_slack_limit + _EPS,
-            driving_predecessors=drivers,
+            es_dt,
+            ef_dt,
+            ls_dt,
+            lf_dt,
+            ts_r,
+            fs_r,
+            (not fixed[i]) and ts <= limit,
+            drivers,
         )
 
     _roll_up(tasks, summaries, children, out, project_cal, cals, critical_slack_limit)
