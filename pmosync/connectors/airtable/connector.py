@@ -141,6 +141,8 @@ class AirtableConnector:
         for mapping in self.mappings:
             for entity_type, entity in mapping.entities.items():
                 readable[entity_type] = entity.readable(entity_type) | frozenset(entity.options)
+                if entity_type is EntityType.WORK_ITEM:
+                    readable[entity_type] |= {"schedule_mode"}  # "entered" on dated rows
                 writable[entity_type] = entity.writable(entity_type)
                 # Only with a pmo-sync id field: the merge key is what makes a retried create
                 # update its own earlier success instead of adding a duplicate row.

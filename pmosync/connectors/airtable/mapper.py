@@ -15,6 +15,7 @@ from pmosync.errors import SkippableRecordError
 
 # Airtable field types whose absence in a record means False / empty rather than unknown.
 _OMITTED_WHEN_FALSE = {"checkbox"}
+_NUMERIC = {"number", "percent", "currency", "rating", "duration"}
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,12 @@ def to_canonical(
             raw = spec.values[key]
         if spec.field_type == "percent" and isinstance(raw, int | float):
             raw = raw * 100  # Airtable stores 50 % as 0.5; canonical percentages are 0-100
+        if isinstance(raw, float) and raw.is_integer():
+            raw = int(raw)  # 22.0 reads as 22: the decimal we wrote, not a change to write back
         values[spec.canonical] = raw
+    if table.entity_type is EntityType.WORK_ITEM and (values.get("start") or values.get("due")):
+        # dates a person typed in: no scheduler behind them, durations left to the analysis
+        values.setdefault("schedule_mode", "entered")
     try:
         clean = validate_fields(table.entity_type, values)
     except ValidationError as exc:
@@ -115,6 +121,8 @@ def to_remote(changes: dict[str, Any], table: TableMap) -> dict[str, Any]:
             continue
         if spec.values is not None and value is not None:
             value = next((remote for remote, canon in spec.values.items() if canon == value), None)
+        if isinstance(value, str) and spec.field_type in _NUMERIC:
+            value = Decimal(value)  # canonical decimals are stored as strings
         if isinstance(value, Decimal):
             value = float(value)
         if spec.field_type == "percent" and isinstance(value, int | float):

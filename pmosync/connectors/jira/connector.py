@@ -156,6 +156,8 @@ class JiraConnector:
                 names = set(entity.readable(entity_type))
                 if entity_type in DEFAULT_FIELDS and entity.options.get("default_fields", True):
                     names |= set(DEFAULT_FIELDS[entity_type])
+                if entity_type is EntityType.WORK_ITEM:
+                    names.add("schedule_mode")  # "entered" on dated issues (mapper)
                 if entity_type is EntityType.DEPENDENCY:
                     names |= {"predecessor", "successor", "link_type", "dependency_class"}
                     names |= {"lag_minutes", "origin", "source_link_type"}

@@ -431,6 +431,13 @@ def issue_label(issue: Mapping[str, Any]) -> str:
     return str(issue.get("key") or issue.get("id") or "?")
 
 
+def mark_entered(entity_type: EntityType, values: dict[str, Any]) -> None:
+    """A work item with a start or due date has dates a person typed in: schedule mode
+    "entered". Jira has no durations; the analysis measures them on the portfolio calendar."""
+    if entity_type is EntityType.WORK_ITEM and (values.get("start") or values.get("due")):
+        values.setdefault("schedule_mode", "entered")
+
+
 def map_issue(
     issue: Mapping[str, Any], profile: IssueProfile, ctx: MapContext
 ) -> list[PulledRecord | Quarantined]:
@@ -472,6 +479,7 @@ def map_issue(
                 values[canonical] = read_kind(entity_type, raw, spec.values)
             else:
                 values[canonical] = read_value(spec, raw, ctype)
+        mark_entered(entity_type, values)
         try:
             checked = validate_fields(entity_type, values)
         except ValidationError as exc:

@@ -137,7 +137,7 @@ def test_issue_maps_to_work_item_with_pointers_and_person(catalog: FieldCatalog)
     assert work.values == {
         "name": "Checkout flow", "key": "APP-42", "kind": "story", "status": "active",
         "due": "2026-12-01", "labels": ["pmo", "q4"], "start": "2026-11-02",
-        "story_points": "5",
+        "story_points": "5", "schedule_mode": "entered",  # typed-in dates; no duration
     }  # fmt: skip
     assert {k: (p.entity_type, p.external_id) for k, p in work.pointers.items()} == {
         "project": (EntityType.PROJECT, "10000"),
@@ -343,3 +343,9 @@ def test_parse_jira_datetime_variants() -> None:
     assert parse_jira_datetime("2025-01-01T10:00:00.000+0000") == want
     assert parse_jira_datetime("2025-01-01T21:00:00.000+1100") == want
     assert parse_jira_datetime("2025-01-01T10:00:00Z") == want
+
+
+def test_an_undated_issue_has_no_schedule_mode(catalog: FieldCatalog) -> None:
+    (work, _person) = map_issue(issue(duedate=None, customfield_10015=None), profile(catalog), CTX)
+    assert isinstance(work, PulledRecord)
+    assert "schedule_mode" not in work.values and "duration_minutes" not in work.values
