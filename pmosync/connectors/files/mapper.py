@@ -618,11 +618,16 @@ class _Batch:
     def real_project(self, stub: ScheduleFile) -> str | None:
         """The project a stub stands for: one of this import or the store, by code or name."""
         wanted = {project_code(stub).casefold(), project_name(stub).casefold()}
+        identity = project_identity(stub)  # a stub often carries the real plan's GUID
         for position, sf in enumerate(self.files):
             if sf is stub or not sf.ok or sf.properties is None or is_stub(sf):
                 continue
-            if {project_code(sf).casefold(), project_name(sf).casefold()} & wanted:
+            names = {project_code(sf).casefold(), project_name(sf).casefold()}
+            if names & wanted or self.base.get(position) == identity:
                 return self.project_id(position, sf)
+        known = self.stored.get(identity)
+        if known is not None and not known.external:
+            return identity
         for external_id, project in sorted(self.stored.items()):
             names = {(project.code or "").casefold(), (project.name or "").casefold()} - {""}
             if not project.external and names & wanted:
@@ -973,10 +978,11 @@ def map_import(
     both hold (a cross-project link between a master and its subproject).
     """
     stored = stored or {}
+    # a stub never owns a project id: it is resolved to the project it stands for
     identities = {
         position: project_identity(sf)
         for position, sf in enumerate(files)
-        if sf.error is None and sf.properties is not None
+        if sf.error is None and sf.properties is not None and not is_stub(sf)
     }
     plan_ids = resolve_plan_ids(files, identities, stored)
     batch = _Batch(plan_ids.ids, plan_ids.base, files, stored)
