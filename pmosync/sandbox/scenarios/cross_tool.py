@@ -65,33 +65,26 @@ def _mapping(spec: ServiceSpec) -> None:
     fields = entities["work_item"]["fields"]
     fields["forecast_finish"] = {"field": FORECAST}
     fields["total_slack_days"] = {"field": SLACK}
-    entities["dependency"] = {
-        "link_types": {"Blocks": "logic", "Relates": "info"},
-        "cross_tool": [{"field": DEPENDS_ON, "names": "predecessor"}],
-        "remote_links": True,
-    }
+    dependency = entities.setdefault("dependency", {})
+    link_types = dependency.setdefault("link_types", {})
+    link_types.update({"Blocks": "logic", "Relates": "info"})  # Blocks drives dates
+    dependency["cross_tool"] = [{"field": DEPENDS_ON, "names": "predecessor"}]
+    dependency["remote_links"] = True
 
 
-def services(today: date | None = None) -> list[ServiceSpec]:
-    delivery = jira.services(projects=1, issues_per_project=12, today=today)
-    plans = pwa.services(projects=1)
-    [spec] = delivery
-    emulator: Any = spec.emulator
+def link_epic_to_milestone(delivery: ServiceSpec, plans: ServiceSpec) -> None:
+    """Make the first Jira epic wait for the first plan's Go-live, named in its "Depends on"
+    field, planned to start before the milestone's current finish; map the link and the
+    computed fields in the delivery team's mapping."""
+    emulator: Any = delivery.emulator
     base = emulator.seed.field_base
-    depends = _add_field(
-        emulator,
-        base + 60,
-        DEPENDS_ON,
-        "string",
-        {"type": "string", "custom": _PREFIX + "textfield"},
-    )
-    _add_field(
-        emulator, base + 61, FORECAST, "date", {"type": "date", "custom": _PREFIX + "datepicker"}
-    )
-    _add_field(
-        emulator, base + 62, SLACK, "number", {"type": "number", "custom": _PREFIX + "float"}
-    )
-    code, task = _milestone(plans[-1])
+    text = {"type": "string", "custom": _PREFIX + "textfield"}
+    depends = _add_field(emulator, base + 60, DEPENDS_ON, "string", text)
+    day = {"type": "date", "custom": _PREFIX + "datepicker"}
+    _add_field(emulator, base + 61, FORECAST, "date", day)
+    number = {"type": "number", "custom": _PREFIX + "float"}
+    _add_field(emulator, base + 62, SLACK, "number", number)
+    code, task = _milestone(plans)
     finish = task["Finish"].date()
     start_field = emulator.state.custom_field_id("Start date")
     types = emulator.state.issue_types
@@ -108,9 +101,15 @@ def services(today: date | None = None) -> list[ServiceSpec]:
             "duedate": (finish + timedelta(days=21)).isoformat(),
         },
     )
-    spec.extra["epic"] = epic.key
-    spec.extra["milestone"] = f"{code} / {MILESTONE}"
-    _mapping(spec)
+    delivery.extra["epic"] = epic.key
+    delivery.extra["milestone"] = f"{code} / {MILESTONE}"
+    _mapping(delivery)
+
+
+def services(today: date | None = None) -> list[ServiceSpec]:
+    delivery = jira.services(projects=1, issues_per_project=12, today=today)
+    plans = pwa.services(projects=1)
+    link_epic_to_milestone(delivery[0], plans[-1])
     return [*delivery, *plans]
 
 
