@@ -119,10 +119,6 @@ class Rollup:
         parts = ["; ".join(self.reasons)]
         if self.next_milestone:
             parts.append(f"next: {self.next_milestone} on {self.next_milestone_date}")
-        if self.slip_days:
-            parts.append(f"slip {self.slip_days:g} wd ({self.slip_reason})")
-        if self.dependencies.violated or self.dependencies.at_risk:
-            parts.append(f"dependencies {self.dependencies.text}")
         return " · ".join(parts)
 
     def fields(self) -> dict[str, Any]:
@@ -303,10 +299,10 @@ def group_rag(
     if amber:
         reasons_amber.append(f"{', '.join(m.label for m in amber)} amber")
     if health is not None and health.violated:
-        reasons = f"{health.violated} dependenc{'y' if health.violated == 1 else 'ies'} violated"
-        if health.worst:
-            reasons += f" ({health.worst})"
-        reasons_amber.append(reasons)
+        # the count only: the worst finding's own message is in the dependency report
+        reasons_amber.append(
+            f"{health.violated} dependenc{'y' if health.violated == 1 else 'ies'} violated"
+        )
     elif health is not None and health.at_risk:
         reasons_amber.append(
             f"{health.at_risk} dependenc{'y' if health.at_risk == 1 else 'ies'} at risk"
@@ -336,10 +332,8 @@ def _with_violation_rule(
     ]
     if bad and rag != "R" and rag != "grey":
         worst = max(bad, key=lambda lk: lk.shortfall_days or 0)
-        return "R", (
-            f"dependency short {worst.shortfall_days:g} working days: {worst.message}",
-            *reasons,
-        )
+        which = worst.message.split(":", 1)[0].strip() or "a dependency"
+        return "R", (f"{which} is {worst.shortfall_days:g} working days short", *reasons)
     return rag, reasons
 
 

@@ -44,7 +44,7 @@ from pmosync.sync.reconcile import (
 )
 from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
-from pmosync.sync.rollups import rules_from, run_rollups
+from pmosync.sync.rollups import plan_history, record_history, rules_from, run_rollups
 from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
 from pmosync.sync.store import Store, utcnow
 from pmosync.sync.tombstones import Listing, mark_entities, revived, tombstone
@@ -455,6 +455,9 @@ class Engine:
         rules = rules_from(self.loaded.config.portfolio)
         rolled = run_rollups(state, getattr(self, "schedule", None), today, rules)
         self.report.rollups = {"programmes": rolled.programmes, "portfolio": rolled.portfolio}
+        keeps = self._create_types(list(self.connectors))
+        if any(EntityType.STATUS_REPORT in types for types in keeps.values()):
+            record_history(state, today)  # one row per project whose status changed
 
     # -- plan and commit ---------------------------------------------------------------------
     def _plan(self, state: WorkingState, merged: Reconciliation) -> list[PlannedWrite]:
@@ -466,6 +469,7 @@ class Engine:
             for w in plan_creates(state, self.capabilities, self._create_types(healthy)).writes
             if (w.connection, w.canonical_id) not in deleted
         ]
+        writes += plan_history(state, self.capabilities, self._create_types(healthy))
         if self.schedule is not None:
             locate = locator(self.loaded, state, self.schedule.graph.describe)
             targets = [n for n in remote_link_connections(self.loaded) if n in healthy]

@@ -7,10 +7,11 @@ Tombstoned records (deleted in every tool that held them) take no part.
 
 from __future__ import annotations
 
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from pmosync.analysis.rollup import (
@@ -27,7 +28,13 @@ from pmosync.analysis.rollup import (
     slip,
     working_days,
 )
-from pmosync.canonical_model import EntityType, validate_fields
+from pmosync.canonical_model import (
+    EntityType,
+    FieldChange,
+    PlannedWrite,
+    validate_fields,
+)
+from pmosync.connectors.base import Capabilities
 from pmosync.sync.state import EntityState, WorkingState
 
 if TYPE_CHECKING:
@@ -350,3 +357,101 @@ def rules_from(config: Any) -> RollupRules:
 def live(entities: Iterable[EntityState]) -> list[EntityState]:
     """Entities that still count (not tombstoned)."""
     return [e for e in entities if not e.tombstoned]
+
+
+# -- status history: one StatusReport per project per run whose status changed ------------
+
+HISTORY_NAMESPACE = uuid.UUID("5f1d0c8e-4b7a-4e0a-9a57-6d2c3b1e8f40")
+
+
+def history_id(project_id: str, day: date, rag: Any, summary: Any) -> str:
+    """Keyed on content: a re-run with the same status finds its row instead of adding one."""
+    return str(uuid.uuid5(HISTORY_NAMESPACE, f"{project_id}|{day.isoformat()}|{rag}|{summary}"))
+
+
+def record_history(state: WorkingState, today: date) -> int:
+    """Add a status report for each live project whose computed status differs from its
+    latest report; returns how many were added."""
+    latest: dict[str, tuple[str, str, Any, Any]] = {}
+    for e in state.entities.values():
+        if e.entity_type is not EntityType.STATUS_REPORT:
+            continue
+        v = e.values
+        pid = v.get("project")
+        if not pid:
+            continue
+        stamp = (str(v.get("period_end") or ""), str(v.get("created_at") or ""))
+        if pid not in latest or stamp > latest[pid][:2]:
+            latest[pid] = (*stamp, v.get("rag"), v.get("summary"))
+    added = 0
+    for project in list(state.entities.values()):
+        if project.entity_type is not EntityType.PROJECT or project.tombstoned:
+            continue
+        rag, summary = project.values.get("rag_computed"), project.values.get("pmo_status")
+        if rag is None and summary is None:
+            continue
+        prior = latest.get(project.id)
+        if prior is not None and (prior[2], prior[3]) == (rag, summary):
+            continue
+        rid = history_id(project.id, today, rag, summary)
+        if rid in state.entities:
+            continue
+        values = validate_fields(
+            EntityType.STATUS_REPORT,
+            {
+                "project": project.id,
+                "period_end": today,
+                "rag": rag,
+                "summary": summary,
+                "created_at": datetime.combine(today, time()),
+            },
+        )
+        state.entities[rid] = EntityState(
+            rid, EntityType.STATUS_REPORT, values, dirty=True, new=True
+        )
+        added += 1
+    return added
+
+
+def plan_history(
+    state: WorkingState,
+    capabilities: Mapping[str, Capabilities],
+    create_types: Mapping[str, set[EntityType]],
+) -> list[PlannedWrite]:
+    """Creates for status reports no tool holds yet, in every connection that keeps a status
+    history (status_report mapped with create_missing). Reports held somewhere already are
+    plan_creates' business; a report whose project is not in that tool is left out."""
+    held = {link.canonical_id for link in state.links.values()}
+    held |= {link.canonical_id for link in state.tombstoned.values()}
+    external: dict[tuple[str, str], str] = {
+        (link.connection, link.canonical_id): link.external_id for link in state.links.values()
+    }
+    writes: list[PlannedWrite] = []
+    for connection, types in sorted(create_types.items()):
+        caps = capabilities.get(connection)
+        if EntityType.STATUS_REPORT not in types or caps is None:
+            continue
+        if EntityType.STATUS_REPORT not in caps.can_create:
+            continue
+        writable = caps.writable.get(EntityType.STATUS_REPORT, frozenset())
+        for entity in sorted(state.entities.values(), key=lambda e: e.id):
+            if entity.entity_type is not EntityType.STATUS_REPORT or entity.id in held:
+                continue
+            project = external.get((connection, str(entity.values.get("project"))))
+            if project is None:
+                continue
+            changes = []
+            for name in sorted(writable):
+                value = project if name == "project" else entity.values.get(name)
+                if value is not None:
+                    changes.append(FieldChange(name, None, value, "status history"))
+            writes.append(
+                PlannedWrite(
+                    connection=connection,
+                    entity_type=EntityType.STATUS_REPORT,
+                    canonical_id=entity.id,
+                    op="create",
+                    changes=changes,
+                )
+            )
+    return writes

@@ -156,14 +156,14 @@ def test_rollup_group_puts_it_together_with_a_status_line_and_fields() -> None:
             MilestoneFacts("a", "A-go-live", date(2026, 12, 1), baseline_due=date(2026, 11, 24)),
             MilestoneFacts("b", "B-design", date(2026, 11, 2)),
         ],
-        links=[LinkFacts("l", "a", "b", "violation", 12.0, "A-1 → B-2 short 12 days")],
+        links=[LinkFacts("l", "a", "b", "violation", 12.0, "A-1 → B-2 (FS): B-2 starts too early")],
         raid=[RaidFacts("a", None, 5, 5)],
         today=TODAY,
         chain=("A-1", "B-2"),
     )
     # a violation of 12 working days passes red_violation_days (10): red, and it says why
     assert rollup.rag == "R"
-    assert rollup.reasons[0].startswith("dependency short 12 working days: A-1 → B-2")
+    assert rollup.reasons[0] == "A-1 → B-2 (FS) is 12 working days short"
     assert "B amber" in rollup.reasons
     assert rollup.overdue == ("B-design",) and rollup.next_milestone == "A-go-live"
     assert rollup.slip_days == 5 and rollup.percent_complete == 30.0
@@ -172,7 +172,8 @@ def test_rollup_group_puts_it_together_with_a_status_line_and_fields() -> None:
     assert fields["raid_summary"] == "1 high" and fields["critical_chain"] == "A-1 → B-2"
     assert fields["next_milestone_date"] == "2026-12-01" and fields["slip_days"] == "5"
     assert "next: A-go-live on 2026-12-01" in fields["pmo_status"]
-    assert "slip 5 wd (A-go-live 2026-11-24 → 2026-12-01)" in fields["pmo_status"]
+    assert "slipped 5 working days (A-go-live 2026-11-24 → 2026-12-01)" in fields["pmo_status"]
+    assert "1 dependency violated" in fields["pmo_status"]
 
 
 def test_portfolio_rolls_up_programmes_as_members() -> None:

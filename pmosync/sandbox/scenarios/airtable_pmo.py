@@ -461,13 +461,25 @@ def build_mapping(layout: dict[str, Any]) -> dict[str, Any]:
 
 
 def build_emulator(
-    projects: int = 12, seed: int = 7, today: date | None = None
+    projects: int = 12, seed: int = 7, today: date | None = None, register: bool = False
 ) -> tuple[AirtableEmulator, str, dict[str, Any]]:
-    """The seeded emulator, its token and the id layout (tables, fields, views by name)."""
+    """The seeded emulator, its token and the id layout (tables, fields, views by name).
+
+    ``register``: also the programme side of the register (scenarios/register.py).
+    """
     today = today or date.today()
     layout = build_layout(seed)
+    if register:
+        from pmosync.sandbox.scenarios import programmes as programme_register
+
+        programme_register.extend_layout(layout)
     specs = _table_specs(layout)
+    if register:
+        programme_register.extend_specs(specs, layout)
     _seed_records(specs, layout, projects, seed, today)
+    if register:
+        stamp = f"{today - timedelta(days=120)}T08:00:00.000Z"
+        programme_register.seed(specs, layout, stamp)
     emulator = AirtableEmulator(seed=f"airtable-pmo-runtime-{seed}")
     token = _token(random.Random(f"airtable-pmo-token-{seed}"))
     emulator.add_token(
@@ -525,9 +537,20 @@ def simulate_edits(
 
 
 def services(
-    name: str = "pmo_airtable", projects: int = 12, seed: int = 7, today: date | None = None
+    name: str = "pmo_airtable",
+    projects: int = 12,
+    seed: int = 7,
+    today: date | None = None,
+    register: bool = False,
 ) -> list[ServiceSpec]:
-    emulator, token, layout = build_emulator(projects=projects, seed=seed, today=today)
+    emulator, token, layout = build_emulator(
+        projects=projects, seed=seed, today=today, register=register
+    )
+    mapping = build_mapping({**layout, "ids": None})
+    if register:
+        from pmosync.sandbox.scenarios import programmes as programme_register
+
+        programme_register.extend_mapping(mapping, layout)
     return [
         ServiceSpec(
             name=name,
@@ -542,7 +565,7 @@ def services(
                 "lockout_seconds": 30,
             },
             secrets={"token": token},
-            mapping=build_mapping({**layout, "ids": None}),
+            mapping=mapping,
             extra={"base_id": BASE_ID, "layout": layout},
         )
     ]

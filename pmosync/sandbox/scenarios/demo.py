@@ -45,9 +45,85 @@ def _set_authorities(airtable: ServiceSpec, pwa_plans: ServiceSpec) -> None:
         schedule[name] = {"field": remote, "direction": "pull", "conflict": "authority"}
 
 
+# Custom fields a Jira admin adds for the PMO's status issue (one epic per project).
+JIRA_PMO_FIELDS = {"PMO RAG": 40, "PMO Status": 41}
+STATUS_PROPERTY = "property:pmo-sync.status"
+
+
+def _jira_status(delivery: ServiceSpec) -> None:
+    """Where Jira keeps the consolidated status, as a PMO would set it up: a project entity
+    property (``pmo-sync.status``) for apps and dashboards, and the RAG and status line on
+    each project's first epic, in two custom fields a Jira admin added."""
+    from pmosync.sandbox.jira.state import FieldSpec
+
+    emulator: Any = delivery.emulator
+    state = emulator.state
+    base = emulator.seed.field_base
+    prefix = "com.atlassian.jira.plugin.system.customfieldtypes:"
+    rag = [{"id": str(base + 120 + i), "value": v} for i, v in enumerate(("Green", "Amber", "Red"))]
+    for name, offset in JIRA_PMO_FIELDS.items():
+        number = base + offset
+        select = name == "PMO RAG"
+        state.fields[f"customfield_{number}"] = FieldSpec(
+            id=f"customfield_{number}",
+            name=name,
+            kind="option" if select else "string",
+            schema={
+                "type": "option" if select else "string",
+                "custom": prefix + ("select" if select else "textfield"),
+                "customId": number,
+            },
+            custom=True,
+            clause_names=[f"cf[{number}]", name],
+            options=rag if select else [],
+        )
+    for issue in state.issues.values():
+        for name in JIRA_PMO_FIELDS:
+            issue.fields.setdefault(state.custom_field_id(name), None)
+    state.catalog_cache = None
+    keys = list(delivery.extra["projects"])
+    epics = {
+        key: min(
+            (
+                i
+                for i in state.issues.values()
+                if i.key.startswith(key + "-")
+                and state.issue_types[i.fields["issuetype"]].name == "Epic"
+            ),
+            key=lambda i: i.id,
+        ).key
+        for key in keys
+    }
+    assert delivery.mapping is not None
+    delivery.mapping["entities"]["project"] = {
+        "projects": keys,
+        "options": {"status_issues": epics},
+        "fields": {
+            "rag_computed": {
+                "field": "PMO RAG",
+                "values": {"Green": "G", "Amber": "A", "Red": "R"},
+            },
+            "pmo_status": {"field": "PMO Status"},
+            **{
+                name: {"field": STATUS_PROPERTY}
+                for name in (
+                    "next_milestone",
+                    "next_milestone_date",
+                    "overdue_milestones",
+                    "forecast_finish",
+                    "slip_days",
+                    "blocking_items",
+                    "critical",
+                )
+            },
+        },
+    }
+
+
 def scenario(today: date | None = None, **_: Any) -> Scenario:
-    [airtable] = airtable_pmo.services(today=today)
+    [airtable] = airtable_pmo.services(today=today, register=True)
     delivery = jira.services(projects=JIRA_PROJECTS)
+    _jira_status(delivery[0])
     plans = pwa.services(projects=PWA_PROJECTS)
     # Jira project keys, then Project Server's ProjectIdentifier values (P001, P002, ...)
     pwa_codes = [f"P{i + 1:03d}" for i in range(PWA_PROJECTS)]
