@@ -584,6 +584,7 @@ def sandbox_up(scenario: str, directory: Path) -> None:
 def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
     """Start the sandbox PMO, run a full sync and a second (no-op) one, and write the reports."""
     from pmosync.config.loader import load_config
+    from pmosync.reports.outputs import write_demo_reports
     from pmosync.reports.status import write_status_reports
     from pmosync.sandbox.harness import Sandbox
     from pmosync.sync.engine import SyncOptions, run_sync
@@ -598,6 +599,7 @@ def demo(directory: Path | None, scenario: str, as_json: bool) -> None:
         first = run_sync(loaded, SyncOptions(full=True))
         second = run_sync(loaded, SyncOptions())
         paths = write_status_reports(loaded, directory / "reports", today=date.today())
+        paths += write_demo_reports(loaded, directory / "reports", today=date.today())
     if as_json:
         document = {
             "directory": str(directory),

@@ -196,3 +196,14 @@ def write_pack(
             )
             paths.append(write_deck(deck, directory / "steering-pack.pptx"))
     return paths
+
+
+def write_demo_reports(loaded: LoadedConfig, directory: Path, today: date) -> list[Path]:
+    """What `pmo-sync demo` adds beside the status report: the roadmap (HTML and PNG), the
+    dependency picture (HTML and PNG), the Excel pack and the PowerPoint deck."""
+    data = load(loaded)
+    return [
+        *write_roadmap(data, today, directory, {"html", "png"}),
+        *write_dependencies(data, today, directory, {"html", "png"}),
+        *write_pack(data, today, directory, {"xlsx", "pptx"}),
+    ]
