@@ -16,7 +16,6 @@ from pmosync.errors import SkippableRecordError
 # Airtable field types whose absence in a record means False / empty rather than unknown.
 _OMITTED_WHEN_FALSE = {"checkbox"}
 _NUMERIC = {"number", "percent", "currency", "rating", "duration"}
-_NUMERIC = {"number", "percent", "currency", "rating", "duration"}
 
 
 @dataclass(frozen=True)
