@@ -107,13 +107,11 @@ def check_dependencies(
 
 def _cycles(graph: PortfolioGraph) -> list[Finding]:
     links: dict[tuple[str, str], str] = {}
-    succ: dict[str, list[str]] = {}
     for p, s, e in graph.leaf_links():
-        if (p, s) not in links:
-            links[p, s] = e.id
-            succ.setdefault(p, []).append(s)
+        links.setdefault((p, s), e.id)
+    succ = graph.successors()
     out: list[Finding] = []
-    for comp in _strong_components(succ):
+    for comp in graph.components():
         if len(comp) == 1:
             (only,) = comp
             if (only, only) not in links:
@@ -121,7 +119,7 @@ def _cycles(graph: PortfolioGraph) -> list[Finding]:
             witness = [only]
         else:
             # one witness per component: find_cycle walks the component's edges once
-            sub = nx.DiGraph((u, v) for u in comp for v in succ.get(u, ()) if v in comp)
+            sub = nx.DiGraph((u, v) for u in comp for v, _e in succ.get(u, ()) if v in comp)
             witness = [u for u, _v in nx.find_cycle(sub)]
         closed = (*witness, witness[0])
         path = " → ".join(graph.describe(i) for i in closed)
@@ -137,56 +135,6 @@ def _cycles(graph: PortfolioGraph) -> list[Finding]:
                 message=f"Dependency loop: {path}{extra}. Remove or reverse one of these links.",
             )
         )
-    return out
-
-
-def _strong_components(succ: dict[str, list[str]]) -> list[set[str]]:
-    """Tarjan's strongly connected components, iterative (deep chains must not hit the
-    recursion limit) and on plain adjacency lists (networkx's graph build costs more than the
-    search on 150k links)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    on_stack: set[str] = set()
-    stack: list[str] = []
-    out: list[set[str]] = []
-    counter = 0
-    for root in succ:
-        if root in index:
-            continue
-        work: list[tuple[str, int]] = [(root, 0)]
-        while work:
-            v, i = work.pop()
-            if i == 0:
-                index[v] = low[v] = counter
-                counter += 1
-                stack.append(v)
-                on_stack.add(v)
-            kids = succ.get(v, ())
-            recurse = False
-            while i < len(kids):
-                w = kids[i]
-                i += 1
-                if w not in index:
-                    work.append((v, i))
-                    work.append((w, 0))
-                    recurse = True
-                    break
-                if w in on_stack:
-                    low[v] = min(low[v], index[w])
-            if recurse:
-                continue
-            if low[v] == index[v]:
-                comp: set[str] = set()
-                while True:
-                    w = stack.pop()
-                    on_stack.discard(w)
-                    comp.add(w)
-                    if w == v:
-                        break
-                out.append(comp)
-            if work:
-                parent = work[-1][0]
-                low[parent] = min(low[parent], low[v])
     return out
 
 

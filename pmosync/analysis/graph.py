@@ -32,6 +32,7 @@ __all__ = [
     "find_item",
     "lag_minutes_of",
     "link_need",
+    "strong_components",
 ]
 
 CLOSED = frozenset({"done", "cancelled"})
@@ -228,6 +229,47 @@ class PortfolioGraph:
         self._cache["leaf_links"] = out
         return out
 
+    def successors(self) -> Mapping[str, list[tuple[str, LinkEdge]]]:
+        """Leaf logic links by predecessor: ``{p: [(s, link), ...]}``."""
+        cached: dict[str, list[tuple[str, LinkEdge]]] | None = self._cache.get("succ")
+        if cached is None:
+            cached = defaultdict(list)
+            for p, s, e in self.leaf_links():
+                cached[p].append((s, e))
+            self._cache["succ"] = cached
+        return cached
+
+    def components(self) -> list[set[str]]:
+        """Strongly connected components of the leaf logic, in reverse topological order."""
+        cached: list[set[str]] | None = self._cache.get("components")
+        if cached is None:
+            adjacency = {p: [s for s, _e in links] for p, links in self.successors().items()}
+            cached = strong_components(adjacency)
+            self._cache["components"] = cached
+        return cached
+
+    def topo_rank(self) -> tuple[dict[str, int], frozenset[str]]:
+        """A rank per linked leaf that grows along every link outside a loop, and the leaves
+        that sit in a loop (a component of two or more, or a self-link)."""
+        cached: tuple[dict[str, int], frozenset[str]] | None = self._cache.get("rank")
+        if cached is None:
+            comps = self.components()
+            rank: dict[str, int] = {}
+            looped: set[str] = set()
+            succ = self.successors()
+            for r, comp in enumerate(reversed(comps)):
+                for i in comp:
+                    rank[i] = r
+                if len(comp) > 1:
+                    looped |= comp
+                else:
+                    (only,) = comp
+                    if any(s == only for s, _e in succ.get(only, ())):
+                        looped.add(only)
+            cached = (rank, frozenset(looped))
+            self._cache["rank"] = cached
+        return cached
+
     # -- naming ----------------------------------------------------------------------------
 
     def project_label(self, project_id: str | None) -> str | None:
@@ -272,6 +314,57 @@ class PortfolioGraph:
         if project and not (node is not None and node.key and node.key.startswith(project)):
             return f"{label} [{project}]"
         return label
+
+
+def strong_components(succ: Mapping[str, list[str]]) -> list[set[str]]:
+    """Tarjan's strongly connected components, iterative (deep chains must not hit the
+    recursion limit) and on plain adjacency lists (networkx's graph build costs more than the
+    search on 150k links). Components come out in reverse topological order: each after
+    every component it reaches."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    on_stack: set[str] = set()
+    stack: list[str] = []
+    out: list[set[str]] = []
+    counter = 0
+    for root in succ:
+        if root in index:
+            continue
+        work: list[tuple[str, int]] = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack.add(v)
+            kids = succ.get(v, ())
+            recurse = False
+            while i < len(kids):
+                w = kids[i]
+                i += 1
+                if w not in index:
+                    work.append((v, i))
+                    work.append((w, 0))
+                    recurse = True
+                    break
+                if w in on_stack:
+                    low[v] = min(low[v], index[w])
+            if recurse:
+                continue
+            if low[v] == index[v]:
+                comp: set[str] = set()
+                while True:
+                    w = stack.pop()
+                    on_stack.discard(w)
+                    comp.add(w)
+                    if w == v:
+                        break
+                out.append(comp)
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+    return out
 
 
 # -- parsing the stored JSON tolerantly --------------------------------------------------------

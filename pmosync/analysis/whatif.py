@@ -14,11 +14,12 @@ Nothing is written anywhere; the caller shows the result.
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import re
 from collections import defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
 import networkx as nx
@@ -30,7 +31,7 @@ from pmosync.analysis.graph import (
     PortfolioGraph,
     calendar_for,
     find_item,
-    link_need,
+    lag_minutes_of,
 )
 from pmosync.errors import ConfigError
 
@@ -133,79 +134,121 @@ def _shift(
     return cal.prev_work_finish(moved) if finish else cal.next_work_start(moved)
 
 
-def _moved(
-    cal: WorkCalendar,
-    node: ItemNode,
-    start: datetime | None,
-    finish: datetime | None,
-    minutes: float,
-) -> tuple[datetime | None, datetime | None]:
-    """An item's dates moved by working minutes; a milestone stays one instant (a finish)."""
-    new_finish = _shift(cal, finish, minutes, finish=True)
-    if node.milestone:
-        point = new_finish if new_finish is not None else _shift(cal, start, minutes, finish=True)
-        return point, point
-    return _shift(cal, start, minutes, finish=False), new_finish
+def _loop_error(graph: PortfolioGraph, start: str) -> ConfigError:
+    comp = next(c for c in graph.components() if start in c)
+    succ = graph.successors()
+    sub = nx.DiGraph((u, v) for u in comp for v, _e in succ.get(u, ()) if v in comp)
+    loop = [u for u, _v in nx.find_cycle(sub, start)]
+    path = " → ".join(graph.describe(i) for i in (*loop, loop[0]))
+    return ConfigError(
+        f"the slip reaches a dependency loop ({path}) and cannot be followed through it; "
+        "remove or reverse one of these links first"
+    )
 
 
-def _short(
-    need: tuple[str, datetime] | None,
-    start: datetime | None,
-    finish: datetime | None,
-    cal: WorkCalendar,
-) -> float | None:
-    """Working minutes the successor's dates fall short of a link's need (negative: the gap
-    the link still has); None without the dates to compare."""
-    if need is None:
-        return None
-    side, at = need
-    own = (start or finish) if side == "start" else finish
-    return None if own is None else cal.work_between(own, at)
+class _Offsets:
+    """Items' dates as working-minute offsets on a calendar, each computed once, with the
+    moved items' new offsets. Push-only arithmetic is then additions and comparisons; only the
+    rows shown at the end are turned back into dates."""
 
+    def __init__(
+        self,
+        graph: PortfolioGraph,
+        default: WorkCalendar,
+        calendars: Mapping[str, WorkCalendar] | None,
+    ) -> None:
+        self.graph = graph
+        self.default = default
+        self.calendars = calendars
+        self._cal: dict[str, WorkCalendar] = {}
+        self._old: dict[tuple[str, bool, int], float | None] = {}
+        # moved items: new (start, finish) offsets on their own calendar, and minutes moved
+        self.new: dict[str, tuple[float | None, float | None]] = {}
+        self.shift: dict[str, float] = {}
 
-def _successors(graph: PortfolioGraph) -> dict[str, list[tuple[str, LinkEdge]]]:
-    out: dict[str, list[tuple[str, LinkEdge]]] = defaultdict(list)
-    for p, s, e in graph.leaf_links():
-        out[p].append((s, e))
-    return out
+    def cal(self, i: str) -> WorkCalendar:
+        found = self._cal.get(i)
+        if found is None:
+            found = self._cal[i] = calendar_for(self.graph, i, self.default, self.calendars)
+        return found
 
+    def old(self, i: str, finish: bool, cal: WorkCalendar) -> float | None:
+        key = (i, finish, id(cal))
+        if key not in self._old:
+            n = self.graph.nodes[i]
+            t = n.finish if finish else n.start
+            self._old[key] = None if t is None else cal.to_work(t)
+        return self._old[key]
 
-def _order(
-    graph: PortfolioGraph, sources: list[str], succ: Mapping[str, list[tuple[str, LinkEdge]]]
-) -> list[str]:
-    """Everything reachable from ``sources``, in topological order (Kahn on the reachable part
-    only, so a slip deep in a 100k-item portfolio touches just what it can reach)."""
-    reach: set[str] = set(sources)
-    queue = deque(sources)
-    while queue:
-        cur = queue.popleft()
-        for s, _e in succ.get(cur, ()):
-            if s not in reach:
-                reach.add(s)
-                queue.append(s)
-    indeg: dict[str, int] = dict.fromkeys(reach, 0)
-    for cur in reach:
-        for s, _e in succ.get(cur, ()):
-            indeg[s] += 1
-    ready = deque(sorted(i for i, d in indeg.items() if d == 0))
-    order: list[str] = []
-    while ready:
-        cur = ready.popleft()
-        order.append(cur)
-        for s, _e in succ.get(cur, ()):
-            indeg[s] -= 1
-            if indeg[s] == 0:
-                ready.append(s)
-    if len(order) < len(reach):
-        stuck = {i for i, d in indeg.items() if d > 0}
-        g = nx.DiGraph((p, s) for p in stuck for s, _e in succ.get(p, ()) if s in stuck)
-        loop = [u for u, _v in nx.find_cycle(g)]
-        path = " → ".join(graph.describe(i) for i in (*loop, loop[0]))
-        raise ConfigError(
-            f"the successors of the slipped item loop ({path}): a slip cannot be followed "
-            "through a loop; remove or reverse one of these links first"
+    def moved_to(self, i: str, finish: bool, cal: WorkCalendar) -> float | None:
+        """A moved item's new offset, on ``cal``."""
+        own = self.cal(i)
+        off = self.new[i][1 if finish else 0]
+        if off is None or cal is own:
+            return off
+        return cal.to_work(self.when(i, off, finish))
+
+    def when(self, i: str, off: float, finish: bool) -> datetime:
+        # a milestone is one instant, reported as a finish (Friday 17:00, not Monday 08:00)
+        at_start = not finish and not self.graph.nodes[i].milestone
+        return self.cal(i).from_work(off, at_start=at_start)
+
+    def now(self, i: str, finish: bool, cal: WorkCalendar) -> float | None:
+        return self.moved_to(i, finish, cal) if i in self.new else self.old(i, finish, cal)
+
+    def move(self, i: str, minutes: float) -> None:
+        cal = self.cal(i)
+        start = self.now(i, False, cal)
+        finish = self.now(i, True, cal)
+        self.new[i] = (
+            None if start is None else start + minutes,
+            None if finish is None else finish + minutes,
         )
-    return order
+        self.shift[i] = self.shift.get(i, 0.0) + minutes
+
+    def dates(self, i: str) -> tuple[datetime | None, datetime | None]:
+        n = self.graph.nodes[i]
+        if abs(self.shift.get(i, 0.0)) < _EPS:
+            return n.start, n.finish
+        start, finish = self.new[i]
+        return (
+            None if start is None else self.when(i, start, False),
+            None if finish is None else self.when(i, finish, True),
+        )
+
+
+def _need(
+    offs: _Offsets, e: LinkEdge, p_id: str, cal: WorkCalendar, *, moved: bool
+) -> float | None:
+    """The link's need on the successor's calendar, as an offset (§B.4's forward formulas;
+    FF and SF are compared on the successor's finish)."""
+    on_finish = e.type in ("FS", "FF")
+    base = offs.now(p_id, on_finish, cal) if moved else offs.old(p_id, on_finish, cal)
+    if base is None:
+        return None
+    p = offs.graph.nodes[p_id]
+    lag = lag_minutes_of(e, p)
+    if lag == 0:
+        return base
+    if e.lag_elapsed:
+        if moved and p_id in offs.new:
+            t = offs.when(p_id, offs.new[p_id][1 if on_finish else 0] or 0.0, on_finish)
+        else:
+            t0 = p.finish if on_finish else p.start
+            assert t0 is not None
+            t = t0
+        return cal.to_work(t + timedelta(minutes=lag))
+    return base + lag
+
+
+def _own(offs: _Offsets, s_id: str, e: LinkEdge, cal: WorkCalendar, *, moved: bool) -> float | None:
+    """The successor's date the link is compared with: its start (FS, SS; its due date when it
+    has no start) or its finish (FF, SF)."""
+    get = offs.now if moved else offs.old
+    if e.type in ("FS", "SS"):
+        start = get(s_id, False, cal)
+        return start if start is not None else get(s_id, True, cal)
+    return get(s_id, True, cal)
 
 
 def _push(
@@ -216,42 +259,51 @@ def _push(
     calendars: Mapping[str, WorkCalendar] | None,
 ) -> SlipResult:
     nodes = graph.nodes
+    offs = _Offsets(graph, default, calendars)
     targets = graph.leaf_descendants(node.id)
-    dates: dict[str, tuple[datetime | None, datetime | None]] = {}
     chain: dict[str, tuple[str, ...]] = {}
-    moved_by: dict[str, float] = {}
     for t in targets:
-        n = nodes[t]
-        cal = calendar_for(graph, t, default, calendars)
-        m = slip_days * cal.minutes_per_day
-        dates[t] = _moved(cal, n, n.start, n.finish, m)
+        offs.move(t, slip_days * offs.cal(t).minutes_per_day)
         chain[t] = (t,) if t == node.id else (node.id, t)
-        moved_by[t] = m
-    succ = _successors(graph)
+    # Visit successors in topological rank, only where something moved: a slip deep in a
+    # 100k-item portfolio costs what it touches. Every item pushed later has a higher rank
+    # than the one that pushed it, so an item is settled once all its moved predecessors are.
+    succ = graph.successors()
+    rank, looped = graph.topo_rank()
     preds: dict[str, list[tuple[str, LinkEdge]]] = defaultdict(list)
-    order = _order(graph, targets, succ)
-    for p_id in order:
-        for succ_id, link in succ.get(p_id, ()):
-            preds[succ_id].append((p_id, link))
+    heap: list[tuple[int, str]] = []
+    queued: set[str] = set()
+    order: list[str] = []
+
+    def reach(p_id: str) -> None:
+        for s_id, link in succ.get(p_id, ()):
+            preds[s_id].append((p_id, link))
+            if s_id not in queued:
+                queued.add(s_id)
+                heapq.heappush(heap, (rank[s_id], s_id))
+
+    for t in targets:
+        if t in looped:
+            raise _loop_error(graph, t)
+        order.append(t)
+        reach(t)
     absorbed: dict[str, float] = {}
-    target_set = set(targets)
-    for s_id in order:
-        s = nodes[s_id]
-        changed = [(p, e) for p, e in preds.get(s_id, ()) if p in dates]
-        if not changed or s.done:
+    while heap:
+        _r, s_id = heapq.heappop(heap)
+        changed = [(p, e) for p, e in preds[s_id] if p in offs.new]
+        if not changed or nodes[s_id].done:
             continue
-        cal = calendar_for(graph, s_id, default, calendars)
-        # a slipped item that another slipped item also pushes starts from its slipped dates
-        s_start, s_finish = dates.get(s_id, (s.start, s.finish))
+        cal = offs.cal(s_id)
         push = 0.0
         driver: str | None = None
         for p_id, e in changed:
-            p = nodes[p_id]
-            new_start, new_finish = dates[p_id]
-            old = _short(link_need(e, p, p.start, p.finish, cal), s.start, s.finish, cal)
-            new = _short(link_need(e, p, new_start, new_finish, cal), s_start, s_finish, cal)
-            if old is None or new is None:
+            need_old = _need(offs, e, p_id, cal, moved=False)
+            need_new = _need(offs, e, p_id, cal, moved=True)
+            own_old = _own(offs, s_id, e, cal, moved=False)
+            own_new = _own(offs, s_id, e, cal, moved=True)
+            if need_old is None or need_new is None or own_old is None or own_new is None:
                 continue
+            old, new = need_old - own_old, need_new - own_new
             # a link broken before the slip passes on only what the slip adds to its shortfall
             # (the existing shortfall is a violation, which the checks report)
             passed = max(0.0, new) - max(0.0, old)
@@ -263,16 +315,20 @@ def _push(
                 push, driver = passed, p_id
         if driver is None:
             continue
-        dates[s_id] = _moved(cal, s, s_start, s_finish, push)
-        moved_by[s_id] = moved_by.get(s_id, 0.0) + push if s_id in target_set else push
+        if s_id in looped:
+            # the slip reaches a loop and would move it: there is no order to follow
+            raise _loop_error(graph, s_id)
+        offs.move(s_id, push)
         chain[s_id] = (*chain[driver], s_id)
+        if s_id not in order:
+            order.append(s_id)
+        reach(s_id)
     rows: list[SlipRow] = []
     for i in order:
-        if i not in dates:
+        if i not in offs.new:
             continue
         n = nodes[i]
-        cal = calendar_for(graph, i, default, calendars)
-        new_start, new_finish = dates[i]
+        new_start, new_finish = offs.dates(i)
         rows.append(
             SlipRow(
                 item=i,
@@ -280,7 +336,7 @@ def _push(
                 old_finish=n.finish,
                 new_start=new_start,
                 new_finish=new_finish,
-                delta_days=round(moved_by[i] / cal.minutes_per_day, 2),
+                delta_days=round(offs.shift[i] / offs.cal(i).minutes_per_day, 2),
                 chain=chain[i],
             )
         )

@@ -141,7 +141,9 @@ def test_done_items_and_loops_are_refused_with_names() -> None:
     with pytest.raises(ConfigError, match="A-0 old .*is done"):
         propagate_slip(g, "A-0", 2, calendar=CAL)
     with pytest.raises(ConfigError, match="loop.*B-1 integration"):
-        propagate_slip(g, "A-2", 2, calendar=CAL)
+        propagate_slip(g, "A-2", 3, calendar=CAL)
+    # a slip absorbed before the loop never reaches it
+    assert deltas(propagate_slip(g, "A-2", 2, calendar=CAL)) == {"ga": 2.0}
 
 
 def test_done_successors_stay_where_they_happened() -> None:
