@@ -11,10 +11,12 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from pmosync.config.loader import LoadedConfig
+from pmosync.reports.common import cell_safe
 from pmosync.sync import models
 from pmosync.sync.store import Store
 
 COLUMNS = [
+    ("programme", "Programme"),
     ("code", "Code"),
     ("name", "Project"),
     ("status", "Status"),
@@ -51,6 +53,12 @@ def project_rows(store: Store) -> list[dict[str, Any]]:
         projects = session.scalars(
             select(models.Entity).where(models.Entity.entity_type == "project")
         ).all()
+        programmes = {
+            p.id: p.values.get("name") or p.values.get("code")
+            for p in session.scalars(
+                select(models.Entity).where(models.Entity.entity_type == "programme")
+            )
+        }
         sources: dict[str, set[str]] = {}
         for link in session.scalars(
             select(models.Link).where(models.Link.entity_type == "project")
@@ -62,6 +70,7 @@ def project_rows(store: Store) -> list[dict[str, Any]]:
             continue  # a stub standing for another plan (see files import): not a project
         row = {key: project.values.get(key) for key, _ in COLUMNS}
         row["sources"] = ", ".join(sorted(sources.get(project.id, ())))
+        row["programme"] = programmes.get(project.values.get("programme") or "")
         rows.append(row)
     return sorted(rows, key=lambda r: (str(r["code"] or ""), str(r["name"] or "")))
 
@@ -79,7 +88,8 @@ def write_status_reports(loaded: LoadedConfig, directory: Path, today: date) -> 
         writer = csv.writer(handle)
         writer.writerow([label for _, label in COLUMNS])
         for row in rows:
-            writer.writerow(["" if row[k] is None else row[k] for k, _ in COLUMNS])
+            # text from tools can never run as a spreadsheet formula
+            writer.writerow(["" if row[k] is None else cell_safe(row[k]) for k, _ in COLUMNS])
     env = Environment(autoescape=select_autoescape(default=True))
     html = env.from_string(_TEMPLATE).render(
         title=f"{loaded.config.portfolio.name}: portfolio status",

@@ -100,3 +100,18 @@ def test_a_store_that_never_synced_says_to_sync_first(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "run `pmo-sync sync` first" in result.output
+
+
+def test_status_report_has_the_programme_and_neutralises_formulas(
+    config: Path, tmp_path: Path
+) -> None:
+    import csv
+
+    result = CliRunner().invoke(
+        main, ["report", "status", "-c", str(config), "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    rows = {r["Code"]: r for r in csv.DictReader((tmp_path / "status.csv").open())}
+    assert rows["ALP"]["Programme"] == "Digital" and rows["GAM"]["Programme"] == "Operations"
+    assert rows["HOS"]["Programme"] == ""
+    assert rows["HOS"]["Why"] == "'" + '=HYPERLINK("http://evil","click")'
