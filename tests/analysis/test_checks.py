@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 from portfolio_builder import CAL, Portfolio, toy
 
 from pmosync.analysis.calendar import standard_calendar
@@ -325,3 +327,48 @@ def test_messages_never_show_a_uuid_and_findings_are_most_severe_first() -> None
     # a violation on a key milestone is high
     (ms,) = [f for f in out if f.kind == "violation" and p.ids["m"] in f.items]
     assert ms.severity == "high"
+
+
+# -- an independent count of working days ------------------------------------------------------
+
+
+def working_days(first: date, last: date, holidays: set[date]) -> int:
+    """Weekdays from ``first`` to ``last`` inclusive that are not holidays, counted one by one
+    (no calendar code involved)."""
+    n, d = 0, first
+    while d <= last:
+        n += d.weekday() < 5 and d not in holidays
+        d += timedelta(days=1)
+    return n
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    link_type=st.sampled_from(["FS", "SS"]),
+    p_start=st.integers(0, 40),
+    p_len=st.integers(0, 10),
+    s_start=st.integers(0, 40),
+    holidays=st.sets(st.integers(0, 50), max_size=6),
+)
+def test_date_only_shortfall_matches_a_day_by_day_count(
+    link_type: str, p_start: int, p_len: int, s_start: int, holidays: set[int]
+) -> None:
+    day0 = date(2027, 3, 1)
+    off = {day0 + timedelta(days=h) for h in holidays}
+    cal = standard_calendar().with_exceptions(dict.fromkeys(off, ()))
+    ps, pd, ss = (day0 + timedelta(days=x) for x in (p_start, p_start + p_len, s_start))
+    p = pair(
+        {"link_type": link_type},
+        (ps.isoformat(), pd.isoformat()),
+        (ss.isoformat(), (ss + timedelta(days=3)).isoformat()),
+    )
+    # an item entered wholly on days off has no working time to compare
+    assume(working_days(ps, pd, off) > 0 and working_days(ss, ss + timedelta(days=3), off) > 0)
+    found = findings(p, "violation", cal=cal, cal2=cal)
+    if link_type == "FS":
+        # b may start after a's last working day: b's days up to and including it are short
+        expected = working_days(ss, pd, off)
+    else:
+        # b may start when a starts: b's days before a's first working day are short
+        expected = working_days(ss, ps - timedelta(days=1), off)
+    assert [f.shortfall_days for f in found] == ([float(expected)] if expected else [])
