@@ -60,14 +60,20 @@ def project_rows(store: Store) -> list[dict[str, Any]]:
             )
         }
         sources: dict[str, set[str]] = {}
+        deleted: set[str] = set()
         for link in session.scalars(
             select(models.Link).where(models.Link.entity_type == "project")
         ):
+            if link.deleted_at is not None:
+                deleted.add(link.canonical_id)  # a tool deleted it (sync/tombstones.py)
+                continue
             sources.setdefault(link.canonical_id, set()).add(link.connection)
     rows = []
     for project in projects:
         if project.values.get("external"):
             continue  # a stub standing for another plan (see files import): not a project
+        if project.id in deleted and project.id not in sources:
+            continue  # tombstoned: every tool that held it deleted it; it no longer counts
         row = {key: project.values.get(key) for key, _ in COLUMNS}
         row["sources"] = ", ".join(sorted(sources.get(project.id, ())))
         row["programme"] = programmes.get(project.values.get("programme") or "")

@@ -256,3 +256,26 @@ def test_reimported_file_without_a_task_tombstones_it(tmp_path: Path) -> None:
     finally:
         store.close()
     assert {lk.external_id for lk in deleted} >= {gone[0]["external_id"]}
+
+
+def test_airtable_deleted_project_leaves_the_status_report(make_slice: Any) -> None:
+    from pmosync.reports.status import project_rows
+
+    slice_ = make_slice()
+    emulator: Any = slice_.service().emulator
+    code, first = slice_.sync("--full")
+    assert code == 0, first
+    project = emulator.records(BASE_ID, "Projects")[0]
+    emulator.delete_record(BASE_ID, "Projects", project["id"])
+    code, full = slice_.sync("--full")
+    assert code == 0, full
+    assert ("project", f"{project['fields']['Code']} {project['fields']['Name']}") in {
+        (t["entity_type"], t["label"]) for t in full["tombstoned"]
+    }
+    store = Store.open(_store_url(slice_))
+    try:
+        codes = {row["code"] for row in project_rows(store)}
+    finally:
+        store.close()
+    assert project["fields"]["Code"] not in codes
+    assert len(codes) == len(emulator.records(BASE_ID, "Projects"))
