@@ -210,7 +210,7 @@ def _link_dates(
             if p.done:
                 # the predecessor finished after the successor's date: history, unless the
                 # successor is still to come
-                severity: str = "low" if s.done else "medium"
+                severity: Severity = "low" if s.done else "medium"
             elif s.started or s.key_milestone:
                 severity = "high"
             else:
@@ -221,7 +221,7 @@ def _link_dates(
             out.append(
                 Finding(
                     kind="violation",
-                    severity=severity,  # type: ignore[arg-type]
+                    severity=severity,
                     link=e.id,
                     items=(p_id, s_id),
                     shortfall_days=short_days,

@@ -420,11 +420,9 @@ def _text(value: Any) -> str | None:
 
 
 def _is_date_only(value: Any) -> bool:
-    return (
-        isinstance(value, date)
-        and not isinstance(value, datetime)
-        or (isinstance(value, str) and len(value.strip()) == 10)
-    )
+    if isinstance(value, datetime):
+        return False
+    return isinstance(value, date) or (isinstance(value, str) and len(value.strip()) == 10)
 
 
 _DayMemo = dict[tuple[int, date, bool], datetime]
