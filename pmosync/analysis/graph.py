@@ -118,11 +118,12 @@ class PortfolioGraph:
 
     def logic_graph(self) -> nx.MultiDiGraph:
         """Leaf items and logic-class links, summaries expanded to leaves; a fresh graph each
-        call (callers may change it). Edge keys are the link ids; each edge's ``link``
-        attribute is its ``LinkEdge``. Links between an item and its own ancestor are left out
-        (they are findings, and would be hidden cycles once expanded)."""
+        call (callers may change it). Each node's ``item`` attribute is its ``ItemNode``; edge
+        keys are the link ids and each edge's ``link`` attribute is its ``LinkEdge``. Links
+        between an item and its own ancestor are left out (they are findings, and would be
+        hidden cycles once expanded)."""
         g = nx.MultiDiGraph()
-        g.add_nodes_from(self.leaves())
+        g.add_nodes_from((i, {"item": self.nodes[i]}) for i in self.leaves())
         g.add_edges_from((p, s, e.id, {"link": e}) for p, s, e in self.leaf_links())
         return g
 

@@ -132,6 +132,7 @@ def test_summaries_are_not_logic_nodes_and_their_links_expand_to_leaves() -> Non
     assert g.nodes["phase"].summary and g.nodes["sub"].summary and not g.nodes["a"].summary
     lg = g.logic_graph()
     assert set(lg.nodes) == {"a", "b", "c"}
+    assert lg.nodes["c"]["item"] is g.nodes["c"]
     assert sorted((u, v) for u, v, _k in lg.edges(keys=True)) == [("a", "c"), ("b", "c")]
     # the informational link is kept as an edge of the portfolio but carries no logic
     assert len(g.edges) == 2 and lg.number_of_edges() == 2
