@@ -26,7 +26,8 @@ class DepNode:
     label: str
     project: str
     project_label: str
-    day: date | None
+    day: date | None  # finish (where links leave)
+    start: date | None  # where links arrive; the item is drawn as a bar start → finish
     critical: bool
     band: int
     row: int
@@ -103,9 +104,10 @@ def build_dependency_picture(data: ReportData, today: date, *, width_px: int = 1
         )
         spans = []
         for i in members:
-            d = node_day(i) or today
+            start = dates.get(i, (None, None))[0] or node_day(i) or today
+            d = node_day(i) or start
             width = timedelta(days=int(len(data.item_label(i)[:34]) * days_per_char))
-            spans.append((d - width / 2, d + width / 2))
+            spans.append((start, max(d, start + width)))
         rows = pack_rows(spans, gap_days=2)
         for i, row in zip(members, rows, strict=True):
             nodes.append(
@@ -115,6 +117,7 @@ def build_dependency_picture(data: ReportData, today: date, *, width_px: int = 1
                     project=pid,
                     project_label=data.project_label(pid),
                     day=node_day(i),
+                    start=dates.get(i, (None, None))[0] or node_day(i),
                     critical=i in critical,
                     band=band_of[pid],
                     row=row,
@@ -149,7 +152,7 @@ def build_dependency_picture(data: ReportData, today: date, *, width_px: int = 1
                 messages=tuple(f.message for f in found),
             )
         )
-    days = [n.day for n in nodes if n.day] + [today]
+    days = [d for n in nodes for d in (n.start, n.day) if d] + [today]
     start = (min(days) - timedelta(days=20)).replace(day=1)
     last = max(days) + timedelta(days=20)
     end = (last.replace(day=28) + timedelta(days=4)).replace(day=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import matplotlib
@@ -12,7 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import FancyArrowPatch  # noqa: E402
+from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 
 from pmosync.reports.common import TODAY_COLOUR, fmt_date  # noqa: E402
 from pmosync.reports.dependencies_build import DepPicture  # noqa: E402
@@ -53,21 +54,25 @@ def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
             fontsize=9,
             fontweight="bold",
         )
-    pos = {
-        n.id: (float(mdates.date2num(n.day or picture.today)), band_top[n.band] + n.row + 0.3)
-        for n in picture.nodes
-    }
+
+    def num(d: date | None) -> float:
+        return float(mdates.date2num(d or picture.today))
+
+    ys = {n.id: band_top[n.band] + n.row + 0.3 for n in picture.nodes}
+    arrive = {n.id: num(n.start or n.day) for n in picture.nodes}
+    leave = {n.id: num(n.day or n.start) + 1 for n in picture.nodes}
+    pos = {n.id: (leave[n.id], ys[n.id]) for n in picture.nodes}
     for edge in picture.edges:
         colour = EDGE_COLOURS[edge.state]
         ax.add_patch(
             FancyArrowPatch(
-                pos[edge.source],
-                pos[edge.target],
-                connectionstyle="arc3,rad=0.2",
+                (leave[edge.source], ys[edge.source]),
+                (arrive[edge.target], ys[edge.target]),
+                connectionstyle="arc3,rad=0.15",
                 arrowstyle="-|>",
                 mutation_scale=10,
-                shrinkA=6,
-                shrinkB=6,
+                shrinkA=2,
+                shrinkB=2,
                 color=colour,
                 lw=2.2 if edge.state in ("violated", "critical") else 1.1,
                 ls="--" if edge.state == "unchecked" else "-",
@@ -75,7 +80,7 @@ def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
             )
         )
         if edge.shortfall_days and edge.cross_project:  # inside a project: in the table
-            (sx, sy), (ex, ey) = pos[edge.source], pos[edge.target]
+            (sx, sy), (ex, ey) = pos[edge.source], (arrive[edge.target], ys[edge.target])
             ax.text(
                 (sx + ex) / 2,
                 (sy + ey) / 2,
@@ -88,19 +93,18 @@ def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
                 bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
             )
     for node in picture.nodes:
-        px, py = pos[node.id]
-        ax.plot(
-            px,
-            py,
-            "o",
-            ms=7,
-            mfc="#0b0c0c",
-            mec="#912b88" if node.critical else "white",
-            mew=2.5 if node.critical else 1,
-            zorder=4,
+        x0, x1, py = arrive[node.id], leave[node.id], ys[node.id]
+        ax.add_patch(
+            Rectangle(
+                (x0, py - 0.09),
+                max(x1 - x0, 1.0),
+                0.18,
+                color="#912b88" if node.critical else "#505a5f",
+                zorder=4,
+            )
         )
         ax.text(
-            px, py + 0.38, plain(node.label, 30), fontsize=7.5, ha="center", va="center", zorder=5
+            x0, py + 0.36, plain(node.label, 30), fontsize=7.5, ha="left", va="center", zorder=5
         )
     ax.axvline(mdates.date2num(picture.today), color=TODAY_COLOUR, ls="--", lw=1.4)
     ax.text(

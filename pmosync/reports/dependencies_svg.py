@@ -14,7 +14,7 @@ from pmosync.reports.dependencies_build import DepPicture
 
 LEFT, TOP, WIDTH, ROW, PAD = 230, 64, 1150, 44, 12
 EDGE_COLOURS = {**ARROW_COLOURS, "critical": CRITICAL_COLOUR}
-EDGE_TEXT = {
+EDGE_TEXT = {  # the purple bars are items on the critical path
     "violated": "violated",
     "at_risk": "at risk",
     "critical": "critical chain",
@@ -91,44 +91,51 @@ def render_dependencies_svg(picture: DepPicture) -> str:
     )
     # edges under nodes
     labels = {n.id: n.label for n in picture.nodes}
+    arrive = {n.id: x(n.start or n.day) for n in picture.nodes}
+    leave = {n.id: x(n.day or n.start) + WIDTH / span for n in picture.nodes}  # end of day
     for edge in sorted(picture.edges, key=lambda e: list(EDGE_COLOURS).index(e.state) * -1):
-        (sx, sy), (ex, ey) = pos[edge.source], pos[edge.target]
+        sy, ey = pos[edge.source][1], pos[edge.target][1]
+        sx, ex = leave[edge.source], arrive[edge.target]
         colour = EDGE_COLOURS[edge.state]
-        bend = max(20.0, abs(ey - sy) / 2)
-        c1 = sy + (bend if ey >= sy else -bend)
-        c2 = ey - (bend if ey >= sy else -bend)
+        # leave to the right, arrive from the left: a link that runs backwards in time loops
+        reach = max(30.0, abs(ex - sx) / 3)
         dash = ' stroke-dasharray="5 4"' if edge.state == "unchecked" else ""
         width = 2.6 if edge.state in ("violated", "critical") else 1.5
         tip = f"{labels[edge.source]} → {labels[edge.target]}: {EDGE_TEXT[edge.state]}"
         if edge.messages:
             tip += "\n" + "\n".join(edge.messages)
         out.append(
-            f'<path class="edge" data-state="{edge.state}" d="M{sx + 7:.1f} {sy:.1f} C{sx + 40:.1f}'
-            f' {c1:.1f} {ex - 40:.1f} {c2:.1f} {ex - 8:.1f} {ey:.1f}" fill="none" stroke="{colour}"'
-            f' stroke-width="{width}"{dash} marker-end="url(#dep-{edge.state})">'
+            f'<path class="edge" data-state="{edge.state}" d="M{sx:.1f} {sy:.1f} C{sx + reach:.1f}'
+            f' {sy:.1f} {ex - reach:.1f} {ey:.1f} {ex - 2:.1f} {ey:.1f}" fill="none"'
+            f' stroke="{colour}" stroke-width="{width}"{dash} marker-end="url(#dep-{edge.state})">'
             f"<title>{esc(tip)}</title></path>"
         )
         if edge.shortfall_days and edge.cross_project:
-            mx, my = (sx + ex) / 2, (sy + ey) / 2
+            mx, my = sx + (ex - sx) * 0.5, sy + (ey - sy) * 0.5
             out.append(
-                f'<rect x="{mx - 34:.1f}" y="{my - 15:.1f}" width="68" height="15" rx="3"'
-                f' fill="#fff" opacity="0.9"/><text x="{mx:.1f}" y="{my - 4:.1f}" font-size="11"'
-                f' font-weight="700" fill="{colour}" text-anchor="middle">'
+                f'<rect x="{mx - 34:.1f}" y="{my - 8:.1f}" width="68" height="16" rx="3"'
+                f' fill="#fff" stroke="{colour}"/><text x="{mx:.1f}" y="{my + 4:.1f}"'
+                f' font-size="11" font-weight="700" fill="{colour}" text-anchor="middle">'
                 f"{edge.shortfall_days:.0f}d short</text>"
             )
     for node in picture.nodes:
-        nx_, ny = pos[node.id]
-        ring = (
-            f' stroke="{CRITICAL_COLOUR}" stroke-width="3"' if node.critical else ' stroke="#fff"'
+        ny = pos[node.id][1]
+        x0, x1 = arrive[node.id], leave[node.id]
+        colour = CRITICAL_COLOUR if node.critical else "#505a5f"
+        when = (
+            f"{fmt_date(node.start)} – {fmt_date(node.day)}"
+            if node.start and node.day and node.start != node.day
+            else fmt_date(node.day or node.start, "no date")
         )
-        tip = f"{node.label}\n{node.project_label}\n{fmt_date(node.day, 'no date')}"
+        tip = f"{node.label}\n{node.project_label}\n{when}"
         if node.critical:
             tip += "\non the critical path"
         out.append(
             f'<g class="node" data-id="{esc(node.id)}"><title>{esc(tip)}</title>'
-            f'<circle cx="{nx_:.1f}" cy="{ny:.1f}" r="6" fill="#0b0c0c"{ring}/>'
-            f'<text x="{nx_:.1f}" y="{ny + 20:.1f}" font-size="11" text-anchor="middle"'
-            f' fill="#0b0c0c">{esc(_cut(node.label))}</text></g>'
+            f'<rect x="{x0:.1f}" y="{ny - 5:.1f}" width="{max(4.0, x1 - x0):.1f}" height="10"'
+            f' rx="2" fill="{colour}"/>'
+            f'<text x="{x0:.1f}" y="{ny + 19:.1f}" font-size="11" fill="#0b0c0c">'
+            f"{esc(_cut(node.label))}</text></g>"
         )
     # legend
     lx, ly = 10, y + 30

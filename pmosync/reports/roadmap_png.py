@@ -146,6 +146,20 @@ def render_roadmap_png(
                         alpha=0.9 if p.dates_basis == "planned" else 1.0,
                     )
                 )
+                width_days = (last - first).days + 1
+                if width_days > (roadmap.end - roadmap.start).days / 60:
+                    # the RAG as a letter too, for readers who cannot tell the colours apart
+                    ax.text(
+                        _num(first) + width_days * 0.004 + 1,
+                        yc + 0.03,
+                        rag_key(p.rag) or "–",
+                        fontsize=6.5,
+                        fontweight="bold",
+                        color="white",
+                        va="center",
+                        ha="left",
+                        zorder=6,
+                    )
                 ax.text(
                     _num(first),
                     yc - 0.2,
