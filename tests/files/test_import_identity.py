@@ -419,3 +419,100 @@ def test_a_config_named_but_missing_is_still_an_error(tmp_path: Path) -> None:
     result = _invoke("import", "--config", str(tmp_path / "nope.yaml"), str(RELATIONS))
     assert result.exit_code == EXIT_CONFIG
     assert "nope.yaml" in result.output
+
+
+# -- Primavera external-project stubs -----------------------------------------------------------
+
+
+def _xer(
+    path: Path, *projects: tuple[str, str, str], tasks: list[list[str]], preds: list[list[str]]
+) -> Path:
+    """A minimal P6 XER (tables and columns as P6 exports them): ``projects`` as (proj_id,
+    short name, export_flag); an exported project's relationship to another project's task
+    makes P6 write that project too, with export_flag N: the external-project stub."""
+    rows = [
+        ["ERMHDR", "20.12", "2026-11-22", "Project", "admin", "admin", "db", "PM", "USD"],
+        ["%T", "PROJECT"],
+        ["%F", "proj_id", "proj_short_name", "plan_start_date", "clndr_id", "export_flag"],
+        *[["%R", pid, name, "2026-01-05 08:00", "1", flag] for pid, name, flag in projects],
+        ["%T", "CALENDAR"],
+        ["%F", "clndr_id", "default_flag", "clndr_name", "clndr_type", "day_hr_cnt", "week_hr_cnt"],
+        ["%R", "1", "Y", "Standard", "CA_Base", "8", "40"],
+        ["%T", "TASK"],
+        ["%F", "task_id", "proj_id", "clndr_id", "task_code", "task_name", "task_type"]
+        + ["target_drtn_hr_cnt", "remain_drtn_hr_cnt", "target_start_date", "target_end_date"],
+        *tasks,
+        ["%T", "TASKPRED"],
+        ["%F", "task_pred_id", "task_id", "pred_task_id", "proj_id", "pred_proj_id", "pred_type"]
+        + ["lag_hr_cnt"],
+        *preds,
+        ["%E"],
+    ]
+    path.write_text("\n".join("\t".join(row) for row in rows) + "\n")
+    return path
+
+
+_GAMMA_TASK = ["%R", "31", "3", "1", "G1000", "Gamma delivery", "TT_Task", "40", "40"] + [
+    "2026-01-05 08:00",
+    "2026-01-09 17:00",
+]
+
+
+def _alpha_with_stub(directory: Path) -> Path:
+    return _xer(
+        directory / "alpha.xer",
+        ("1", "ALPHA", "Y"),
+        ("3", "GAMMA", "N"),
+        tasks=[
+            ["%R", "12", "1", "1", "A1010", "Build", "TT_Task", "40", "40"]
+            + ["2026-01-12 08:00", "2026-01-16 17:00"],
+            _GAMMA_TASK,
+        ],
+        preds=[["%R", "3", "12", "31", "1", "3", "PR_FS", "0"]],
+    )
+
+
+def _gamma(directory: Path) -> Path:
+    return _xer(directory / "gamma.xer", ("3", "GAMMA", "Y"), tasks=[_GAMMA_TASK], preds=[])
+
+
+@needs_java
+def test_a_p6_external_project_stub_is_no_portfolio_project(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    imported = run_import(config, _alpha_with_stub(tmp_path))
+    assert imported.exit_code == EXIT_OK, imported.output
+    snap = snapshot(store_url)
+    gamma = snap.values("files", EntityType.PROJECT, "GAMMA")
+    assert gamma["external"] is True and gamma["code"] is None
+    assert gamma.get("rag_computed") is None
+    assert "GAMMA:31" not in snap.ids("files", EntityType.WORK_ITEM)  # the stub's task
+    store = Store.open(store_url, migrate=False)
+    try:
+        assert [row["name"] for row in project_rows(store)] == ["ALPHA"]
+    finally:
+        store.close()
+
+    # GAMMA's own export, imported later: the same project, now a real one
+    later = run_import(config, _gamma(tmp_path))
+    assert later.exit_code == EXIT_OK, later.output
+    after = snapshot(store_url)
+    assert _projects(after) == _projects(snap)  # no second GAMMA
+    gamma = after.values("files", EntityType.PROJECT, "GAMMA")
+    assert gamma["external"] is False and gamma["code"] == "GAMMA"
+    assert "GAMMA:31" in after.ids("files", EntityType.WORK_ITEM)
+
+
+@needs_java
+def test_a_p6_stub_imported_with_the_real_project_links_to_its_task(tmp_path: Path) -> None:
+    config = write_config(tmp_path)
+    imported = run_import(config, _alpha_with_stub(tmp_path), _gamma(tmp_path))
+    assert imported.exit_code == EXIT_OK, imported.output
+    assert imported.report["unresolved_references"] == 0
+    snap = snapshot(f"sqlite:///{tmp_path / 'store.db'}")
+    assert sorted(_projects(snap)) == ["ALPHA", "GAMMA"]
+    assert snap.values("files", EntityType.PROJECT, "GAMMA")["external"] is False
+    items = snap.ids("files", EntityType.WORK_ITEM)
+    link = snap.values("files", EntityType.DEPENDENCY, "GAMMA:31->ALPHA:12")
+    assert (link["predecessor"], link["successor"]) == (items["GAMMA:31"], items["ALPHA:12"])
+    assert any("GAMMA" in n and "nothing stored" in n for n in imported.report["notices"])

@@ -493,8 +493,18 @@ class _Extractor:
             currency_code=_str(props.getCurrencyCode()),
             file_type=_str(props.getFileType()),
             file_application=_str(props.getFileApplication()),
+            export_flag=self._export_flag(),
             default_calendar_unique_id=_calendar_uid(props.getDefaultCalendar()),
         )
+
+    def _export_flag(self) -> bool | None:
+        """P6's export flag, only where it says something: MPXJ reports False when the XER
+        has no export_flag column at all, so it counts only in a file where some project has
+        it set (a real P6 export: the exported projects Y, their external stubs N)."""
+        if _str(self._props.getFileApplication()) != "Primavera":
+            return None
+        flags = [bool(p.getProjectProperties().getExportFlag()) for p in self._file_projects]
+        return bool(self._props.getExportFlag()) if any(flags) else None
 
     def _baselines(self, task: Any) -> Iterable[ScheduleBaseline]:
         for number in range(11):

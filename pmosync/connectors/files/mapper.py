@@ -546,8 +546,11 @@ def _is_person(resource: ScheduleResource) -> bool:
 
 
 def is_stub(sf: ScheduleFile) -> bool:
-    """A file that only stands for other projects: it has tasks, and every one of them is a
-    placeholder of another project's task (MSPDI/MPP external tasks, P6 external stubs)."""
+    """A project that only stands for another one: a P6 project the file holds only because
+    an exported one links to it (export flag off), or a file whose every task is a placeholder
+    of another project's task (MSPDI/MPP external tasks)."""
+    if sf.properties is not None and sf.properties.export_flag is False:
+        return True
     tasks = [t for t in sf.tasks if t.outline_level != 0]
     return bool(tasks) and all(t.external for t in tasks)
 
@@ -703,7 +706,8 @@ def map_schedule_file(
                 identity,
                 _project_values(sf, external=stub),
                 project_pointers,
-                key=plan_signature(sf).key(),
+                # a stub claims no plan: the real plan, imported later, takes its id over
+                key=None if stub else plan_signature(sf).key(),
                 where=f"{where}: project {identity}",
             )
         )
@@ -751,6 +755,9 @@ def map_schedule_file(
                 )
             else:
                 skipped[task.unique_id] = "a placeholder of another project's task"
+        elif stub:
+            # the real project's own export holds this task; its links name it by that id
+            skipped[task.unique_id] = f"a task of the external project {project_name(sf)!r}"
         else:
             ids[task.unique_id] = task_external_id(identity, task, namespaced=namespaced)
     seen: set[str] = set()

@@ -75,6 +75,9 @@ class ScheduleProperties(_Frozen):
     # "XER"/"Primavera"), so the mapper can tell P6 semantics from MS Project ones.
     file_type: str | None = None
     file_application: str | None = None
+    # Primavera only: False for a project the file holds only because an exported one links to
+    # it (P6's external-project stub, export_flag N); None for formats without the notion.
+    export_flag: bool | None = None
     # The project calendar: tasks with no calendar of their own are scheduled on it.
     default_calendar_unique_id: int | None = None
 

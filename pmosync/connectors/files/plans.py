@@ -142,6 +142,8 @@ def resolve_plan_ids(
     """Each readable file's project id, applying the same-plan rule against the store and
     the files before it in the batch. ``identities``: position -> the file's own identity."""
     claimed: dict[str, tuple[PlanSignature, str]] = {}  # id -> signature, where it is from
+    # an external stub stored under an id holds it only until the real plan is imported
+    stored = {eid: project for eid, project in stored.items() if not project.external}
     for external_id, project in stored.items():
         if project.signature is not None:
             claimed[external_id] = (project.signature, project.signature.path)
