@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from pmosync.analysis.calendar import (
@@ -397,8 +397,27 @@ def report_section(analysis: ScheduleAnalysis) -> dict[str, Any]:
     }
 
 
+# How many runs keep their computed schedule and findings. A cron run every 15 minutes over
+# 50,000 items would otherwise add 4.8 million rows a day; reports read the latest run, and a
+# few days of history is enough to see when a slip appeared.
+KEEP_RUNS = 50
+
+
+def prune_analysis(session: Session, run_id: int, keep: int = KEEP_RUNS) -> None:
+    """Drop per-run analysis rows of all but the ``keep`` newest runs that stored any."""
+    for model in (models.ScheduleResult, models.DependencyFinding):
+        kept = session.scalars(
+            select(model.run_id).distinct().order_by(model.run_id.desc()).limit(keep)
+        ).all()
+        if len(kept) >= keep:
+            session.execute(delete(model).where(model.run_id < min(kept)))
+
+
 def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -> None:
-    """Per-run rows: the computed schedule and the findings (in the caller's transaction)."""
+    """Per-run rows: the computed schedule and the findings (in the caller's transaction).
+
+    Older runs' rows beyond ``KEEP_RUNS`` are pruned here, so the tables stay bounded.
+    """
     result = analysis.result
     if result is not None and result.tasks:
         session.execute(
@@ -437,6 +456,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
                 for f in analysis.findings
             ],
         )
+    prune_analysis(session, run_id)
 
 
 def run_analysis(

@@ -91,3 +91,43 @@ def test_unreachable_store_is_a_config_error_without_password(tmp_path: Path) ->
     with pytest.raises(ConfigError) as err:
         Store.open(url)
     assert "hunter2" not in str(err.value)
+
+
+def test_per_run_analysis_rows_are_pruned_to_the_newest_runs(store_url: str) -> None:
+    from sqlalchemy import func, insert, select
+
+    from pmosync.sync import models
+    from pmosync.sync.analyse import prune_analysis
+
+    store = Store.open(store_url)
+    try:
+        with store.session() as session:
+            for run_id in range(1, 8):
+                session.execute(
+                    insert(models.ScheduleResult),
+                    [{"run_id": run_id, "canonical_id": f"item-{i}"} for i in range(3)],
+                )
+                session.execute(
+                    insert(models.DependencyFinding),
+                    [
+                        {
+                            "run_id": run_id,
+                            "kind": "violation",
+                            "severity": "high",
+                            "items": {"ids": []},
+                            "message": "m",
+                        }
+                    ],
+                )
+                prune_analysis(session, run_id, keep=3)
+            runs = session.scalars(
+                select(models.ScheduleResult.run_id)
+                .distinct()
+                .order_by(models.ScheduleResult.run_id)
+            ).all()
+            assert runs == [5, 6, 7]
+            assert session.scalar(select(func.count()).select_from(models.ScheduleResult)) == 9
+            found = session.scalars(select(models.DependencyFinding.run_id)).all()
+            assert sorted(found) == [5, 6, 7]
+    finally:
+        store.close()
