@@ -10,6 +10,8 @@ from typing import Any
 # RAG colours from the GOV.UK design system palette (checked for contrast with white text and
 # for red/green colour blindness together with the R/A/G letter every renderer also prints).
 RAG_COLOURS = {"R": "#d4351c", "A": "#f47738", "G": "#00703c", None: "#8a8f94"}
+# the same hues darkened for text on white (WCAG AA contrast 4.5:1 or better)
+RAG_INK = {"R": "#b3261e", "A": "#8a4500", "G": "#00703c", None: "#505a5f"}
 RAG_TEXT = {"R": "Red", "A": "Amber", "G": "Green", None: "No RAG"}
 RAG_FILL_LIGHT = {"R": "F6D7D2", "A": "FDE4D3", "G": "CCE2D8"}  # spreadsheet cell fills
 ARROW_COLOURS = {

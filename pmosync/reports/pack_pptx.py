@@ -21,7 +21,7 @@ from pptx.enum.text import PP_ALIGN
 from pptx.slide import Slide
 from pptx.util import Emu, Inches, Length, Pt
 
-from pmosync.reports.common import RAG_COLOURS, RAG_TEXT, fmt_date
+from pmosync.reports.common import RAG_COLOURS, RAG_INK, RAG_TEXT, fmt_date
 
 WIDTH, HEIGHT = Inches(13.333), Inches(7.5)
 INK = RGBColor(0x0B, 0x0C, 0x0C)
@@ -106,7 +106,8 @@ def _rag_tile(slide: Slide, left: Length, top: Length, rag: str | None, label: s
     run.text = label
     run.font.size = Pt(20)
     run.font.bold = True
-    run.font.color.rgb = RGBColor(0xFF, 0xFF, 0xFF)
+    # black on amber, white on red and green: each at least 4.5:1
+    run.font.color.rgb = INK if rag == "A" else RGBColor(0xFF, 0xFF, 0xFF)
 
 
 def _picture(
@@ -235,7 +236,7 @@ def write_deck(deck: Deck, path: Path) -> Path:
                 + (f" — {_cut(why, 34)}" if why else ""),
                 10,
                 False,
-                _rgb(RAG_COLOURS[rag]) if rag else MUTED,
+                _rgb(RAG_INK[rag]) if rag else MUTED,
             )
             for label, rag, why in programme.projects[:8]
         ]

@@ -72,7 +72,7 @@ def _write_table(ws: Worksheet, table: Table, first_row: int, as_of: str) -> int
     ws.auto_filter.ref = f"A{header}:{get_column_letter(len(table.columns))}{last}"
     for c, name in enumerate(table.columns, start=1):
         values = [len(str(name))] + [len(str(row[c - 1] or "")) for row in table.rows[:200]]
-        ws.column_dimensions[get_column_letter(c)].width = min(60, max(10, max(values) + 2))
+        ws.column_dimensions[get_column_letter(c)].width = min(45, max(10, max(values) + 2))
     return last
 
 
@@ -130,7 +130,7 @@ def write_pack_xlsx(
     ws.auto_filter.ref = f"A{top}:{get_column_letter(len(projects.columns))}{last}"
     for c, name in enumerate(projects.columns, start=1):
         values = [len(str(name))] + [len(str(row[c - 1] or "")) for row in projects.rows[:200]]
-        width = min(60, max(10, max(values) + 2))
+        width = min(45, max(10, max(values) + 2))
         letter = get_column_letter(c)
         current = ws.column_dimensions[letter].width or 0
         ws.column_dimensions[letter].width = max(current, width)

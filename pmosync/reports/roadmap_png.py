@@ -155,7 +155,7 @@ def render_roadmap_png(
                         rag_key(p.rag) or "–",
                         fontsize=6.5,
                         fontweight="bold",
-                        color="white",
+                        color="#0b0c0c" if rag_key(p.rag) == "A" else "white",  # contrast
                         va="center",
                         ha="left",
                         zorder=6,
