@@ -248,6 +248,7 @@ def test_units_and_manual_mode_across_the_fixtures(everything: Everything) -> No
         "MSO",
         "MFO",
     }
+    assert (CONSTRAINT_TYPES["START_ON"], CONSTRAINT_TYPES["FINISH_ON"]) == ("MSO", "MFO")  # P6
     slack9 = everything.read["slack9.mpp"]
     mfo = [t for t in slack9.tasks if t.constraint_type == "MUST_FINISH_ON"]
     assert len(mfo) == 3

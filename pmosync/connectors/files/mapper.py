@@ -184,6 +184,9 @@ CONSTRAINT_TYPES: dict[str, str] = {
     "FINISH_NO_LATER_THAN": "FNLT",
     "MUST_START_ON": "MSO",
     "MUST_FINISH_ON": "MFO",
+    # MPXJ's names for Primavera's "Start On"/"Finish On": the date is pinned, as by MSO/MFO
+    "START_ON": "MSO",
+    "FINISH_ON": "MFO",
 }
 _PERCENT_UNITS = ("PERCENT", "ELAPSED_PERCENT")
 
