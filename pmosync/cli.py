@@ -362,6 +362,7 @@ def import_files(
     Project Server connector does. Idempotent: importing the same file again changes nothing,
     a newer version of a file updates what it changed. Projects are matched to the other tools
     by the `sync.identity` rules; the next `pmo-sync sync` writes consolidated status back.
+    Needs no connection in the config, nor a config at all (then: pmo-sync.db in this folder).
     """
     from rich.progress import Progress
 
