@@ -127,7 +127,8 @@ class ReportData:
         """Projects in scope (all, or those of the --programme filter)."""
         if self._filtered_projects is None:
             wanted = self.programme_filter
-            ids = set(self.of("project"))
+            # an external project is a stub standing for another plan (files import)
+            ids = {pid for pid, v in self.of("project").items() if not v.get("external")}
             if wanted:
                 programmes = {
                     pid

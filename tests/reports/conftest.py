@@ -152,6 +152,18 @@ def seed_store(
         ),
         ("project", i["undated"], {"code": "UND", "name": "Not planned yet"}, ["pmo_airtable"]),
         (
+            "project",
+            _id(15),
+            {
+                "code": "EXT",
+                "name": "Stub of another plan",
+                "external": True,
+                "planned_start": "2026-10-01",
+                "planned_finish": "2026-12-01",
+            },
+            ["plans_pwa"],
+        ),
+        (
             "work_item",
             i["a1"],
             {
