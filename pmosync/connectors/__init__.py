@@ -17,6 +17,7 @@ REGISTRY: dict[str, str] = {
     "airtable": "pmosync.connectors.airtable.connector:AirtableConnector",
     "jira": "pmosync.connectors.jira.connector:JiraConnector",
     "pwa": "pmosync.connectors.msproject.connector:PwaConnector",
+    "planner": "pmosync.connectors.planner.connector:PlannerConnector",
 }
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -45,6 +46,9 @@ class ServiceSpec:
     secrets: dict[str, str] = field(default_factory=dict)
     mapping: dict[str, Any] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # run once the config is written, with the sandbox directory (a one-time sign-in a person
+    # would do with `pmo-sync auth login`, so delegated-only services work unattended)
+    after_start: Callable[[Path], None] | None = None
 
 
 @dataclass
@@ -106,6 +110,9 @@ class Sandbox:
                 served = ServedApp(spec.emulator.build_app(), ssl_context=self.ca.server_context())
                 self.services[spec.name] = RunningService(spec, served.start())
             self._write_files()
+            for spec in self.scenario.services:
+                if spec.after_start is not None:
+                    spec.after_start(self.directory)
         except BaseException:
             self.stop()
             raise

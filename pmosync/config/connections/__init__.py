@@ -8,10 +8,18 @@ from pydantic import Field
 
 from pmosync.config.connections.airtable import AirtableConnection
 from pmosync.config.connections.jira import JiraConnection
+from pmosync.config.connections.planner import PlannerConnection
 from pmosync.config.connections.pwa import PwaConnection
 
 ConnectionConfig = Annotated[
-    AirtableConnection | JiraConnection | PwaConnection, Field(discriminator="kind")
+    AirtableConnection | JiraConnection | PwaConnection | PlannerConnection,
+    Field(discriminator="kind"),
 ]
 
-__all__ = ["AirtableConnection", "ConnectionConfig", "JiraConnection", "PwaConnection"]
+__all__ = [
+    "AirtableConnection",
+    "ConnectionConfig",
+    "JiraConnection",
+    "PlannerConnection",
+    "PwaConnection",
+]

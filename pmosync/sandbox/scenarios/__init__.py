@@ -20,6 +20,7 @@ SCENARIOS: dict[str, str] = {
     "demo": "pmosync.sandbox.scenarios.demo:scenario",
     "jira-cloud": "pmosync.sandbox.scenarios.jira:cloud_scenario",
     "jira-dc": "pmosync.sandbox.scenarios.jira:dc_scenario",
+    "planner": "pmosync.sandbox.scenarios.planner:scenario",
     "pwa": "pmosync.sandbox.scenarios.pwa:scenario",
 }
 

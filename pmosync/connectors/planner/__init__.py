@@ -1,0 +1,1 @@
+"""Planner Premium (Project for the web, Dataverse) connector."""
