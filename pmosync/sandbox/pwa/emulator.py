@@ -40,7 +40,8 @@ Knobs (``configure({...})``, ``POST /_admin/config``; defaults in :data:`DEFAULT
 ``page_size``, ``expand_page_size``, ``job_polls``, ``job_seconds``, ``fail_next_publish``,
 ``digest_policy``, ``digest_ttl``, ``allow_app_only``, ``relative_next_links``,
 ``projectserver_ms_dates``, ``reporting_lag_seconds``, ``numbers_as_strings``,
-``finished_jobs_404``, ``expire_skiptokens``, ``rate_limit_per_minute``, ``throttle``.
+``finished_jobs_404``, ``expire_skiptokens``, ``rate_limit_per_minute``, ``throttle``,
+``ps_version``.
 
 Python API for tests and scenarios: :meth:`PwaEmulator.projects`,
 :meth:`PwaEmulator.published`, :meth:`PwaEmulator.draft`, :meth:`PwaEmulator.checked_out_by`,
@@ -135,6 +136,10 @@ DEFAULT_KNOBS: dict[str, Any] = {
     "expire_skiptokens": 0,
     "rate_limit_per_minute": None,
     "throttle": None,
+    # "online": entity shapes of Project Online's $metadata; "2019": SharePoint/Project Server
+    # 2019's, where a published task link has only Id, DependencyType and Start/End
+    # (tests/fixtures/specs/project-server-ps-2019.edmx.xml).
+    "ps_version": "online",
 }
 
 

@@ -293,7 +293,13 @@ class Views:
             "SuccessorTaskId": link["EndId"],
             "LinkLagDuration": lag_text(lag, fmt),
         }
-        if kind == "Draft":
+        if self.knobs.get("ps_version") == "2019":
+            # SharePoint 2019's PS.PublishedTaskLink / PS.DraftTaskLink (EDMX): no ids, no lag
+            props = {"Id": link["Id"], "DependencyType": link["DependencyType"]}
+            if kind == "Draft":
+                props["StartId"] = link["StartId"]
+                props["EndId"] = link["EndId"]
+        elif kind == "Draft":
             # PS.DraftTaskLink: StartId/EndId (and no LinkLag/LinkLagFmt/ProjUid)
             props["StartId"] = link["StartId"]
             props["EndId"] = link["EndId"]

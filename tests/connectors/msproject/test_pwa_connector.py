@@ -579,3 +579,25 @@ def test_all_baselines_come_from_projectdata_when_asked(
         Decimal(baselines[0]["duration_minutes"]) == task["BaselineDurationMilliseconds"] // 60000
     )
     assert _calls(pwa, "ProjectData/TaskBaselines") >= 3  # every project's rows
+
+
+def test_sharepoint_2019_links_are_read_again_with_their_ends(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    # SharePoint/Project Server 2019's $metadata: a published link has only Id, DependencyType
+    # and the Start/End navigation properties (no ids, no lag)
+    pwa.configure({"ps_version": "2019"})
+    items = _pull(_connector(loaded))
+    assert not [q for q in items if isinstance(q, Quarantined)]
+    dependencies = _records(items, EntityType.DEPENDENCY)
+    links = [(pid, lk) for s in pwa.projects() for pid in [str(s["Id"])]
+             for lk in pwa.published(pid).links]  # fmt: skip
+    assert len(dependencies) == len(links)
+    for _pid, link in links:
+        dep = dependencies[str(link["Id"])]
+        assert dep.pointers["predecessor"].external_id == str(link["StartId"])
+        assert dep.pointers["successor"].external_id == str(link["EndId"])
+        assert dep.values["lag_minutes"] == 0  # not exposed by 2019: never guessed
+    # each project's links: once plain, once with $expand=Start,End
+    pages = sum(max(1, -(-len(pwa.published(s).links) // PAGE_SIZE)) for s in {p for p, _ in links})
+    assert _calls(pwa, "TaskLinks") == 2 * pages
