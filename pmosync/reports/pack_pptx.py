@@ -95,7 +95,7 @@ def _title(slide: Slide, title: str, as_of: str) -> None:
 
 
 def _rag_tile(slide: Slide, left: Length, top: Length, rag: str | None, label: str) -> None:
-    tile = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, left, top, Inches(1.5), Inches(1))
+    tile = slide.shapes.add_shape(MSO_SHAPE.ROUNDED_RECTANGLE, left, top, Inches(1.8), Inches(1))
     tile.name = f"RAG {RAG_TEXT[rag]}"
     tile.fill.solid()
     tile.fill.fore_color.rgb = _rgb(RAG_COLOURS[rag])
@@ -104,7 +104,7 @@ def _rag_tile(slide: Slide, left: Length, top: Length, rag: str | None, label: s
     frame.paragraphs[0].alignment = PP_ALIGN.CENTER
     run = frame.paragraphs[0].add_run()
     run.text = label
-    run.font.size = Pt(20)
+    run.font.size = Pt(18)
     run.font.bold = True
     # black on amber, white on red and green: each at least 4.5:1
     run.font.color.rgb = INK if rag == "A" else RGBColor(0xFF, 0xFF, 0xFF)
@@ -160,7 +160,7 @@ def write_deck(deck: Deck, path: Path) -> Path:
     for index, key in enumerate(("R", "A", "G")):
         _rag_tile(
             slide,
-            Inches(0.4 + index * 1.7),
+            Inches(0.4 + index * 1.95),
             Inches(1.4),
             key,
             f"{figures.get(RAG_TEXT[key], 0)} {RAG_TEXT[key]}",
