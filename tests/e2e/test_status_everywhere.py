@@ -54,6 +54,25 @@ def test_demo_tools_hold_the_consolidated_status_and_a_rerun_writes_nothing(
         projects = {v.get("code"): v for v in _entities(url, "project").values()}
         programmes = _entities(url, "programme")
         assert len(programmes) == 3 and all(p.get("rag_computed") for p in programmes.values())
+        # each programme is fed by every tool that keeps it: the Airtable register table, a
+        # Jira project category and Project Server's "Programme" lookup, matched by name
+        store = Store.open(url)
+        try:
+            with store.sessions() as session:
+                held = session.execute(
+                    select(models.Link.canonical_id, models.Link.connection).where(
+                        models.Link.entity_type == "programme"
+                    )
+                ).all()
+        finally:
+            store.close()
+        by_programme: dict[str, set[str]] = {}
+        for canonical_id, connection in held:
+            by_programme.setdefault(canonical_id, set()).add(connection)
+        assert by_programme == {
+            pid: {"pmo_airtable", "delivery_jira", "plans_pwa"} for pid in programmes
+        }
+        assert all(p.get("programme") in programmes for p in projects.values())
         bundle = str(sandbox.ca.bundle_path)
 
         # -- Jira: a project property per project, RAG and status line on its status epic
@@ -89,6 +108,10 @@ def test_demo_tools_hold_the_consolidated_status_and_a_rerun_writes_nothing(
         # -- Airtable: projects and programmes carry it, the history has a row per project
         airtable = sandbox.services["pmo_airtable"]
         token = airtable.spec.credentials["token"]
+        # the test's own reads would eat the base's 5 requests/s the next sync needs: they
+        # run with the emulator's limiter off, the syncs with it on
+        limiter: Any = airtable.emulator
+        limiter.configure({"rate_limit_enabled": False})
         api = Api(token, endpoint_url=airtable.url.rstrip("/"))
         api.session.verify = bundle
         base = airtable_pmo.BASE_ID
@@ -114,6 +137,8 @@ def test_demo_tools_hold_the_consolidated_status_and_a_rerun_writes_nothing(
                 p["pmo_status"] for p in projects.values() if p.get("name") == project["Name"]
             )
 
+        limiter.configure({"rate_limit_enabled": True})
         second = run_sync(loaded, SyncOptions(today=TODAY))
         assert second.status == "ok" and second.writes_applied == 0, second.plan
+        limiter.configure({"rate_limit_enabled": False})
         assert len(api.table(base, "Status history").all()) == len(history)

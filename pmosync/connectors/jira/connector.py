@@ -160,6 +160,9 @@ class JiraConnector:
                     names.add("schedule_mode")  # "entered" on dated issues (mapper)
                 if entity_type is EntityType.DEPENDENCY:
                     names |= {"predecessor", "successor", "link_type", "dependency_class"}
+                if entity_type is EntityType.PROGRAMME:  # project categories
+                    names |= {"name"}
+                    readable.setdefault(EntityType.PROJECT, set()).add("programme")
                     names |= {"lag_minutes", "origin", "source_link_type"}
                 readable.setdefault(entity_type, set()).update(names)
                 if entity_type in ISSUE_ENTITIES:
@@ -279,6 +282,7 @@ class JiraConnector:
             epic_link_field=epic.id if epic else None,
             sprint_field=sprint.id if (sprint and iterations) else None,
             resolve_key=self.keys.id_of,
+            programmes=any(EntityType.PROGRAMME in m.entities for m in self.mappings),
         )
         self._prepared = Prepared(
             cloud=info.is_cloud,

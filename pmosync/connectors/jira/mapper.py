@@ -186,6 +186,8 @@ class MapContext:
     sprint_field: str | None = None
     # DC's Epic Link holds a key; pointers need the stable id.
     resolve_key: Callable[[str], str | None] = lambda key: None
+    # the mapping reads programmes: a project's category is its programme
+    programmes: bool = False
 
 
 # -- scalar readers --------------------------------------------------------------------------
@@ -735,6 +737,21 @@ def _token(values: Mapping[str, Any]) -> str:
 # -- projects and versions -------------------------------------------------------------------
 
 
+def category_programme(connection: str, category: Mapping[str, Any]) -> PulledRecord:
+    """A Jira project category as a Programme (its name is the programme's name)."""
+    values = validate_fields(EntityType.PROGRAMME, {"name": category.get("name")})
+    return PulledRecord(
+        ref=ExternalRef(
+            connection,
+            EntityType.PROGRAMME,
+            f"category:{category['id']}",
+            external_key=str(category.get("name") or "") or None,
+            version_token=_token(values),
+        ),
+        values=values,
+    )
+
+
 def map_project(project: Mapping[str, Any], ctx: MapContext) -> list[PulledRecord | Quarantined]:
     """A Jira project as a Project (its key is the project code)."""
     pid = str(project.get("id") or "")
@@ -756,6 +773,11 @@ def map_project(project: Mapping[str, Any], ctx: MapContext) -> list[PulledRecor
         ]
     pointers = {}
     out: list[PulledRecord | Quarantined] = []
+    category = project.get("projectCategory")
+    if ctx.programmes and isinstance(category, dict) and category.get("id"):
+        programme = category_programme(ctx.connection, category)
+        pointers["programme"] = RemotePointer(EntityType.PROGRAMME, programme.ref.external_id)
+        out.append(programme)
     lead = project.get("lead")
     lead_id = user_id(lead, ctx.cloud)
     if lead_id and isinstance(lead, dict):

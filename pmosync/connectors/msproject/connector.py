@@ -175,6 +175,8 @@ class PwaConnector:
         for entity_type, base in mapper.READABLE.items():
             entity = self.entities.get(entity_type)
             readable[entity_type] = base | (entity.readable(entity_type) if entity else frozenset())
+        if "programme" in readable.get(EntityType.PROJECT, frozenset()):
+            readable[EntityType.PROGRAMME] = frozenset({"name"})  # from the project's field
         writable: dict[EntityType, frozenset[str]] = {}
         project = self.entities.get(EntityType.PROJECT)
         if project:
@@ -188,7 +190,18 @@ class PwaConnector:
                     if entity.fields[name].field in mapper.TASK_WRITABLE.values()
                     and (entity_type is EntityType.WORK_ITEM or name in ("name", "due"))
                 )
-        return Capabilities(readable=readable, writable=writable, incremental=True)
+        return Capabilities(
+            readable=readable,
+            writable=writable,
+            incremental=True,
+            # a changed project is re-read whole (tasks, milestones, links): a task missing from
+            # it was deleted, even on an incremental run
+            whole_children={
+                EntityType.PROJECT: frozenset(
+                    {EntityType.WORK_ITEM, EntityType.MILESTONE, EntityType.DEPENDENCY}
+                )
+            },
+        )
 
     def scopes(self) -> list[Scope]:
         return [PROJECTS_SCOPE, RAID_SCOPE] if self.options.raid else [PROJECTS_SCOPE]
@@ -369,7 +382,7 @@ class PwaConnector:
         baselines = self._baselines(project_id, time_factors)
 
         project_fields = self._fields(EntityType.PROJECT)
-        yield self._record(
+        record = self._record(
             EntityType.PROJECT,
             project_id,
             mapper.map_project,
@@ -379,6 +392,15 @@ class PwaConnector:
             percent_complete=percent,
             time_zone=self.config.server_timezone,
         )
+        yield record
+        programme = record.pointers.get("programme") if isinstance(record, PulledRecord) else None
+        if programme is not None and programme.external_id not in people:
+            people.add(programme.external_id)  # once per pull, like a shared resource
+            name = programme.external_id[len(mapper.PROGRAMME_PREFIX) :]
+            yield PulledRecord(
+                ref=ExternalRef(self.name, EntityType.PROGRAMME, programme.external_id, name),
+                values={"name": name},
+            )
         for resource in resources:
             resource_id = str(resource.get("Id") or "").lower()
             if not resource_id or resource_id in people:

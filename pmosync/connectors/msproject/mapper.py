@@ -148,6 +148,10 @@ DEFAULT_RAID_STATUS: dict[str, str] = {
 }
 
 
+# A programme named by a project custom field: its external id is this prefix and the name.
+PROGRAMME_PREFIX = "programme:"
+
+
 class MappingError(ValueError):
     """One record cannot be mapped; ``field`` names the canonical (or remote) field."""
 
@@ -740,6 +744,16 @@ def map_project(
         raw.get("LastSavedDate") or raw.get("ProjectModifiedDate")
     )
     pointers: dict[str, RemotePointer] = {}
+    programme = fields.get("programme")
+    if programme is not None and programme.direction != "push":
+        # an enterprise custom field (a lookup, usually) naming the project's programme
+        text = read_remote(raw, programme.field, catalog, "project")
+        if isinstance(text, list):
+            text = text[0] if text else None
+        if text is not None and str(text).strip():
+            pointers["programme"] = RemotePointer(
+                EntityType.PROGRAMME, PROGRAMME_PREFIX + str(text).strip()
+            )
     calendar_id = _guid(raw, "Calendar/Id")
     if calendar_id and not _is_empty_guid(calendar_id):
         pointers["calendar"] = RemotePointer(EntityType.CALENDAR, calendar_id)

@@ -174,6 +174,13 @@ class View:
             "avatarUrls": self.avatars("project", project.id),
             "projectTypeKey": "software",
         }
+        if project.category:
+            # Project.projectCategory (ProjectCategory: self, id, name, description) per
+            # tests/fixtures/specs/jira-cloud-platform-v3.openapi.json
+            out["projectCategory"] = {
+                "self": self.url(f"projectCategory/{project.category['id']}"),
+                **project.category,
+            }
         if self.state.cloud:
             out["simplified"] = False
             out["style"] = "classic"

@@ -121,6 +121,8 @@ class Project:
     next_number: int = 1
     # entity properties (PUT /rest/api/3/project/{projectIdOrKey}/properties/{propertyKey})
     properties: dict[str, Any] = field(default_factory=dict)
+    # the project's category ({"id", "name", "description"}), shown as projectCategory
+    category: dict[str, str] | None = None
 
 
 @dataclass

@@ -94,7 +94,18 @@ def _jira_status(delivery: ServiceSpec) -> None:
         ).key
         for key in keys
     }
+    # each Jira project sits in a category named after its programme (the register's turn)
+    from pmosync.sandbox.scenarios.programmes import PROGRAMMES
+
+    for index, key in enumerate(keys):
+        code, name = PROGRAMMES[index % len(PROGRAMMES)]
+        state.find_project(key).category = {
+            "id": str(10000 + index),
+            "name": name,
+            "description": code,
+        }
     assert delivery.mapping is not None
+    delivery.mapping["entities"]["programme"] = {}  # project categories
     delivery.mapping["entities"]["project"] = {
         "projects": keys,
         "options": {"status_issues": epics},
@@ -133,10 +144,12 @@ def scenario(today: date | None = None, **_: Any) -> Scenario:
     services: list[ServiceSpec] = [airtable, *delivery, *plans]
     _align_codes(airtable, codes, names)
     _set_authorities(airtable, plans[-1])
+    assert plans[-1].mapping is not None  # the schedules name their programme in a lookup
+    plans[-1].mapping["entities"]["project"]["fields"]["programme"] = {"field": "Programme"}
     # a delivery epic waits for the first plan's go-live (a cross-tool dependency)
     cross_tool.link_epic_to_milestone(delivery[0], plans[-1])
     return Scenario(
         services=services,
         portfolio={"name": "Contoso PMO (sandbox)", "timezone": "Europe/London"},
-        sync={"overlap": "5m", "identity": {"project": "code"}},
+        sync={"overlap": "5m", "identity": {"project": "code", "programme": "name"}},
     )

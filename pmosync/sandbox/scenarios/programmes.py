@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# The same programmes Project Server's "Programme" lookup holds (sandbox/pwa/seed.py), in the
+# same turn, so the register, Jira's project categories and the schedules agree.
 PROGRAMMES = (
-    ("PRG-DIG", "Digital Channels"),
-    ("PRG-DAT", "Data & Platforms"),
-    ("PRG-OPS", "Operational Excellence"),
+    ("PRG-DWP", "Digital Workplace"),
+    ("PRG-CPL", "Customer Platform"),
+    ("PRG-DNA", "Data & Analytics"),
 )
 RAGS = ("Green", "Amber", "Red")
 RAG_VALUES = {"Green": "G", "Amber": "A", "Red": "R"}
