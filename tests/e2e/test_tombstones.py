@@ -105,8 +105,13 @@ def test_airtable_deleted_milestone_is_tombstoned_on_full_and_comes_back(make_sl
 
 def test_airtable_failed_full_listing_tombstones_nothing(make_slice: Any) -> None:
     slice_ = make_slice()
+    code, never = slice_.sync()  # no --full run yet: sync says one is due, and why
+    assert code == 0, never
+    assert any("last --full run was never" in n for n in never["notices"]), never["notices"]
     code, first = slice_.sync("--full")
     assert code == 0, first
+    code, after = slice_.sync()
+    assert code == 0 and after["notices"] == [], after["notices"]
     # a bad token makes the pull fail whole: nothing it did not read counts as deleted
     token_file = slice_.sandbox.directory / "secrets" / "pmo_airtable.token"
     good = token_file.read_text()
