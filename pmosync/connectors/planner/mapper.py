@@ -136,6 +136,15 @@ def number(value: Any, name: str) -> Decimal | None:
         raise MappingError(name, f"{value!r} is not a number") from None
 
 
+def tidy(value: Decimal | None) -> Decimal | None:
+    """1350.00 -> 1350 (products of decimals carry their scale; a value must hash the same
+    however it was computed)."""
+    if value is None:
+        return None
+    whole = value.to_integral_value()
+    return whole if value == whole else value.normalize()
+
+
 def status_from_percent(value: Decimal | None) -> str | None:
     if value is None:
         return None
@@ -271,12 +280,12 @@ def map_task(
         "start_at": start_at,
         "finish_at": finish_at,
         "outline_level": row.get("msdyn_outlinelevel"),
-        "duration_minutes": duration,
+        "duration_minutes": tidy(duration),
         "duration_unit": "d",
         "duration_elapsed": False,
-        "work_minutes": effort * 60 if effort is not None else None,
+        "work_minutes": tidy(effort * 60) if effort is not None else None,
         # remaining duration, as MS Project derives it: duration x (1 - % complete)
-        "remaining_minutes": duration * (100 - progress) / 100
+        "remaining_minutes": tidy(duration * (100 - progress) / 100)
         if duration is not None and progress is not None
         else None,
         "schedule_mode": "manual" if row.get("msdyn_ismanual") else "auto",
