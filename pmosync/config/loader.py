@@ -157,10 +157,93 @@ def _mapping_problems(doc: YamlDocument) -> Iterator[str]:
                     f"{doc.path}:{line} › {path}.direction: {name} is computed by pmo-sync, "
                     "so it can only be pushed (direction: push)"
                 )
+        yield from _values_problems(doc, entity_type, fields)
         id_field = entity.get("id_field")
-        if id_field and isinstance(fields, dict) and id_field in fields:
-            line, path = doc.locate(("entities", key, "id_field"))
-            yield f"{doc.path}:{line} › {path}: the pmo-sync id field cannot also carry a field"
+        if id_field and isinstance(fields, dict):
+            # The id_field is a remote column; a canonical field carried by that same column
+            # would overwrite the pmo-sync id (and identity with it) on every push.
+            for name, raw in fields.items():
+                remote = raw.get("field") if isinstance(raw, dict) else None
+                if isinstance(remote, str) and remote.casefold() == str(id_field).casefold():
+                    line, path = doc.locate(("entities", key, "fields", name, "field"))
+                    yield (
+                        f"{doc.path}:{line} › {path}: {remote!r} is this entity's id_field (it "
+                        "holds the pmo-sync id); map the field to another column"
+                    )
+        jql = entity.get("jql")
+        if isinstance(jql, str):
+            problem = jql_fragment_problem(jql)
+            if problem:
+                line, path = doc.locate(("entities", key, "jql"))
+                yield f"{doc.path}:{line} › {path}: {problem}"
+    for key in _LOADER_FILLED & set(doc.data):
+        line, path = doc.locate((key,))
+        yield (
+            f"{doc.path}:{line} › {path}: unknown key {key!r} (teams and connections are "
+            "tied together in pmo-sync.yaml)"
+        )
+
+
+# TeamMapping fields the loader fills from pmo-sync.yaml; a mapping file must not set them.
+_LOADER_FILLED = {"team", "connection", "source"}
+
+
+def jql_fragment_problem(jql: str) -> str | None:
+    """Why a mapping's JQL cannot be ANDed safely into pmo-sync's own query, or None.
+
+    pmo-sync wraps the fragment in parentheses; an unbalanced ``)`` or an open quote would let
+    it escape them (``x) OR (project = OTHER``) and widen the scope to records not meant.
+    """
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for char in jql:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif quote:
+            if char == quote:
+                quote = None
+        elif char in "\"'":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return "unbalanced ')' in the JQL: it would close pmo-sync's own parentheses"
+    if quote:
+        return f"unterminated {quote} quote in the JQL"
+    if depth:
+        return "unbalanced '(' in the JQL: close every parenthesis it opens"
+    return None
+
+
+def _values_problems(doc: YamlDocument, entity_type: EntityType, fields: Any) -> Iterator[str]:
+    """`values` maps whose canonical side the canonical model would refuse: found now, not as
+    a quarantined record at sync time."""
+    from pmosync.canonical_model import validate_fields
+
+    if not isinstance(fields, dict):
+        return
+    for name, raw in fields.items():
+        values = raw.get("values") if isinstance(raw, dict) else None
+        if name not in ENTITY_CLASSES[entity_type].model_fields or not isinstance(values, dict):
+            continue
+        for option, canonical in values.items():
+            if canonical is None:
+                continue
+            try:
+                validate_fields(entity_type, {name: canonical})
+            except ValidationError as exc:
+                if not any(err["loc"][:1] == (name,) for err in exc.errors()):
+                    continue
+                line, path = doc.locate(("entities", entity_type.value, "fields", name, "values"))
+                yield (
+                    f"{doc.path}:{line} › {path}.{option}: {canonical!r} is not a valid "
+                    f"{entity_type.value}.{name}: {exc.errors()[0]['msg']}"
+                )
 
 
 def _unwritable(doc: YamlDocument, connection: Any) -> Iterator[str]:
@@ -187,6 +270,28 @@ def _unwritable(doc: YamlDocument, connection: Any) -> Iterator[str]:
                 yield f"{doc.path}:{line} › {path}: {kind} cannot write {name}: {reason}"
 
 
+def _ca_bundle_problems(doc: YamlDocument, config: PmoSyncConfig | None) -> Iterator[str]:
+    """A CA bundle that is missing or not PEM certificates is a local mistake (exit 2), found
+    by `config validate`, not a "remote unavailable" at the first request."""
+    import ssl
+
+    for name, connection in (config.connections if config else {}).items():
+        bundle = getattr(connection, "ca_bundle", None)
+        if bundle is None:
+            continue
+        line, path = doc.locate(("connections", name, "ca_bundle"))
+        try:
+            ssl.create_default_context(cafile=str(bundle))
+        except FileNotFoundError:
+            yield f"{doc.path}:{line} › {path}: no such file {bundle}"
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            reason = getattr(exc, "reason", None) or type(exc).__name__
+            yield (
+                f"{doc.path}:{line} › {path}: {bundle} holds no usable PEM certificate "
+                f"({reason}); give the CA certificate(s) in PEM form"
+            )
+
+
 def _store_problems(doc: YamlDocument) -> Iterator[str]:
     store = doc.data.get("store") if isinstance(doc.data, dict) else None
     url = store.get("url") if isinstance(store, dict) else None
@@ -197,7 +302,12 @@ def _store_problems(doc: YamlDocument) -> Iterator[str]:
         try:
             password = make_url(url).password
         except ArgumentError:
-            return  # not a URL at all: Store.open says so when it is used
+            line, path = doc.locate(("store", "url"))
+            yield (
+                f"{doc.path}:{line} › {path}: not a database URL; use e.g. "
+                "sqlite:///pmo-sync.db or postgresql+psycopg://host/db (password in url_env)"
+            )
+            return
         if password:
             line, path = doc.locate(("store", "url"))
             yield (
@@ -232,6 +342,7 @@ def load_config(path: Path | str, *, model: type[PmoSyncConfig] = PmoSyncConfig)
     doc = load_yaml(path)
     config = _validate(model, doc, problems)
     problems.extend(_store_problems(doc))
+    problems.extend(_ca_bundle_problems(doc, config))
     connections = set(_raw_dict(doc.data, "connections"))
     files: dict[Path, _MappingFile] = {}
     loaded_mappings: dict[str, TeamMapping] = {}

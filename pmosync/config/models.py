@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Literal
@@ -20,16 +21,23 @@ _UNITS = {None: 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 
 def parse_duration(value: object) -> float:
     """Seconds from ``90``, ``"90s"``, ``"5m"``, ``"2h"`` or ``"1d"``."""
-    if isinstance(value, int | float):
-        return float(value)
-    match = _DURATION.match(str(value))
-    if not match:
+    if isinstance(value, bool):
         raise ValueError("expected a duration such as 300, '5m', '2h' or '1d'")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError("expected a duration such as 300, '5m', '2h' or '1d'")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    # .nan/.inf are YAML floats; a negative window silently skips edits made during a run
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise ValueError("expected a positive, finite duration such as 300, '5m' or '2h'")
+    return seconds
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class StoreConfig(Strict):

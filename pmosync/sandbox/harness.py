@@ -13,7 +13,6 @@ benchmarks. It writes into its directory:
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 
+from pmosync.private_files import private_dir, write_private
 from pmosync.sandbox.admin import EmulatorBase
 from pmosync.sandbox.ca import SandboxCA
 from pmosync.sandbox.server import ServedApp
@@ -145,8 +145,7 @@ class Sandbox:
         assert self.ca is not None
         urls = {name: s.url for name, s in self.services.items()}
         secrets_dir = self.directory / "secrets"
-        secrets_dir.mkdir(exist_ok=True)
-        os.chmod(secrets_dir, 0o700)
+        private_dir(secrets_dir)
         teams_dir = self.directory / "teams"
         teams_dir.mkdir(exist_ok=True)
         yaml = YAML()
@@ -158,8 +157,7 @@ class Sandbox:
             spec = service.spec
             for key, value in spec.secrets.items():
                 secret_path = secrets_dir / f"{name}.{key}"
-                secret_path.write_text(value + "\n", encoding="utf-8")
-                os.chmod(secret_path, 0o600)
+                write_private(secret_path, value + "\n")
             info[name] = {
                 "kind": spec.kind,
                 "url": service.url,
@@ -189,4 +187,5 @@ class Sandbox:
             handle.write("# Written by the pmo-sync sandbox: points at loopback emulators.\n")
             yaml.dump(config, handle)
         sandbox_json = {"ca_bundle": str(self.ca.bundle_path), "services": info}
-        (self.directory / "sandbox.json").write_text(json.dumps(sandbox_json, indent=2) + "\n")
+        # every sandbox credential: owner-only, like the secrets/ files (issue #11, item 14)
+        write_private(self.directory / "sandbox.json", json.dumps(sandbox_json, indent=2) + "\n")

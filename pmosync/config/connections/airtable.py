@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from pmosync.config.secrets import SecretRef
+from pmosync.config.secrets import SecretRef, check_secret_file
+from pmosync.config.types import EnvVarName, HttpsUrl
 
 
 class AirtableConnection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["airtable"]
     base_id: str = Field(pattern=r"^app[A-Za-z0-9]{14}$", description="The base id, app…")
-    endpoint_url: str = Field(default="https://api.airtable.com", pattern=r"^https?://")
-    token_env: str | None = Field(default=None, description="Env var holding the token (PAT)")
-    token_file: Path | None = Field(default=None, description="File holding the token")
+    endpoint_url: HttpsUrl = Field(default="https://api.airtable.com")
+    token_env: EnvVarName | None = Field(
+        default=None, description="Env var holding the token (PAT)"
+    )
+    token_file: Annotated[Path | None, AfterValidator(check_secret_file)] = Field(
+        default=None, description="File holding the token"
+    )
     ca_bundle: Path | None = Field(default=None, description="Extra CA bundle (TLS stays on)")
     # Airtable allows 5 requests/s per base in any one-second window, counted where they
     # arrive: network jitter can bunch evenly sent requests, and one 429 costs a 30 s lock-out,

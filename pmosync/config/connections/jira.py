@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from pmosync.config.secrets import SecretRef
-from pmosync.config.types import TimeZoneName
+from pmosync.config.secrets import SecretRef, check_secret_file
+from pmosync.config.types import EnvVarName, HttpsUrl, TimeZoneName
 
 
 class JiraConnection(BaseModel):
@@ -19,9 +19,9 @@ class JiraConnection(BaseModel):
     Access Token sent as ``Authorization: Bearer``.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["jira"]
-    url: str = Field(pattern=r"^https?://", description="Site URL, e.g. https://acme.atlassian.net")
+    url: HttpsUrl = Field(description="Site URL, e.g. https://acme.atlassian.net")
     deployment: Literal["auto", "cloud", "datacenter"] = Field(
         default="auto", description="auto reads deploymentType from /serverInfo"
     )
@@ -30,8 +30,10 @@ class JiraConnection(BaseModel):
         description="REST version: auto is 3 on Cloud (rich text as ADF) and 2 on Data Center",
     )
     email: str | None = Field(default=None, description="Cloud: the API user's e-mail")
-    token_env: str | None = Field(default=None, description="Env var with API token (Cloud) or PAT")
-    token_file: Path | None = None
+    token_env: EnvVarName | None = Field(
+        default=None, description="Env var with API token (Cloud) or PAT"
+    )
+    token_file: Annotated[Path | None, AfterValidator(check_secret_file)] = None
     ca_bundle: Path | None = None
     requests_per_second: float = Field(default=10.0, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)

@@ -8,22 +8,30 @@ users' tokens live in the msal token cache file (written 0600).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from pmosync.config.secrets import SecretRef, secret_ref
-from pmosync.config.types import TimeZoneName
+from pmosync.config.secrets import SecretRef, check_secret_file, secret_ref
+from pmosync.config.types import EnvVarName, HttpsUrl, TimeZoneName
 
+SecretFile = Annotated[Path | None, AfterValidator(check_secret_file)]
 AuthMode = Literal["device_code", "client_credentials", "ntlm"]
 ODataFormat = Literal["verbose", "minimalmetadata", "nometadata"]
 
 
 class PwaConnection(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["pwa"]
-    site_url: str = Field(pattern=r"^https?://", description="PWA site, e.g. https://x/sites/pwa")
+    site_url: HttpsUrl = Field(description="PWA site, e.g. https://x/sites/pwa")
     authority: str = Field(
         default="https://login.microsoftonline.com",
         pattern=r"^https://",
@@ -46,11 +54,11 @@ class PwaConnection(BaseModel):
     account: str | None = Field(
         default=None, description="UPN to pick from the token cache when it holds several users"
     )
-    client_secret_env: str | None = None
-    client_secret_file: Path | None = None
+    client_secret_env: EnvVarName | None = None
+    client_secret_file: SecretFile = None
     username: str | None = Field(default=None, description="NTLM: DOMAIN\\user")
-    password_env: str | None = None
-    password_file: Path | None = None
+    password_env: EnvVarName | None = None
+    password_file: SecretFile = None
     token_cache: Path | None = Field(
         default=None,
         description="msal token cache file (written 0600); default ~/.cache/pmo-sync/<name>.json",
