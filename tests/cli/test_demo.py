@@ -19,7 +19,12 @@ def test_demo_syncs_three_tools_and_writes_the_reports(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     first, second = document["runs"]
-    assert set(first["connections"]) == {"pmo_airtable", "delivery_jira", "plans_pwa"}
+    assert set(first["connections"]) == {
+        "pmo_airtable",
+        "delivery_jira",
+        "plans_pwa",
+        "plans_planner",
+    }
     assert all(c["status"] == "ok" for c in first["connections"].values())
     assert first["writes_applied"] > 0
     assert second["writes_applied"] == 0 and second["status"] == "ok"

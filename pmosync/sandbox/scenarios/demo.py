@@ -11,10 +11,11 @@ from datetime import date
 from typing import Any
 
 from pmosync.sandbox.harness import Scenario, ServiceSpec
-from pmosync.sandbox.scenarios import airtable_pmo, cross_tool, jira, pwa
+from pmosync.sandbox.scenarios import airtable_pmo, cross_tool, jira, planner, pwa
 
 JIRA_PROJECTS = 3
 PWA_PROJECTS = 3
+PLANNER_CODES = ("PRJ-007", "PRJ-010")  # register projects of programme Digital Workplace
 
 
 def _align_codes(airtable: ServiceSpec, codes: list[str], names: dict[str, str]) -> None:
@@ -148,6 +149,12 @@ def scenario(today: date | None = None, **_: Any) -> Scenario:
     plans[-1].mapping["entities"]["project"]["fields"]["programme"] = {"field": "Programme"}
     # a delivery epic waits for the first plan's go-live (a cross-tool dependency)
     cross_tool.link_epic_to_milestone(delivery[0], plans[-1])
+    # the Digital Workplace programme moved its plans to Planner Premium (Project Online's
+    # successor): the register's PRJ-007 and PRJ-010, under the same codes and names
+    services += planner.services(plans=planner.plans_matching(airtable, PLANNER_CODES))
+    schedule_fields = services[-1].mapping["entities"]["project"]["fields"]  # type: ignore[index]
+    for name in ("planned_start", "planned_finish"):  # Project Server holds that authority
+        schedule_fields[name].pop("conflict")
     return Scenario(
         services=services,
         portfolio={"name": "Contoso PMO (sandbox)", "timezone": "Europe/London"},
