@@ -396,6 +396,7 @@ DISCOVERERS = {
     "airtable": "pmosync.connectors.airtable.discover",
     "jira": "pmosync.connectors.jira.discover",
     "pwa": "pmosync.connectors.msproject.discover",
+    "planner": "pmosync.connectors.planner.discover",
 }
 
 
@@ -481,11 +482,17 @@ def auth_login(config_path: Path, connection: str) -> None:
     """
     from pmosync.config.loader import load_config
 
-    conn = load_config(config_path).connection(connection, kind="pwa")
-    from pmosync.config.connections import PwaConnection
+    loaded = load_config(config_path)
+    from pmosync.config.connections import PlannerConnection, PwaConnection
     from pmosync.connectors.msproject.auth import sign_in
 
-    assert isinstance(conn, PwaConnection)
+    found = loaded.config.connections.get(connection)
+    if isinstance(found, PlannerConnection):  # Planner Premium: the same msal sign-in
+        conn: PwaConnection = found.msal_settings()
+    else:
+        picked = loaded.connection(connection, kind="pwa")
+        assert isinstance(picked, PwaConnection)
+        conn = picked
 
     who = sign_in(connection, conn, prompt=lambda text: click.echo(text, err=True))
     click.echo(f"{connection}: signed in as {who}")
