@@ -53,7 +53,8 @@ SCHEDULING_SETS = {
     "msdyn_projectteam": "msdyn_projectteams",
 }
 # Fields the scheduling engine computes: writing them on a summary task is refused (the
-# engine rolls them up from the children).
+# engine rolls them up from the children). An emulator ASSUMPTION (not documented), kept so a
+# set can fail on one row the way the docs say sets fail: whole, with the reason per operation.
 ROLLED_UP = frozenset({"msdyn_scheduledstart", "msdyn_scheduledend", "msdyn_progress"})
 
 
