@@ -29,6 +29,7 @@ from pmosync.connectors.airtable.mapper import (
 )
 from pmosync.connectors.base import Capabilities, Scope, paginate
 from pmosync.connectors.http import HttpPolicy, mount_policy, translate_exception
+from pmosync.connectors.isolation import record_problem
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError, SkippableRecordError
 
 PAGE_SIZE = 100
@@ -225,8 +226,11 @@ class AirtableConnector:
     def _map(self, record: dict[str, Any], table: TableMap) -> PulledRecord | Quarantined:
         try:
             values, pointers = to_canonical(record, table)
-        except SkippableRecordError as exc:
-            return Quarantined(self.name, table.entity_type, record["id"], str(exc))
+        except Exception as exc:  # one record's problem, never its connection's (isolation)
+            problem = record_problem(exc)
+            if problem is None:
+                raise
+            return Quarantined(self.name, table.entity_type, str(record.get("id")), problem)
         modified = None
         if table.modified_field:
             modified = parse_time((record.get("fields") or {}).get(table.modified_field))

@@ -44,6 +44,7 @@ from pmosync.config.connections.jira import JiraConnection
 from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
 from pmosync.connectors.base import Capabilities, Scope
 from pmosync.connectors.http import HttpPolicy
+from pmosync.connectors.isolation import isolated, isolated_many
 from pmosync.connectors.jira.client import JiraClient
 from pmosync.connectors.jira.fields import FieldCatalog
 from pmosync.connectors.jira.keys import IssueKeys
@@ -428,7 +429,11 @@ class JiraConnector:
             seen.add(version)
             if incremental and self._versions.get((scope.name, issue_id)) == updated:
                 continue  # already yielded by an earlier pull of this connector (overlap)
-            for item in map_issue(issue, profile, prep.ctx):
+            entity_type = profile.entity_type
+            mapped = isolated_many(
+                self.name, entity_type, issue_id, map_issue, issue, profile, prep.ctx
+            )
+            for item in mapped:
                 if isinstance(item, PulledRecord) and item.ref.entity_type is EntityType.PERSON:
                     key = (EntityType.PERSON, item.ref.external_id)
                     if key in emitted:
@@ -436,7 +441,15 @@ class JiraConnector:
                     emitted.add(key)
                 yield item
             if prep.links is not None:
-                for item in map_links(issue, prep.links, prep.ctx):
+                for item in isolated_many(
+                    self.name,
+                    EntityType.DEPENDENCY,
+                    issue_id,
+                    map_links,
+                    issue,
+                    prep.links,
+                    prep.ctx,
+                ):
                     key = (
                         EntityType.DEPENDENCY,
                         item.external_id if isinstance(item, Quarantined) else item.ref.external_id,
@@ -444,12 +457,27 @@ class JiraConnector:
                     if key not in emitted:
                         emitted.add(key)
                         yield item
-            for record in map_cross_tool(issue, prep.cross_tool, prep.ctx):
-                if (EntityType.DEPENDENCY, record.ref.external_id) not in emitted:
-                    emitted.add((EntityType.DEPENDENCY, record.ref.external_id))
+            for record in isolated_many(
+                self.name,
+                EntityType.DEPENDENCY,
+                issue_id,
+                map_cross_tool,
+                issue,
+                prep.cross_tool,
+                prep.ctx,
+            ):
+                rid = (
+                    record.external_id
+                    if isinstance(record, Quarantined)
+                    else record.ref.external_id
+                )
+                if (EntityType.DEPENDENCY, rid) not in emitted:
+                    emitted.add((EntityType.DEPENDENCY, rid))
                     yield record
             if prep.ctx.sprint_field:
-                for item in map_sprints(issue, prep.ctx):
+                for item in isolated_many(
+                    self.name, EntityType.ITERATION, issue_id, map_sprints, issue, prep.ctx
+                ):
                     key = (
                         EntityType.ITERATION,
                         item.external_id if isinstance(item, Quarantined) else item.ref.external_id,
@@ -472,15 +500,32 @@ class JiraConnector:
                     connection=self.name,
                 )
             if EntityType.PROJECT in wanted:
-                yield from map_project(project, prep.ctx)
+                yield from isolated_many(
+                    self.name,
+                    EntityType.PROJECT,
+                    str(project.get("id") or key),
+                    map_project,
+                    project,
+                    prep.ctx,
+                )
             for entity_type in (EntityType.MILESTONE, EntityType.RELEASE):
                 if entity_type not in wanted:
                     continue
                 versions = self.client.get_json(
                     f"project/{key}/versions", what=f"GET project/{key}/versions"
                 )
+                pid = str(project.get("id") or "")
                 for version in versions or []:
-                    yield map_version(version, str(project.get("id") or ""), entity_type, prep.ctx)
+                    yield isolated(
+                        self.name,
+                        entity_type,
+                        str(version.get("id") or "") if isinstance(version, dict) else "?",
+                        map_version,
+                        version,
+                        pid,
+                        entity_type,
+                        prep.ctx,
+                    )
 
     # -- protocol: push ---------------------------------------------------------------------
     def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:

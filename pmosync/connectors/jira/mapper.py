@@ -240,9 +240,12 @@ def _decimal(value: Any, field_name: str) -> Decimal:
         raise MappingProblem(field_name, f"{value!r} is not a number")
     # Jira returns numbers as JSON floats (5.0); other tools say 5. One canonical form, so
     # the same value never looks like a change (an echo).
-    if number == number.to_integral_value():
-        return number.quantize(Decimal(1))
-    return number.normalize()
+    try:
+        if number == number.to_integral_value():
+            return number.quantize(Decimal(1))
+        return number.normalize()
+    except InvalidOperation:  # more digits than decimal's 28-digit context holds (>= 1e28)
+        raise MappingProblem(field_name, f"{value!r} is out of range (too many digits)") from None
 
 
 def _int(value: Any, field_name: str) -> int:

@@ -38,6 +38,7 @@ from pmosync.canonical_model import (
 from pmosync.config.connections.pwa import PwaConnection
 from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
 from pmosync.connectors.base import Capabilities, Scope
+from pmosync.connectors.isolation import record_problem
 from pmosync.connectors.msproject import mapper
 from pmosync.connectors.msproject.api import PwaApi
 from pmosync.connectors.msproject.auth import Credentials, credentials_for
@@ -347,12 +348,15 @@ class PwaConnector:
     ) -> PulledRecord | Quarantined:
         try:
             mapped = build(*args, **kwargs)
-        except mapper.MappingError as exc:
+        except Exception as exc:  # one record's problem, never its connection's (isolation)
+            problem = str(exc) if isinstance(exc, mapper.MappingError) else record_problem(exc)
+            if problem is None:
+                raise
             return Quarantined(
                 connection=self.name,
                 entity_type=entity_type,
                 external_id=external_id,
-                reason=f"{entity_type.value} {external_id}: {exc}",
+                reason=f"{entity_type.value} {external_id}: {problem}",
             )
         return PulledRecord(
             ref=self._ref(entity_type, external_id, mapped, key),
