@@ -50,7 +50,8 @@ def _hover_bar(page: Page, project_id: str) -> None:
 
 
 def _shown(page: Page) -> set[str]:
-    return set(page.eval_on_selector_all("g.proj text.bar-label", "ts => ts.map(t => t.textContent)"))
+    labels = page.eval_on_selector_all("g.proj text.bar-label", "ts => ts.map(t => t.textContent)")
+    return set(labels)
 
 
 def test_hover_shows_the_details(roadmap_page: tuple[Page, list[str]], seeded: Seed) -> None:
