@@ -25,6 +25,7 @@ _PATH_KEYS = {
     "client_secret_file",
     "token_cache",
     "password_file",
+    "url_file",
     "mapping",
 }
 

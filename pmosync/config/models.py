@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from pmosync.canonical_model import EntityType, entity_fields
 from pmosync.config.connections import ConnectionConfig
+from pmosync.config.notify import NotifyConfig
 from pmosync.config.types import TimeZoneName
 
 __all__ = ["ConnectionConfig", "PmoSyncConfig"]
@@ -190,6 +191,9 @@ class PmoSyncConfig(Strict):
     sync: SyncConfig = SyncConfig()
     connections: dict[str, ConnectionConfig] = Field(min_length=1)
     teams: dict[str, TeamConfig] = Field(default_factory=dict)
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig, description="Webhook/e-mail on failed runs, held conflicts"
+    )
 
     @field_validator("connections")
     @classmethod

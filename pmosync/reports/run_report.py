@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from pmosync.humanize import value_text
 from pmosync.sync.report import RunReport
 
 
-def render_text(report: RunReport) -> str:
+def _who(entry: dict[str, Any]) -> str:
+    """The record as people name it; the remote id only when no name was recorded."""
+    return str(entry.get("label") or entry.get("external_id") or entry.get("canonical_id"))
+
+
+def _change(c: dict[str, Any]) -> str:
+    return f"{c['field']}: {value_text(c['old'], c['field'])} → {value_text(c['new'], c['field'])}"
+
+
+def render_text(report: RunReport, *, verbose: bool = False) -> str:
+    """The run for a person; ``verbose`` (sync -v, runs show) lists every write."""
     lines = [
         f"run {report.run_id if report.run_id is not None else '(dry run)'}: {report.status}"
         f" in {report.duration_seconds:.2f}s, {report.api_calls} API calls,"
@@ -28,7 +41,13 @@ def render_text(report: RunReport) -> str:
         lines.append(f"  conflicts: {len(report.conflicts)}")
         for c in report.conflicts[:20]:
             who = c.get("label") or c["canonical_id"]
-            lines.append(f"    {c['entity_type']} {who!s}, {c['field']}: {c['reason']}")
+            held = " (held for a person)" if c.get("held") else ""
+            seen = ", ".join(
+                f"{conn} {value_text(v, c['field'])}" for conn, v in c.get("observed", {}).items()
+            )
+            lines.append(
+                f"    {c['entity_type']} {who!s}, {c['field']}{held}: {seen}; {c['reason']}"
+            )
     if report.quarantined:
         lines.append(f"  quarantined records: {len(report.quarantined)}")
         for q in report.quarantined[:20]:
@@ -44,15 +63,21 @@ def render_text(report: RunReport) -> str:
     for notice in report.notices:
         lines.append(f"  note: {notice}")
     lines.extend(_schedule_lines(report))
-    if report.dry_run:
-        lines.append(f"  plan: {len(report.plan)} write(s)")
+    if report.dry_run or verbose:
+        heading = "plan" if report.dry_run else "writes"
+        lines.append(f"  {heading}: {len(report.plan)} write(s)")
         for w in report.plan[:200]:
-            fields = ", ".join(f"{c['field']}: {c['old']!r} -> {c['new']!r}" for c in w["changes"])
-            lines.append(f"    {w['connection']} {w['external_id']}: {fields}")
+            fields = ", ".join(_change(c) for c in w["changes"])
+            op = "" if w.get("op") in (None, "update") else f"{w['op']} "
+            lines.append(f"    {w['connection']} {op}{_who(w)}: {fields}")
+        if len(report.plan) > 200:
+            lines.append(f"    ... {len(report.plan) - 200} more (--json lists them all)")
+    labels = {(w["connection"], w.get("external_id")): w.get("label") for w in report.plan}
     if report.write_errors:
         lines.append(f"  write errors: {len(report.write_errors)}")
         for e in report.write_errors[:20]:
-            lines.append(f"    {e['connection']} {e['external_id']}: {e['error']}")
+            label = labels.get((e["connection"], e.get("external_id")))
+            lines.append(f"    {e['connection']} {_who({**e, 'label': label})}: {e['error']}")
     return "\n".join(lines)
 
 

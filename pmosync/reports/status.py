@@ -11,6 +11,7 @@ from jinja2 import Environment, select_autoescape
 from sqlalchemy import select
 
 from pmosync.config.loader import LoadedConfig
+from pmosync.humanize import value_text
 from pmosync.reports.common import cell_safe
 from pmosync.sync import models
 from pmosync.sync.store import Store
@@ -30,19 +31,25 @@ COLUMNS = [
     ("sources", "Sources"),
 ]
 
+FINISHED = ("done", "cancelled")
+# shown as "1 Jan 2027" on one line (a wrapped date reads as two values)
+DATE_COLUMNS = ("planned_finish", "next_milestone_date")
+
 _TEMPLATE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{ title }}</title>
 <style>
 body{font-family:system-ui,sans-serif;margin:2rem;color:#222}
 table{border-collapse:collapse}
 td,th{padding:.35rem .7rem;border-bottom:1px solid #ddd;text-align:left}
+td.nowrap{white-space:nowrap}
 th{background:#f3f3f3}.R{background:#f8d7da}.A{background:#fff3cd}.G{background:#d1e7dd}
 </style></head><body>
 <h1>{{ title }}</h1><p>As of {{ today }} · {{ rows|length }} projects</p>
 <table><thead><tr>{% for _, label in columns %}<th>{{ label }}</th>{% endfor %}</tr></thead>
 <tbody>{% for row in rows %}<tr>{% for key, _ in columns %}
-<td class="{{ row[key] if key in ('rag', 'rag_computed') else '' }}">
-{{- row[key] if row[key] is not none else '' -}}
+<td class="{{ row[key] if key in ('rag', 'rag_computed') else '' }}
+{{- ' nowrap' if key in dates else '' }}">
+{{- row[key] | human(key) -}}
 </td>
 {% endfor %}</tr>{% endfor %}</tbody></table></body></html>
 """
@@ -81,6 +88,13 @@ def project_rows(store: Store) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (str(r["code"] or ""), str(r["name"] or "")))
 
 
+def _page_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Nothing is next for a finished or cancelled project (the CSV keeps the store's data)."""
+    if row.get("status") in FINISHED:
+        return {**row, "next_milestone": None, "next_milestone_date": None}
+    return row
+
+
 def write_status_reports(loaded: LoadedConfig, directory: Path, today: date) -> list[Path]:
     """Write status.csv and status.html; returns their paths."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -97,10 +111,12 @@ def write_status_reports(loaded: LoadedConfig, directory: Path, today: date) -> 
             # text from tools can never run as a spreadsheet formula
             writer.writerow(["" if row[k] is None else cell_safe(row[k]) for k, _ in COLUMNS])
     env = Environment(autoescape=select_autoescape(default=True))
+    env.filters["human"] = lambda value, key: value_text(value, key)  # on hold, red, —
     html = env.from_string(_TEMPLATE).render(
+        dates=DATE_COLUMNS,
         title=f"{loaded.config.portfolio.name}: portfolio status",
         today=today.isoformat(),
-        rows=rows,
+        rows=[_page_row(row) for row in rows],
         columns=COLUMNS,
     )
     html_path = directory / "status.html"

@@ -33,6 +33,8 @@ from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
 from pmosync.sync.identify import ingest
 from pmosync.sync.lock import run_lock
 from pmosync.sync.named_refs import resolve_named
+from pmosync.sync.naming import label_plan
+from pmosync.sync.outbox import skip_dropped
 from pmosync.sync.plan import plan_creates, plan_cross_links, plan_writes
 from pmosync.sync.pull import Pulled, pull_all
 from pmosync.sync.reconcile import (
@@ -51,6 +53,18 @@ from pmosync.sync.tombstones import Listing, mark_entities, revived, tombstone
 
 log = logging.getLogger("pmosync.sync")
 
+# What each stage does, said at -v (pmo-sync's own loggers; libraries stay quiet until -vv).
+STAGES = {
+    "load": "reading the store and building the connectors",
+    "pull": "reading changed records from each tool",
+    "identify": "matching records to canonical entities",
+    "reconcile": "merging fields and detecting conflicts",
+    "analyse": "computing schedule, milestones, RAG and roll-ups",
+    "plan": "planning writes",
+    "commit": "saving pulled records, cursors and the outbox",
+    "apply": "writing to the tools",
+    "settle": "recording what each tool now holds",
+}
 ConnectorFactory = Callable[[str, LoadedConfig, Sequence[str]], Connector]
 # Remote ids we wrote this recently are handed to connectors whose search lags behind writes
 # (Jira Cloud), so the next pull reads them consistently; beyond this, the overlap covers it.
@@ -185,10 +199,12 @@ class Engine:
     @contextmanager
     def _phase(self, name: str) -> Iterator[None]:
         started = time.perf_counter()
+        log.info("%s: %s", name, STAGES.get(name, "started"))
         try:
             yield
         finally:
             self.report.phases[name] = round(time.perf_counter() - started, 4)
+            log.info("%s: done in %.2fs", name, self.report.phases[name])
 
     def _start_run(self, started: datetime) -> int:
         with self.store.session() as session:
@@ -474,7 +490,11 @@ class Engine:
             locate = locator(self.loaded, state, self.schedule.graph.describe)
             targets = [n for n in remote_link_connections(self.loaded) if n in healthy]
             writes += plan_cross_links(state, targets, locate).writes
+        writes, skipped = skip_dropped(self.store, writes)  # `pmo-sync outbox drop`
+        if skipped:
+            self.report.notices.append(f"{skipped} dropped write(s) left out (outbox list)")
         self._annotate(writes, merged)
+        label_plan(state, self.report.plan)  # people read names, not remote ids
         for write in writes:
             self.report.connections[write.connection].writes_planned += 1
         return writes

@@ -60,6 +60,18 @@ class RunReport:
     def writes_applied(self) -> int:
         return sum(c.writes_applied for c in self.connections.values())
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunReport:
+        """A stored report (``to_dict``) back as an object, for `pmo-sync runs show`."""
+        known = {f for f in cls.__dataclass_fields__ if f != "connections"}
+        report = cls(**{k: v for k, v in data.items() if k in known})
+        conn_fields = set(ConnectionReport.__dataclass_fields__)
+        report.connections = {
+            name: ConnectionReport(**{k: v for k, v in conn.items() if k in conn_fields})
+            for name, conn in (data.get("connections") or {}).items()
+        }
+        return report
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["api_calls"] = self.api_calls

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from pmosync.cli import EXIT_UNAVAILABLE
+from pmosync.cli import EXIT_HELD, EXIT_UNAVAILABLE
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
@@ -265,19 +265,19 @@ def test_held_conflict_waits_for_a_person_and_runs_are_listed(make_slice: Any) -
     a.edit_record(BASE_ID, "Projects", rec_a["id"], {"Status": "Done"})  # type: ignore[attr-defined]
     b.edit_record(BASE_ID, "Projects", rec_b["id"], {"Status": "On hold"})  # type: ignore[attr-defined]
     code, report = slice_.sync()
-    assert code == 0, report
+    assert code == EXIT_HELD, report  # cron can tell that a person is needed
     [conflict] = report["conflicts"]
     assert conflict["held"] and conflict["policy"] == "hold"
     assert not any(
         c["field"] == "status" for w in report["plan"] for c in w["changes"]
     )  # nothing written for the held field
     listed = CliRunner().invoke(main, ["conflicts", "list", "--config", str(slice_.config)])
-    assert listed.exit_code == 0 and "status" in listed.output and "'done'" in listed.output
+    assert listed.exit_code == 0 and "status" in listed.output and "pmo_a done" in listed.output
     runs = CliRunner().invoke(main, ["runs", "--config", str(slice_.config)])
     assert runs.exit_code == 0 and len(runs.output.strip().splitlines()) == 2
     # still held on the next run, under the same id
     code, again = slice_.sync()
-    assert code == 0 and again["conflicts"][0]["held"]
+    assert code == EXIT_HELD and again["conflicts"][0]["held"]
     assert CliRunner().invoke(
         main, ["conflicts", "list", "--config", str(slice_.config)]
     ).output == (listed.output)

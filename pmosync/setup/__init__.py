@@ -1,0 +1,1 @@
+"""Getting a configuration right: `pmo-sync init` writes one, `pmo-sync doctor` checks it."""
