@@ -79,6 +79,11 @@ log = logging.getLogger(__name__)
 # The recent writes kept for reconcileIssues (the API takes at most 50).
 RECENT_WRITES = 50
 CATALOG_ENTITIES = (EntityType.PROJECT, EntityType.MILESTONE, EntityType.RELEASE)
+# A fix version always gives these (mapper.map_version); its mapping usually names no fields.
+VERSION_FIELDS: dict[EntityType, frozenset[str]] = {
+    EntityType.MILESTONE: frozenset({"name", "due", "done", "status", "project"}),
+    EntityType.RELEASE: frozenset({"name", "release_date", "released", "project"}),
+}
 DEFAULT_FIELDS: dict[EntityType, dict[str, str]] = {
     EntityType.WORK_ITEM: {
         "name": "summary",
@@ -159,6 +164,8 @@ class JiraConnector:
                     names |= set(DEFAULT_FIELDS[entity_type])
                 if entity_type is EntityType.WORK_ITEM:
                     names.add("schedule_mode")  # "entered" on dated issues (mapper)
+                if entity_type in VERSION_FIELDS:  # what map_version reads, fields or not:
+                    names |= VERSION_FIELDS[entity_type]  # never a blank milestone (#11 item 4)
                 if entity_type is EntityType.DEPENDENCY:
                     names |= {"predecessor", "successor", "link_type", "dependency_class"}
                 if entity_type is EntityType.PROGRAMME:  # project categories
