@@ -95,6 +95,7 @@ def newly_held(loaded: LoadedConfig, report: RunReport) -> list[dict[str, Any]]:
     from sqlalchemy import select
 
     from pmosync.sync import models
+    from pmosync.sync.conflicts import labels
     from pmosync.sync.store import Store, aware
 
     started = datetime.fromisoformat(report.started_at)
@@ -109,9 +110,11 @@ def newly_held(loaded: LoadedConfig, report: RunReport) -> list[dict[str, Any]]:
                 for r in rows
                 if (aware(r.detected_at) or started) < started
             }
+        fresh = [c for c in held if (c["canonical_id"], c["field"]) not in older]
+        names = labels(store, [c["canonical_id"] for c in fresh])
     finally:
         store.close()
-    return [c for c in held if (c["canonical_id"], c["field"]) not in older]
+    return [{**c, "label": names[c["canonical_id"]]} for c in fresh]
 
 
 def send_webhook(target: WebhookTarget, notice: Notice) -> None:

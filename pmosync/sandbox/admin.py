@@ -27,6 +27,7 @@ class Burst:
     retry_after: int | None = None
     path_prefix: str = ""
     body: Any = None
+    method: str = ""  # only requests of this method ("PATCH"): a write refused, reads fine
 
 
 @dataclass
@@ -62,9 +63,11 @@ class FaultInjector:
                 return True
             return False
 
-    def take_burst(self, path: str) -> Burst | None:
+    def take_burst(self, path: str, method: str = "") -> Burst | None:
         with self.lock:
             for burst in self.bursts:
+                if burst.method and burst.method.upper() != method.upper():
+                    continue
                 if burst.count > 0 and path.startswith(burst.path_prefix):
                     burst.count -= 1
                     return burst
@@ -151,7 +154,7 @@ class EmulatorBase:
                 time.sleep(emulator.faults.latency)
             if emulator.faults.take_drop(request.path):
                 return drop_connection()
-            burst = emulator.faults.take_burst(request.path)
+            burst = emulator.faults.take_burst(request.path, request.method)
             if burst is not None:
                 response = emulator.fault_response(burst)
                 if burst.retry_after is not None:

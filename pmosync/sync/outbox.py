@@ -19,8 +19,6 @@ from pmosync.errors import ConfigError
 from pmosync.sync import models
 from pmosync.sync.store import Store, utcnow
 
-FAILING = ("failed",)
-
 
 def _signature(
     connection: str, canonical_id: str, changes: Sequence[dict[str, Any]]
@@ -62,55 +60,60 @@ class FailingWrite:
 
 def failing_writes(store: Store, *, dropped: bool = False) -> list[FailingWrite]:
     """Writes whose latest attempt failed (or was dropped), newest row per record and change."""
-    wanted = ("failed", "dropped") if dropped else FAILING
     with store.sessions() as session:
         rows = list(
             session.scalars(
                 select(models.Outbox)
-                .where(models.Outbox.status.in_((*wanted, "done", "retry")))
+                .where(models.Outbox.status.in_(("failed", "dropped", "done", "retry")))
                 .order_by(models.Outbox.id)
             )
         )
     out: dict[tuple[str, str, str], FailingWrite] = {}
     for row in rows:
         key = _signature(row.connection, row.canonical_id, (row.payload or {}).get("changes", []))
-        if row.status in ("done", "retry"):
-            out.pop(key, None)  # it went through (or a person asked again) after failing
+        if row.status in ("done", "retry") or (row.status == "dropped" and not dropped):
+            out.pop(key, None)  # it went through, a person asked again, or gave up on it
             continue
         seen = out.get(key)
         if seen is None:
             out[key] = FailingWrite(row, 1, row.updated_at, [row.run_id])
         else:
-            seen.row, seen.failures = row, seen.failures + 1
+            seen.row = row
+            seen.failures += 1
             seen.runs.append(row.run_id)
     return sorted(out.values(), key=lambda f: f.row.id)
-
-
-def _rows(store: Store, ids: Sequence[int], statuses: tuple[str, ...]) -> list[models.Outbox]:
-    with store.sessions() as session:
-        rows = list(session.scalars(select(models.Outbox).where(models.Outbox.id.in_(ids))))
-    found = {r.id for r in rows}
-    missing = [i for i in ids if i not in found]
-    if missing:
-        raise ConfigError(
-            f"no outbox row {', '.join(f'#{i}' for i in missing)} (see `pmo-sync outbox list`)"
-        )
-    wrong = [r for r in rows if r.status not in statuses]
-    if wrong:
-        r = wrong[0]
-        raise ConfigError(f"outbox row #{r.id} is {r.status}, not {' or '.join(statuses)}")
-    return rows
 
 
 def set_status(
     store: Store, ids: Sequence[int], status: str, allowed: tuple[str, ...]
 ) -> list[models.Outbox]:
-    """Mark rows (``dropped`` or ``retry``); raises ConfigError for unknown or settled ones."""
-    rows = _rows(store, ids, allowed)
+    """Mark the rows named and every earlier attempt of the same write (``dropped`` or
+    ``retry``); raises ConfigError for unknown ids or rows in another state."""
+    with store.sessions() as session:
+        rows = list(session.scalars(select(models.Outbox).where(models.Outbox.id.in_(ids))))
+        found = {r.id for r in rows}
+        missing = [i for i in ids if i not in found]
+        if missing:
+            names = ", ".join(f"#{i}" for i in missing)
+            raise ConfigError(f"no outbox row {names} (see `pmo-sync outbox list`)")
+        wrong = [r for r in rows if r.status not in allowed]
+        if wrong:
+            r = wrong[0]
+            raise ConfigError(f"outbox row #{r.id} is {r.status}, not {' or '.join(allowed)}")
+        keys = {
+            _signature(r.connection, r.canonical_id, (r.payload or {}).get("changes", []))
+            for r in rows
+        }
+        same = [
+            r.id
+            for r in session.scalars(select(models.Outbox).where(models.Outbox.status.in_(allowed)))
+            if _signature(r.connection, r.canonical_id, (r.payload or {}).get("changes", []))
+            in keys
+        ]
     with store.session() as session:
         session.execute(
             update(models.Outbox)
-            .where(models.Outbox.id.in_([r.id for r in rows]))
+            .where(models.Outbox.id.in_(same))
             .values(status=status, updated_at=utcnow())
         )
     return rows
