@@ -188,7 +188,12 @@ def write_pack(
                 as_of=as_of,
                 summary=summary,
                 key_events=[
-                    (fmt_date(d.event.date), d.label, d.project.label if d.project else "")
+                    (
+                        fmt_date(d.event.date),
+                        d.label,
+                        d.project.label if d.project else "",
+                        f"{d.slip_days:+d}" if d.slip_days else "",  # working days
+                    )
                     for d in roadmap.key_events
                 ],
                 roadmap_picture=picture,

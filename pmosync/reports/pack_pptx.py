@@ -45,7 +45,7 @@ class Deck:
     title: str
     as_of: str
     summary: list[tuple[str, Any]]
-    key_events: list[tuple[str, str, str]]  # date text, event, project
+    key_events: list[tuple[str, str, str, str]]  # date text, event, project, slip
     roadmap_picture: Path | None
     programmes: list[ProgrammeSlide] = field(default_factory=list)
 
@@ -171,14 +171,17 @@ def write_deck(deck: Deck, path: Path) -> Path:
         if label not in ("Red", "Amber", "Green")
     ]
     _text(slide, Inches(0.4), Inches(2.7), Inches(5.6), Inches(4.5), lines, name="Figures")
-    events = deck.key_events[:12]
+    events = deck.key_events[:10]
     _text(
         slide,
         Inches(6.4),
         Inches(1.3),
         Inches(6.5),
         Inches(0.5),
-        [("Key events ahead", 18, True, INK)],
+        [
+            ("Key events ahead", 18, True, INK),
+            ("slip against baseline in working days", 11, False, MUTED),
+        ],
     )
     if events:
         _table(
@@ -186,9 +189,9 @@ def write_deck(deck: Deck, path: Path) -> Path:
             Inches(6.4),
             Inches(1.9),
             Inches(6.5),
-            ["Date", "Event", "Project"],
-            [[d, _cut(e, 40), _cut(p, 30)] for d, e, p in events],
-            [1.3, 2.9, 2.3],
+            ["Date", "Event", "Project", "Slip"],
+            [[d, _cut(e, 34), _cut(p, 24), slip] for d, e, p, slip in events],
+            [1.2, 2.6, 2.1, 0.6],
             name="Key events",
         )
     else:
