@@ -8,6 +8,7 @@ Admin endpoints live under ``/_admin`` and are not counted:
 from __future__ import annotations
 
 import contextlib
+import copy
 import socket
 import threading
 import time
@@ -97,6 +98,11 @@ class RequestCounters:
             self.by_endpoint.clear()
 
 
+# Attributes of an emulator holding its seeded data (Airtable's bases, Jira's and Project
+# Server's state objects), snapshotted by mark_seed.
+SEED_ATTRS = ("bases", "state")
+
+
 class DroppedConnection(Exception):
     """Raised inside a request to cut the TCP connection with no response."""
 
@@ -126,6 +132,30 @@ class EmulatorBase:
 
     def reset(self) -> None:
         """Back to the seeded state."""
+
+    def mark_seed(self) -> None:
+        """Remember the seeded data as the scenario left it (the harness calls this once the
+        scenario has finished seeding): ``/_admin/reset`` comes back here, not to the bare
+        seed the emulator was built from (scenarios align codes, add links, set up status
+        issues after building)."""
+        with self.lock:
+            self._scenario_seed = {
+                attr: copy.deepcopy(getattr(self, attr))
+                for attr in SEED_ATTRS
+                if hasattr(self, attr)
+            }
+
+    def restore_seed(self) -> None:
+        """After :meth:`reset`: the scenario's seed, in place (views hold the state object)."""
+        with self.lock:
+            for attr, snapshot in getattr(self, "_scenario_seed", {}).items():
+                current, fresh = getattr(self, attr), copy.deepcopy(snapshot)
+                if isinstance(current, dict):
+                    current.clear()
+                    current.update(fresh)
+                else:
+                    current.__dict__.clear()
+                    current.__dict__.update(fresh.__dict__)
 
     def configure(self, knobs: dict[str, Any]) -> dict[str, Any]:
         """Emulator-specific settings (rate limits, TTLs, lag); returns the current ones."""
@@ -181,6 +211,7 @@ class EmulatorBase:
             emulator.faults.clear()
             emulator.counters.clear()
             emulator.reset()
+            emulator.restore_seed()
             return jsonify({"ok": True})
 
         @app.post("/_admin/config")

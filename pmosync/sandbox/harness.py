@@ -107,6 +107,7 @@ class Sandbox:
         self.ca = SandboxCA(self.directory)
         try:
             for spec in self.scenario.services:
+                spec.emulator.mark_seed()  # /_admin/reset returns to this scenario's seed
                 served = ServedApp(spec.emulator.build_app(), ssl_context=self.ca.server_context())
                 self.services[spec.name] = RunningService(spec, served.start())
             self._write_files()
