@@ -719,12 +719,26 @@ def _seed_issues(
 
 
 def _seed_links(state: JiraState, rng: random.Random) -> None:
+    """Links as teams make them: logic links (Blocks, Finish-to-Start) mostly inside a project
+    and in date order, a few across projects, a few that the dates already break (so the
+    dependency checks have something true to find); Relates anywhere."""
     issues = [
         i for i in state.issues.values() if not state.issue_types[i.fields["issuetype"]].subtask
     ]
     if len(issues) < 2:
         return
     by_name = {t.name: t.id for t in state.link_types.values()}
+    start_field = state.custom_field_id("Start date")
+
+    def dates(issue: Issue) -> tuple[str, str] | None:
+        due = issue.fields.get("duedate")
+        start = issue.fields.get(start_field) if start_field else None
+        return (start or due, due) if due else None
+
+    # Epics group stories: a logic link on one would stand for all of its stories.
+    dated = [
+        i for i in issues if dates(i) and state.issue_types[i.fields["issuetype"]].name != "Epic"
+    ]
     plan = [
         ("Blocks", len(issues) // 8),
         ("Relates", len(issues) // 15),
@@ -732,18 +746,39 @@ def _seed_links(state: JiraState, rng: random.Random) -> None:
     ]
     seen: set[tuple[int, int]] = set()
     for name, count in plan:
-        for _ in range(count):
-            source, target = rng.sample(issues, 2)
+        logic = name != "Relates"
+        pool = dated if logic else issues
+        if len(pool) < 2:
+            continue
+        for _ in range(count * 4):  # bounded: give up on a link type rather than loop
+            if count <= 0:
+                break
+            source, target = rng.sample(pool, 2)
+            if logic:
+                if source.project_id != target.project_id and rng.random() < 0.8:
+                    continue  # most logic stays inside a team's project
+                a, b = dates(source), dates(target)
+                assert a and b
+                if a[1] >= b[0] and b[1] < a[0]:
+                    source, target, a, b = target, source, b, a
+                if a[1] >= b[0] and rng.random() < 0.85:
+                    continue  # overlapping work: only a few links are already broken
             if (source.id, target.id) in seen or (target.id, source.id) in seen:
                 continue
             seen.add((source.id, target.id))
             state.add_link(by_name[name], source.id, target.id)
-    # make sure there is at least one cross-project Blocks link
-    projects: dict[str, Issue] = {}
-    for issue in issues:
-        projects.setdefault(issue.project_id, issue)
-    firsts = list(projects.values())
-    for a, b in zip(firsts, firsts[1:], strict=False):
+            count -= 1
+    # at least one cross-project Blocks link between each neighbour pair of projects, in
+    # date order where the projects have dated issues
+    projects: dict[str, list[Issue]] = {}
+    for issue in dated or issues:
+        projects.setdefault(issue.project_id, []).append(issue)
+    heads = list(projects.values())
+    for left, right in zip(heads, heads[1:], strict=False):
+        a = min(left, key=lambda i: dates(i) or ("", ""))
+        b = max(right, key=lambda i: dates(i) or ("", ""))
+        if (dates(a) or ("", ""))[1] > (dates(b) or ("", ""))[0]:
+            a, b = b, a
         state.add_link(by_name["Blocks"], a.id, b.id)
 
 
