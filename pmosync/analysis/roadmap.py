@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Literal
 
@@ -267,6 +267,15 @@ def _extent(project: ProjectInput, events: Sequence[EventInput]) -> tuple[date, 
     return (min(days), max(days)) if days else None
 
 
+def _reaching_its_milestones(project: ProjectInput, events: Sequence[EventInput]) -> ProjectInput:
+    """A project cannot finish before its own open milestones: when a tool still holds one
+    after the project's finish, the bar (and its slip) runs to that milestone."""
+    open_dates = [e.date for e in events if e.date and not e.done]
+    if not open_dates or project.finish is None or max(open_dates) <= project.finish:
+        return project
+    return replace(project, finish=max(open_dates))
+
+
 def _slip(current: date | None, baseline: date | None) -> int | None:
     return working_days_between(baseline, current) if current and baseline else None
 
@@ -298,6 +307,7 @@ def build_roadmap(
     undated: list[ProjectInput] = []
     extents: dict[str, tuple[date, date]] = {}
     for project in projects:
+        project = _reaching_its_milestones(project, events_by_project.get(project.id, ()))
         extent = _extent(project, events_by_project.get(project.id, ()))
         if extent is None:
             undated.append(project)

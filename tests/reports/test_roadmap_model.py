@@ -135,3 +135,23 @@ def test_build_roadmap_lanes_bars_diamonds_and_key_events() -> None:
     assert [p.code for p in roadmap.undated] == ["UND"]
     assert roadmap.start == date(2027, 1, 1) and roadmap.end == date(2027, 8, 1)
     assert not roadmap.findings_computed
+
+
+def test_a_bar_runs_to_its_projects_last_open_milestone() -> None:
+    projects = [ProjectInput("p1", "ALP", "Alpha", start=day(0), finish=day(20))]
+    events = [
+        EventInput("m1", "p1", "Go-live", date=day(40)),  # open, after the project's finish
+        EventInput("m2", "p1", "Archive", date=day(90), done=True),  # done ones do not count
+    ]
+    roadmap = build_roadmap(title="T", today=day(1), projects=projects, events=events)
+    bar = roadmap.bar_for("p1")
+    assert bar is not None and bar.project.finish == day(40)
+    # and a project whose milestones all lie inside it keeps its own finish
+    inside = build_roadmap(
+        title="T",
+        today=day(1),
+        projects=projects,
+        events=[EventInput("m1", "p1", "Go-live", date=day(10))],
+    )
+    kept = inside.bar_for("p1")
+    assert kept is not None and kept.project.finish == day(20)
