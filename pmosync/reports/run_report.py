@@ -45,9 +45,11 @@ def render_text(report: RunReport, *, verbose: bool = False) -> str:
             seen = ", ".join(
                 f"{conn} {value_text(v, c['field'])}" for conn, v in c.get("observed", {}).items()
             )
-            lines.append(
-                f"    {c['entity_type']} {who!s}, {c['field']}{held}: {seen}; {c['reason']}"
-            )
+            # the values are listed just before, for people; the reason's own list is for logs
+            reason = str(c["reason"])
+            if reason.startswith("conflict (") and "); " in reason:
+                reason = reason.split("); ", 1)[1]
+            lines.append(f"    {c['entity_type']} {who!s}, {c['field']}{held}: {seen}; {reason}")
     if report.quarantined:
         lines.append(f"  quarantined records: {len(report.quarantined)}")
         for q in report.quarantined[:20]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -30,7 +31,12 @@ def render_pwa(found: dict[str, Any]) -> str:
             f"  {f['internal_name']:<24} {where:<9} {f['type']:<10} {f['name']}{writable}{values}"
         )
     lines += ["", "Task fields:"]
-    lines += [f"  {name}" for name in found.get("task_fields", [])]
+    lines += textwrap.wrap(
+        ", ".join(found.get("task_fields", [])),
+        width=96,
+        initial_indent="  ",
+        subsequent_indent="  ",
+    )
     writable = found.get("writable", {})
     lines += ["", "Writable:"]
     lines += [f"  {entity:<9} {', '.join(names)}" for entity, names in writable.items()]

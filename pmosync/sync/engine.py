@@ -494,7 +494,7 @@ class Engine:
         if skipped:
             self.report.notices.append(f"{skipped} dropped write(s) left out (outbox list)")
         self._annotate(writes, merged)
-        label_plan(state, self.report.plan)  # people read names, not remote ids
+        label_plan(state, self.report.plan, self.report.conflicts)  # names, not remote ids
         for write in writes:
             self.report.connections[write.connection].writes_planned += 1
         return writes

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pmosync.humanize import record_label
@@ -26,8 +26,15 @@ def entity_label(state: WorkingState, canonical_id: str, link_key: tuple[str, st
     )
 
 
-def label_plan(state: WorkingState, plan: list[dict[str, Any]]) -> None:
-    """Add ``label`` to each planned write: ``P001 Payments``, ``PAY-12 Card vault``."""
+def label_plan(
+    state: WorkingState,
+    plan: list[dict[str, Any]],
+    conflicts: Sequence[dict[str, Any]] = (),
+) -> None:
+    """Add ``label`` to each planned write and conflict: ``P001 Payments``, ``PAY-12 Card
+    vault``, ``P001 / Go-live``."""
     for entry in plan:
         key = (entry["connection"], entry["entity_type"], entry.get("external_id") or "")
         entry["label"] = entity_label(state, entry["canonical_id"], key)
+    for conflict in conflicts:
+        conflict["label"] = entity_label(state, conflict["canonical_id"], ("", "", ""))
