@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any
+from urllib.parse import urlsplit
 
 from pmosync.config.loader import LoadedConfig
 from pmosync.config.notify import EmailTarget, NotifyConfig, WebhookTarget
@@ -145,9 +146,16 @@ def send_webhook(target: WebhookTarget, notice: Notice) -> None:
     try:
         response = requests.post(url, json=body, timeout=target.timeout_seconds, verify=verify)
     except requests.RequestException as exc:
-        raise PmoSyncError(f"notify webhook: {type(exc).__name__}: {exc}") from None
+        # the exception text carries the URL's path and query, where the webhook's token is
+        raise PmoSyncError(
+            f"notify webhook: {type(exc).__name__} reaching {urlsplit(url).netloc} (URL from "
+            f"{target.url.describe()})"
+        ) from None
     if response.status_code >= 400:
-        raise PmoSyncError(f"notify webhook answered {response.status_code}: {response.text[:200]}")
+        raise PmoSyncError(
+            f"notify webhook at {urlsplit(url).netloc} answered {response.status_code}: "
+            f"{response.text[:200]}"
+        )
 
 
 def send_email(target: EmailTarget, notice: Notice) -> None:
