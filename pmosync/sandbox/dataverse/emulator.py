@@ -137,11 +137,9 @@ class DataverseEmulator(EmulatorBase):
         self.knobs.update({k: v for k, v in knobs.items() if k in DEFAULT_KNOBS})
         if hasattr(self, "scheduler"):
             self._apply_scheduler_knobs()
-        return {
-            **self.knobs,
-            "polls_to_complete": getattr(self, "scheduler", None)
-            and self.scheduler.polls_to_complete,
-        }
+        scheduler: Scheduler | None = getattr(self, "scheduler", None)
+        polls = scheduler.polls_to_complete if scheduler else None
+        return {**self.knobs, "polls_to_complete": polls}
 
     def rows(self, entity_set: str) -> list[dict[str, Any]]:
         return self.tables.all(entity_set)
@@ -276,8 +274,9 @@ class DataverseEmulator(EmulatorBase):
         try:
             select = parse_select(request.args.get("$select"), set(self.schema.types[entity_type]))
             if entity_set == "msdyn_operationsets":
-                self.scheduler.advance(record_id.lower())
-                row = self.tables.get(entity_set, record_id) or row
+                with self.tables.lock:  # a status read is what moves the set along
+                    self.scheduler.advance(record_id.lower())
+                    row = self.tables.get(entity_set, record_id) or row
             return _json(self._checked(entity_type, row, select))
         except FilterError as exc:
             return _error(400, "0x80060888", str(exc))
