@@ -105,6 +105,14 @@ def _record_results(
         for write, result in zip(chunk, results, strict=True):
             if write.op == "create" and result.ok and result.external_id:
                 key = (write.connection, write.entity_type.value, result.external_id)
+                if key not in state.links and key in state.tombstoned:
+                    # an upsert answered with a record we had tombstoned (a Jira remote link
+                    # on its globalId): the same link comes back, never a second row for it
+                    revived = state.tombstoned.pop(key)
+                    revived.deleted_at = None
+                    revived.canonical_id = write.canonical_id
+                    revived.dirty = True
+                    state.links[key] = revived
                 if key not in state.links:
                     state.links[key] = LinkState(
                         write.canonical_id,

@@ -366,6 +366,21 @@ class Engine:
         for name in pulled:
             self.report.connections[name].new = stats.new[name]
             self.report.connections[name].changed = stats.changed[name]
+        for q in stats.ambiguous:  # two records, one identity key, one tool (#11 item 5)
+            self.report.connections[q.connection].quarantined += 1
+            self.report.quarantined.append(
+                {
+                    "connection": q.connection,
+                    "entity_type": q.entity_type.value,
+                    "external_id": q.external_id,
+                    "reason": q.reason,
+                }
+            )
+        if stats.recovered:
+            self.report.notices.append(
+                f"{stats.recovered} record(s) re-joined by the pmo-sync ids the tools carry "
+                "(the store did not know them)"
+            )
         self.report.unresolved_references = stats.unresolved_references
         self._tombstone(state, pulled, stats.revived)
 

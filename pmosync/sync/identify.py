@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pmosync.canonical_model import EntityType, PulledRecord
+from pmosync.canonical_model import EntityType, PulledRecord, Quarantined
 from pmosync.canonical_model.provenance import NAMED_POINTER
+from pmosync.sync.recovery import adopt, fold_adopted, split_ambiguous
 from pmosync.sync.state import LinkState, WorkingState
 from pmosync.sync.store import utcnow
 
@@ -26,6 +27,8 @@ class IngestStats:
     changed: Counter[str] = field(default_factory=Counter)
     unresolved_references: int = 0
     revived: list[LinkState] = field(default_factory=list)  # tombstoned records that reappeared
+    ambiguous: list[Quarantined] = field(default_factory=list)  # one key, two records, one tool
+    recovered: int = 0  # entities re-joined through pmo-sync ids the store had lost
 
 
 class _Matcher:
@@ -33,6 +36,7 @@ class _Matcher:
         self.state = state
         self.identity = identity
         self.linked = {(lk.connection, lk.canonical_id) for lk in state.links.values()}
+        self.adopted: set[str] = set()  # pmo-sync ids the store did not know (recovery.py)
         self.index: dict[tuple[EntityType, Any], str] = {}
         for entity in state.entities.values():
             key_field = identity.get(entity.entity_type)
@@ -43,6 +47,14 @@ class _Matcher:
         """Canonical id for a record seen for the first time."""
         entity_type = record.ref.entity_type
         connection = record.ref.connection
+        key_field = self.identity.get(entity_type)
+        if adopt(self.state, record):  # a lost store: the tool still carries our id
+            assert record.pmo_id is not None
+            self.adopted.add(record.pmo_id)
+            value = record.values.get(key_field) if key_field else None
+            if key_field and value is not None:
+                self.state.entities[record.pmo_id].values[key_field] = value
+                self.index.setdefault((entity_type, value), record.pmo_id)
         twin = self.state.entities.get(record.pmo_id) if record.pmo_id else None
         if (
             twin is not None
@@ -50,7 +62,6 @@ class _Matcher:
             and (connection, twin.id) not in self.linked
         ):
             return self._link(connection, twin.id)  # ours; a dead run lost its link
-        key_field = self.identity.get(entity_type)
         value = record.values.get(key_field) if key_field else None
         if value is not None:
             candidate = self.index.get((entity_type, value))
@@ -79,7 +90,9 @@ def ingest(
     now = utcnow()
     pending: list[tuple[LinkState, PulledRecord]] = []
     for name in sorted(pulled):
-        for record in pulled[name]:
+        records, ambiguous = split_ambiguous(pulled[name], identity)
+        stats.ambiguous.extend(ambiguous)
+        for record in records:
             ref = record.ref
             key = (ref.connection, ref.entity_type.value, ref.external_id)
             link = state.links.get(key)
@@ -139,4 +152,5 @@ def ingest(
                 link.remote_values[name] = resolved
                 link.pointers[name] = pointer.external_id
                 link.dirty = True
+    stats.recovered = fold_adopted(state, matcher.adopted, identity)
     return stats

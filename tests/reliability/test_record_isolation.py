@@ -17,8 +17,6 @@ from pmosync.errors import AuthError, FatalConnectorError, RetriableError, Skipp
 from pmosync.sandbox.harness import Scenario
 from pmosync.sandbox.scenarios import jira
 
-from .conftest import make_slice  # noqa: F401  (fixture)
-
 
 def _client(slice_: Any) -> JIRA:
     service = slice_.service("delivery_jira")
