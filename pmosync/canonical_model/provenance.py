@@ -123,3 +123,6 @@ class WriteResult:
     error: str | None = None
     # values as the remote now holds them (canonical form), when the API returns them
     values: dict[str, Any] | None = None
+    # external id of a remote record the write found deleted (the record written, or one its
+    # reference names): its link is tombstoned instead of the write failing on every run
+    gone: str | None = None

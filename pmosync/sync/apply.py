@@ -126,6 +126,22 @@ def _record_results(
             link = state.links.get(
                 (write.connection, write.entity_type.value, write.external_id or "")
             )
+            if not result.ok and result.gone:
+                # deleted in the tool while we held a change for it: tombstone the link once
+                # (the next plan re-creates it where the mapping has create_missing), never a
+                # write that fails on every run
+                _found_deleted(state, write, result.gone, now, report)
+                session.execute(
+                    update(models.Outbox)
+                    .where(models.Outbox.id == write.outbox_id)
+                    .values(
+                        status="superseded",
+                        last_error=f"deleted in {write.connection}: {result.error or ''}"[:2000],
+                        attempts=models.Outbox.attempts + 1,
+                        updated_at=now,
+                    )
+                )
+                continue
             if result.ok and link is not None:
                 conn_report.writes_applied += 1
                 values = {c.field: canonical_value(state, write, c) for c in write.changes}
@@ -157,6 +173,43 @@ def _record_results(
                 )
             )
         persist(store, state, session)
+
+
+def _found_deleted(
+    state: WorkingState, write: PlannedWrite, external_id: str, now: datetime, report: RunReport
+) -> None:
+    """Tombstone the link of a record a write found deleted, and say so in the report."""
+    from pmosync.sync.tombstones import Tombstone, label_of, mark_entities
+
+    link = next(
+        (
+            lk
+            for lk in state.links.values()
+            if lk.connection == write.connection and lk.external_id == external_id
+        ),
+        None,
+    )
+    if link is None:
+        return  # already tombstoned (reported then)
+    state.links.pop(link.key, None)
+    link.deleted_at = now
+    link.dirty = True
+    state.tombstoned[link.key] = link
+    mark_entities(state)
+    entity = state.entities.get(link.canonical_id)
+    report.tombstoned.append(
+        {
+            **Tombstone(
+                link.connection,
+                link.entity_type.value,
+                link.external_id,
+                link.canonical_id,
+                label_of(entity.values if entity else {}, link),
+                bool(entity and entity.tombstoned),
+            ).to_dict(),
+            "found": "on write",
+        }
+    )
 
 
 def _mark_failed(store: Store, chunk: Sequence[PlannedWrite], error: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -293,7 +294,12 @@ class AirtableConnector:
                     out.update(self._push_batch(table, [item]))
                 return out
             index, write = batch[0]
-            return {index: WriteResult(write.outbox_id, False, write.external_id, error=str(exc))}
+            gone = _gone_record(str(exc), write.external_id)
+            return {
+                index: WriteResult(
+                    write.outbox_id, False, write.external_id, error=str(exc), gone=gone
+                )
+            }
         out = {}
         for (index, write), record in zip(batch, written, strict=True):
             modified = None
@@ -306,3 +312,18 @@ class AirtableConnector:
                 modified.isoformat() if modified else None,
             )
         return out
+
+
+_ROW_MISSING = re.compile(r"Record ID (rec[A-Za-z0-9]+) does not exist")
+
+
+def _gone_record(error: str, external_id: str | None) -> str | None:
+    """The record a failed write found deleted, from Airtable's answer: 404 MODEL_ID_NOT_FOUND
+    for the record written, 422 ROW_DOES_NOT_EXIST for a record a linked-record cell names
+    (airtable.com/developers/web/api/errors)."""
+    missing = _ROW_MISSING.search(error)
+    if "ROW_DOES_NOT_EXIST" in error and missing:
+        return missing.group(1)
+    if "HTTP 404" in error and external_id:
+        return external_id
+    return None

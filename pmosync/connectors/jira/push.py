@@ -228,7 +228,19 @@ class IssueWriter:
             self.remember([str(issue.get("id") or "")])
 
     def _failed(self, write: PlannedWrite, error: str) -> WriteResult:
-        return WriteResult(write.outbox_id, False, external_id=write.external_id, error=error)
+        # an issue answered 404 by its own id was deleted in Jira (or moved out of reach):
+        # the engine tombstones its link rather than failing this write on every run
+        gone = (
+            write.external_id
+            if write.op == "update"
+            and write.external_id
+            and write.entity_type is not EntityType.PROJECT
+            and "HTTP 404" in error
+            else None
+        )
+        return WriteResult(
+            write.outbox_id, False, external_id=write.external_id, error=error, gone=gone
+        )
 
     def _profile_for(
         self, prep: Prepared, entity_type: EntityType, issue: Mapping[str, Any] | None
