@@ -10,6 +10,7 @@ carries the fix. Nothing is written to any tool.
 from __future__ import annotations
 
 import os
+import re
 import socket
 import ssl
 import stat
@@ -434,25 +435,43 @@ def check_pwa(checker: Checker, loaded: LoadedConfig, conn: Any) -> None:
         + ("; writing is proven by the first sync's check-out" if writes else ""),
         "give the account the Project Manager role on the mapped projects" if writes else "",
     )
+    custom = {f["name"].lower(): f for f in found["custom_fields"]} | {
+        f["internal_name"].lower(): f for f in found["custom_fields"]
+    }
     problems = 0
     for mapping, entity_type, entity in _mapped(loaded.mappings_for(checker.name)):
         for name, fm in entity.fields.items():
-            if fm.field.startswith("Custom_") or fm.field in known:
+            where = _where(mapping, entity_type, name)
+            field = custom.get(fm.field.lower())
+            if field is None:
+                lowered = {k.lower() for k in known}
+                # OData properties are identifiers (Start, ProjectIdentifier); a name with a
+                # space or punctuation can only be an enterprise custom field
+                if fm.field.lower() in lowered or re.fullmatch(r"[A-Z][A-Za-z0-9]*", fm.field):
+                    continue
+                problems += 1
+                checker.add(
+                    "fields",
+                    "fail",
+                    f"{where}: {fm.field!r} is neither a task/project field nor an enterprise "
+                    "custom field of this site (deleted or renamed?)",
+                    f"restore the custom field in PWA settings, or fix the mapping "
+                    f"(`pmo-sync discover {checker.name}` lists them)",
+                )
                 continue
-            if any(fm.field.lower() == k.lower() for k in known):
-                continue
-            if fm.field[:1].isupper():
-                continue  # a standard OData property the sample task did not show
-            problems += 1
-            checker.add(
-                "fields",
-                "fail",
-                f"{_where(mapping, entity_type, name)}: {fm.field!r} is neither a task field nor "
-                "an enterprise custom field of this site",
-                f"fix the mapping (`pmo-sync discover {checker.name}`)",
-            )
+            lookup = [str(v) for v in field.get("values") or []]
+            absent = [str(v) for v in (fm.values or {}) if lookup and str(v) not in lookup]
+            if absent:
+                problems += 1
+                checker.add(
+                    "fields",
+                    "fail",
+                    f"{where}: value(s) {', '.join(map(repr, absent))} are not in the lookup "
+                    f"table of {field['name']} (has {', '.join(lookup)})",
+                    "add the value to the lookup table in PWA settings or fix `values:`",
+                )
     if not problems:
-        checker.add("fields", "ok", "every mapped custom field exists")
+        checker.add("fields", "ok", "every mapped custom field and lookup value exists")
 
 
 def _refused(

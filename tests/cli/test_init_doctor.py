@@ -196,3 +196,31 @@ def test_init_refuses_to_overwrite_and_asks_when_no_tool_is_given(tmp_path: Path
     )
     assert valid.exit_code == 0, valid.output
     assert json.loads(valid.stdout)["connections"] == {"delivery_jira": "jira"}
+
+
+def test_project_server_custom_fields_and_lookup_values_are_checked(tmp_path: Path) -> None:
+    from pmosync.sandbox.scenarios import pwa
+
+    with Sandbox(pwa.scenario(projects=1), tmp_path / "pwa") as running:
+        config = str(running.config_path)
+        ok = CliRunner().invoke(main, ["doctor", "-c", config])
+        assert ok.exit_code == 0, ok.output
+        assert "[ok  ] fields      every mapped custom field and lookup value exists" in ok.output
+        # the mapping writes a RAG word the site's lookup table does not have
+        mapping = running.directory / "teams" / "plans_pwa.yaml"
+        yaml = YAML()
+        data = yaml.load(mapping.read_text())
+        data["entities"]["project"]["fields"]["rag_computed"]["values"]["Blue"] = "grey"
+        with mapping.open("w") as handle:
+            yaml.dump(data, handle)
+        # and an administrator deleted the PMO Status custom field
+        emulator: Any = running.services["plans_pwa"].emulator
+        state = emulator.state
+        gone = next(f for f in state.custom_fields if f.name == "PMO Status")
+        state.custom_fields.remove(gone)
+        result = CliRunner().invoke(main, ["doctor", "-c", config])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    block = _lines(result, "plans_pwa")
+    assert "'PMO Status' is neither a task/project field nor an enterprise custom field" in block
+    assert "fix: restore the custom field in PWA settings" in block
+    assert "value(s) 'Blue' are not in the lookup table of PMO RAG" in block
