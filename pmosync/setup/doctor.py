@@ -363,6 +363,7 @@ def check_jira(checker: Checker, loaded: LoadedConfig, conn: Any) -> None:
         statuses = {
             str(s.get("name")).lower() for s in client.get_json("status", what="GET status") or []
         }
+        cache: dict[tuple[str, str], dict[str, set[str]]] = {}
         for mapping, entity_type, entity in mapped:
             for name, fm in entity.fields.items():
                 if fm.field.startswith("property:"):
@@ -378,6 +379,19 @@ def check_jira(checker: Checker, loaded: LoadedConfig, conn: Any) -> None:
                         f"restore the field, or name the new one (`pmo-sync discover "
                         f"{checker.name}` lists fields)",
                     )
+                elif fm.values and found[0].id != "status":
+                    options = _jira_options(client, entity, entity_type, found[0].id, cache)
+                    absent = [v for v in fm.values if options and str(v) not in options]
+                    if absent:
+                        problems += 1
+                        checker.add(
+                            "fields",
+                            "fail",
+                            f"{_where(mapping, entity_type, name)}: option(s) "
+                            f"{', '.join(map(repr, absent))} are not offered by {fm.field} "
+                            f"(has {', '.join(sorted(options))})",
+                            "add the option to the field's context in Jira or fix `values:`",
+                        )
                 elif fm.values and found[0].id == "status":
                     absent = [v for v in fm.values if str(v).lower() not in statuses]
                     if absent:
@@ -395,6 +409,46 @@ def check_jira(checker: Checker, loaded: LoadedConfig, conn: Any) -> None:
         checker.add("fields", "fail", str(exc), "see the message")
     finally:
         client.close()
+
+
+def _jira_options(
+    client: Any,
+    entity: EntityMapping,
+    entity_type: EntityType,
+    field_id: str,
+    cache: dict[tuple[str, str], dict[str, set[str]]],
+) -> set[str]:
+    """The options a select field offers when creating the mapped issue types (createmeta of
+    the first mapped project; empty when Jira does not list them, so nothing is claimed)."""
+    if not entity.projects:
+        return set()
+    key = entity.projects[0]
+    wanted = {t.lower() for t in entity.issue_types or []}
+    out: set[str] = set()
+    types = client.get_json(f"issue/createmeta/{key}/issuetypes", what="GET createmeta") or {}
+    for itype in types.get("issueTypes") or types.get("values") or []:
+        if wanted and str(itype.get("name", "")).lower() not in wanted:
+            continue
+        type_id = str(itype.get("id"))
+        fields = cache.get((key, type_id))
+        if fields is None:
+            meta = (
+                client.get_json(
+                    f"issue/createmeta/{key}/issuetypes/{type_id}",
+                    {"maxResults": 200},
+                    what="GET createmeta fields",
+                )
+                or {}
+            )
+            fields = {
+                str(f.get("fieldId")): {
+                    str(v.get("value") or v.get("name")) for v in f.get("allowedValues") or []
+                }
+                for f in meta.get("fields") or meta.get("values") or []
+            }
+            cache[(key, type_id)] = fields
+        out |= fields.get(field_id, set())
+    return out
 
 
 def _jira_token_fix(conn: Any) -> str:

@@ -224,3 +224,21 @@ def test_project_server_custom_fields_and_lookup_values_are_checked(tmp_path: Pa
     assert "'PMO Status' is neither a task/project field nor an enterprise custom field" in block
     assert "fix: restore the custom field in PWA settings" in block
     assert "value(s) 'Blue' are not in the lookup table of PMO RAG" in block
+
+
+def test_jira_select_options_are_checked_against_createmeta(tmp_path: Path) -> None:
+    with Sandbox(jira.cloud_scenario(projects=2), tmp_path / "jira") as running:
+        config = str(running.config_path)
+        ok = CliRunner().invoke(main, ["doctor", "-c", config])
+        assert ok.exit_code == 0, ok.output  # Low/Medium/High exist on Risk Impact
+        mapping = running.directory / "teams" / f"{JIRA}.yaml"
+        yaml = YAML()
+        data = yaml.load(mapping.read_text())
+        data["entities"]["raid_item"]["fields"]["impact"]["values"]["Severe"] = 5
+        with mapping.open("w") as handle:
+            yaml.dump(data, handle)
+        result = CliRunner().invoke(main, ["doctor", "-c", config])
+    assert result.exit_code == EXIT_CONFIG, result.output
+    block = _lines(result, JIRA)
+    assert "entities.raid_item.fields.impact: option(s) 'Severe' are not offered by" in block
+    assert "(has High, Low, Medium)" in block
