@@ -775,11 +775,11 @@ def _seed_links(state: JiraState, rng: random.Random) -> None:
         projects.setdefault(issue.project_id, []).append(issue)
     heads = list(projects.values())
     for left, right in zip(heads, heads[1:], strict=False):
-        a = min(left, key=lambda i: dates(i) or ("", ""))
-        b = max(right, key=lambda i: dates(i) or ("", ""))
-        if (dates(a) or ("", ""))[1] > (dates(b) or ("", ""))[0]:
-            a, b = b, a
-        state.add_link(by_name["Blocks"], a.id, b.id)
+        first = min(left, key=lambda i: dates(i) or ("", ""))
+        last = max(right, key=lambda i: dates(i) or ("", ""))
+        if (dates(first) or ("", ""))[1] > (dates(last) or ("", ""))[0]:
+            first, last = last, first
+        state.add_link(by_name["Blocks"], first.id, last.id)
 
 
 def _adf(text: str) -> dict[str, Any]:
