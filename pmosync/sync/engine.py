@@ -295,8 +295,8 @@ class Engine:
 
     def _suggest_full(self) -> None:
         """Jira and Airtable listings only tell deletions on a --full run: say when one is due."""
-        if self.options.full or self.options.window is not None:
-            return
+        if self.options.full or self.options.window is not None or self.options.extra:
+            return  # a file import reads its files whole; deletions there need no --full
         days = self.loaded.config.sync.full_run_days
         last: datetime | None = None
         with self.store.sessions() as session:

@@ -156,7 +156,7 @@ def test_jira_deleted_issue_is_tombstoned_on_the_next_full_run(make_slice: Any) 
         options={"verify": str(slice_.sandbox.ca.bundle_path)},
         get_server_info=False,
     )
-    client.issue(key).delete()
+    client.issue(key).delete(deleteSubtasks=True)  # its sub-tasks go with it
     client.close()
 
     code, incremental = slice_.sync()
