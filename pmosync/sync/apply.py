@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from pmosync.canonical_model import Changeset, PlannedWrite, WriteResult
+from pmosync.canonical_model import ENTITY_CLASSES, Changeset, PlannedWrite, WriteResult
 from pmosync.connectors.base import Connector
 from pmosync.errors import FatalConnectorError, PmoSyncError
 from pmosync.redact import redact
@@ -145,6 +145,16 @@ def _record_results(
             if result.ok and link is not None:
                 conn_report.writes_applied += 1
                 values = {c.field: canonical_value(state, write, c) for c in write.changes}
+                if write.op == "create":
+                    # A reference left out of a create (its target was not in this tool yet) is
+                    # empty there: known so, the empty read-back is no edit that could overwrite
+                    # another tool's value, and the next plan fills the reference in.
+                    for name in ENTITY_CLASSES[write.entity_type].references:
+                        values.setdefault(name, None)
+                    # and what we created is this tool's base for the merge: its first read
+                    # is compared with what we wrote, not taken as the newest edit
+                    for name, value in values.items():
+                        state.set_base(write.canonical_id, name, write.connection, value)
                 # what we wrote is what the tool holds: the echo on the next pull is no change
                 link.remote_values = {**link.remote_values, **values}
                 if result.version_token:

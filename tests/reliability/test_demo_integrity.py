@@ -110,6 +110,15 @@ def test_a_lost_store_is_rebuilt_from_the_tools_without_a_single_create(
     assert code == 0, first
     code, second = demo.sync("--full")
     assert code == 0, second
+    # (#11 item 3) milestones created in Airtable with their project rows got their Project
+    # link filled in (by the second run at the latest), and no empty read-back of a created
+    # row took the project away from the milestone in the store
+    milestones = demo.entities("milestone")
+    assert milestones and all(m.get("project") for m in milestones), [
+        m for m in milestones if not m.get("project")
+    ]
+    unlinked = [r for r in demo.airtable_rows("Milestones") if not r.get("Project")]
+    assert unlinked == []
     before = _counts(demo)
     entities = {t: len(demo.entities(t)) for t in ("project", "milestone", "raid_item")}
     (tmp_path / "store.db").unlink()  # the store is lost; the tools still carry our ids
