@@ -165,6 +165,13 @@ class SyncConfig(Strict):
         "last one is older than this many days",
     )
 
+    max_run_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="A run stops writing after this long (the rest waits for the next run); a "
+        "run still holding the lock a grace period later is hung, and the next run takes over",
+    )
+
     @field_validator("overlap", mode="before")
     @classmethod
     def _overlap(cls, value: object) -> float:

@@ -8,6 +8,7 @@ known record), sending it again cannot duplicate anything.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 
@@ -16,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from pmosync.canonical_model import ENTITY_CLASSES, Changeset, PlannedWrite, WriteResult
 from pmosync.connectors.base import Connector
-from pmosync.errors import FatalConnectorError, PmoSyncError
+from pmosync.errors import FatalConnectorError, PmoSyncError, RetriableError
 from pmosync.redact import redact
 from pmosync.sync import models
 from pmosync.sync.plan import canonical_value
@@ -67,13 +68,27 @@ def apply_writes(
     writes: Sequence[PlannedWrite],
     connectors: Mapping[str, Connector],
     report: RunReport,
+    *,
+    deadline: float | None = None,
 ) -> dict[str, PmoSyncError]:
-    """Push each connection's writes in chunks; returns the connections that failed."""
+    """Push each connection's writes in chunks; returns the connections that failed.
+
+    Past ``deadline`` (``time.monotonic()``; sync.max_run_seconds) no further chunk is sent:
+    the rest stays pending in the outbox and the next run re-plans it, so a slow tool never
+    keeps a run (and its lock) going without end.
+    """
     failures: dict[str, PmoSyncError] = {}
     for name, batch in Changeset(list(writes)).by_connection().items():
         connector = connectors[name]
         for start in range(0, len(batch), APPLY_CHUNK):
             chunk = batch[start : start + APPLY_CHUNK]
+            if deadline is not None and time.monotonic() > deadline:
+                failures[name] = RetriableError(
+                    f"run deadline (sync.max_run_seconds) reached: {len(batch) - start} "
+                    "write(s) left for the next run",
+                    connection=name,
+                )
+                break
             try:
                 results = connector.push(chunk)
             except Exception as exc:  # the rest stays pending for the next run

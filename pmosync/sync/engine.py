@@ -113,7 +113,7 @@ def run_sync(
     """
     store = Store.open(loaded.store_url())
     try:
-        with run_lock(store):
+        with run_lock(store, max_seconds=loaded.config.sync.max_run_seconds):
             return Engine(loaded, store, options or SyncOptions(), factory).run()
     finally:
         store.close()
@@ -176,7 +176,14 @@ class Engine:
             with phase("commit"):
                 self._commit_pull(state, pulled, writes, run_id or 0, started)
             with phase("apply"):
-                failures = apply_writes(self.store, state, writes, self.connectors, self.report)
+                failures = apply_writes(
+                    self.store,
+                    state,
+                    writes,
+                    self.connectors,
+                    self.report,
+                    deadline=clock + self.loaded.config.sync.max_run_seconds,
+                )
                 for name, exc in failures.items():
                     self._fail(name, exc)
             with phase("settle"):
