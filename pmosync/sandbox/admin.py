@@ -37,6 +37,9 @@ class FaultInjector:
     bursts: list[Burst] = field(default_factory=list)
     drops: int = 0
     drop_path_prefix: str = ""
+    # responses lost AFTER the request was applied (a proxy or network cut on the way back):
+    # the client cannot tell a write that landed from one that did not
+    lost: list[Burst] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set(self, spec: dict[str, Any]) -> None:
@@ -50,18 +53,31 @@ class FaultInjector:
             if "drop" in spec:
                 self.drops = int(spec["drop"].get("count", 1))
                 self.drop_path_prefix = spec["drop"].get("path_prefix", "")
+            if "lose_response" in spec:  # {"count": 1, "path_prefix": "/v0", "method": "PATCH"}
+                self.lost.append(Burst(status=0, **spec["lose_response"]))
 
     def clear(self) -> None:
         with self.lock:
             self.latency = 0.0
             self.bursts.clear()
             self.drops = 0
+            self.lost.clear()
 
     def take_drop(self, path: str) -> bool:
         with self.lock:
             if self.drops and path.startswith(self.drop_path_prefix):
                 self.drops -= 1
                 return True
+            return False
+
+    def take_lost(self, path: str, method: str) -> bool:
+        with self.lock:
+            for lost in self.lost:
+                if lost.method and lost.method.upper() != method.upper():
+                    continue
+                if lost.count > 0 and path.startswith(lost.path_prefix):
+                    lost.count -= 1
+                    return True
             return False
 
     def take_burst(self, path: str, method: str = "") -> Burst | None:
@@ -191,6 +207,18 @@ class EmulatorBase:
                     response.headers["Retry-After"] = str(burst.retry_after)
                 return response
             return None
+
+        @app.after_request
+        def _lose_response(response: Response) -> Response:
+            if not request.path.startswith("/_admin") and emulator.faults.take_lost(
+                request.path, request.method
+            ):
+                # the request was applied; its answer never reaches the client
+                sock = request.environ.get("werkzeug.socket")
+                if isinstance(sock, socket.socket):
+                    with contextlib.suppress(OSError):
+                        sock.shutdown(socket.SHUT_RDWR)
+            return response
 
         @app.get("/_admin/counters")
         def _counters() -> Response:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -29,7 +30,7 @@ import requests
 
 from pmosync.config.connections.pwa import PwaConnection
 from pmosync.connectors.http import translate_exception
-from pmosync.errors import AuthError, ConfigError, PmoSyncError
+from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +116,20 @@ class Credentials(Protocol):
         ...
 
 
+def _service_error(name: str, exc: Exception, what: str) -> PmoSyncError:
+    """msal's MsalServiceError ("HTTP Error: 503") once our retries are spent: a 5xx or 429
+    is Entra's outage (retriable, the next run tries again), anything else a sign-in problem."""
+    found = re.search(r"HTTP Error: (\d{3})", str(exc))
+    status = int(found.group(1)) if found else None
+    if status is not None and (status >= 500 or status == 429):
+        return RetriableError(
+            f"{what}: Entra answered HTTP {status} (an outage of Microsoft's sign-in service); "
+            "the next run tries again",
+            connection=name,
+        )
+    return AuthError(f"{what}: Entra refused the request ({exc})", connection=name)
+
+
 def _msal_error(name: str, result: dict[str, Any], what: str) -> PmoSyncError:
     error = str(result.get("error") or "unknown_error")
     description = str(result.get("error_description") or "").splitlines()
@@ -195,6 +210,8 @@ class MsalCredentials:
             ) from None
         except requests.RequestException as exc:
             raise translate_exception(exc, connection=self.name, what="Entra discovery") from None
+        except msal.exceptions.MsalServiceError as exc:
+            raise _service_error(self.name, exc, "Entra discovery") from None
 
     # -- tokens --------------------------------------------------------------------------
     def headers(self) -> dict[str, str]:
@@ -239,6 +256,8 @@ class MsalCredentials:
             raise
         except requests.RequestException as exc:
             raise translate_exception(exc, connection=self.name, what="Entra token") from None
+        except msal.exceptions.MsalServiceError as exc:
+            raise _service_error(self.name, exc, "Entra token") from None
         if result is None:
             raise SignInRequired(
                 f"the token cache {self.cache_file.path} holds no refresh token for "
@@ -281,6 +300,8 @@ class MsalCredentials:
             raise
         except requests.RequestException as exc:
             raise translate_exception(exc, connection=self.name, what="Entra sign-in") from None
+        except msal.exceptions.MsalServiceError as exc:
+            raise _service_error(self.name, exc, "Entra sign-in") from None
         if "access_token" not in result:
             error = result.get("error")
             if error in ("authorization_declined", "expired_token", "bad_verification_code"):

@@ -25,6 +25,11 @@ def build_session(config: PwaConnection) -> tuple[requests.Session, PolicyAdapte
         requests_per_second=config.requests_per_second,
         burst=max(1, int(config.requests_per_second)),
         max_attempts=config.max_attempts,
+        # Every write this connection makes is idempotent (check-out, draft MERGE,
+        # UpdateCustomFields, update, publish, check-in: each sets a state; it creates no
+        # task), and so are token requests: a 503 or a dropped connection is retried, so a
+        # forced check-in does not meet the same fault and leave the project checked out.
+        retry_writes=True,
     )
     adapter = mount_policy(
         session, policy, ca_bundle=str(config.ca_bundle) if config.ca_bundle else None
