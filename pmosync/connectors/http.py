@@ -276,6 +276,13 @@ class PolicyAdapter(HTTPAdapter):
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         method = (request.method or "GET").upper()
+        if not (request.url or "").lower().startswith("https://"):
+            # Every connection sends a token or a password: never in clear text, even when a
+            # server answers with a redirect to http:// (the config already refuses http URLs).
+            host = urlsplit(request.url or "").netloc.rpartition("@")[2]
+            raise ConfigError(
+                f"refusing to send a request over plain HTTP to {host}: pmo-sync talks TLS only"
+            )
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = (self.policy.connect_timeout, self.policy.read_timeout)
         if self.ca_bundle:
@@ -333,7 +340,7 @@ def mount_policy(
     """Mount the policy on an existing session (a client library's own) and return it."""
     adapter = PolicyAdapter(policy, ca_bundle=ca_bundle)
     session.mount("https://", adapter)
-    session.mount("http://", adapter)
+    session.mount("http://", adapter)  # so that a plain-HTTP request is refused, not sent
     if ca_bundle:
         session.verify = ca_bundle
     return adapter
