@@ -464,5 +464,17 @@ def validate_fields(entity_type: EntityType, values: dict[str, Any]) -> dict[str
     """Validate canonical values and return them in their JSON form (for the store)."""
     cls = ENTITY_CLASSES[entity_type]
     model = cls.model_validate(values)
+    for name in values:
+        # A year like 9999 or 0001 is a typo, and schedule arithmetic on it overflows: refused
+        # here, so the one record is quarantined (issue #11) instead of the run failing.
+        value = getattr(model, name, None)
+        if isinstance(value, date) and not YEARS[0] <= value.year <= YEARS[1]:
+            raise ValueError(
+                f"{name}: {value.isoformat()} is outside the years {YEARS[0]}-{YEARS[1]}"
+            )
     dumped = model.model_dump(mode="json", include=set(values))
     return dumped
+
+
+# The years a canonical date may fall in.
+YEARS = (1900, 2999)
