@@ -72,6 +72,7 @@ class Store:
             database = engine.url.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
+                _private_file(Path(database))
         store = cls(engine)
         if migrate:
             store.migrate()
@@ -133,3 +134,18 @@ class Store:
     def link_count(self) -> int:
         with self.sessions() as session:
             return len(list(session.scalars(select(models.Link.id))))
+
+
+def _private_file(path: Path) -> None:
+    """The store holds the whole portfolio: create it owner-only (SQLite gives its journal and
+    WAL files the database file's mode) and take world access away from an older one."""
+    import os
+    import stat
+
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & stat.S_IRWXO:
+            os.chmod(path, mode & ~stat.S_IRWXO)
+    except OSError:
+        pass  # a read-only location: SQLite reports it when it opens the file

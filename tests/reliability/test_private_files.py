@@ -39,3 +39,21 @@ def test_write_private_never_widens_under_a_permissive_umask(tmp_path: Path) -> 
         os.umask(old)
     assert _mode(tmp_path / "x.json") == 0o600
     assert (tmp_path / "x.json").read_text() == "secret"
+
+
+def test_the_sqlite_store_holding_the_portfolio_is_owner_only(make_slice: object) -> None:
+    import pytest
+
+    from pmosync.config.loader import load_config
+
+    slice_ = make_slice()  # type: ignore[operator]
+    url = load_config(slice_.config).store_url()
+    if not url.startswith("sqlite:///"):
+        pytest.skip("a SQLite store file")
+    code, report = slice_.sync("--full")
+    assert code == 0, report
+    database = Path(url.removeprefix("sqlite:///"))
+    assert _mode(database) == 0o600
+    os.chmod(database, 0o644)  # a store an older release left world-readable
+    code, report = slice_.sync()
+    assert code == 0 and _mode(database) == 0o640
