@@ -7,7 +7,6 @@ the file:line and what to do, never a traceback, a hang or a secret echoed back.
 from __future__ import annotations
 
 import os
-import stat
 from pathlib import Path
 
 import pytest
@@ -139,7 +138,9 @@ def test_a_huge_file_is_refused_before_it_is_parsed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("value", ["-5m", "-300", ".nan", ".inf", "0", "-.inf"])
 def test_overlap_must_be_positive_and_finite(tmp_path: Path, value: str) -> None:
-    code, output = validate(write(tmp_path, GOOD_CONFIG.replace("overlap: 5m", f"overlap: {value}")))
+    code, output = validate(
+        write(tmp_path, GOOD_CONFIG.replace("overlap: 5m", f"overlap: {value}"))
+    )
     assert code == EXIT_CONFIG, output
     assert "pmo-sync.yaml:8 › sync.overlap" in output and "Traceback" not in output
 
@@ -188,11 +189,16 @@ def test_jql_fragments_must_stay_inside_their_parentheses(
     config = GOOD_CONFIG.replace(
         "teams:", "  jira:\n    kind: jira\n    url: https://j.example\n    token_env: J\nteams:"
     ).replace("    connection: pmo\n", "    connection: jira\n")
-    mapping = f"entities:\n  work_item:\n    jql: '{jql}'\n    fields:\n      name: {{field: summary}}\n"
+    mapping = (
+        f"entities:\n  work_item:\n    jql: '{jql}'\n    fields:\n      name: {{field: summary}}\n"
+    )
     code, output = validate(write(tmp_path, config, mapping))
     assert code == EXIT_CONFIG, output
     assert "pmo.yaml:3 › entities.work_item.jql" in output and problem in output
-    ok = "entities:\n  work_item:\n    jql: 'labels in (\"a)\", b)'\n    fields:\n      name: {field: summary}\n"
+    ok = (
+        "entities:\n  work_item:\n    jql: 'labels in (\"a)\", b)'\n"
+        "    fields:\n      name: {field: summary}\n"
+    )
     code, output = validate(write(tmp_path, config, ok))
     assert code == 0, output
 
