@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from click.testing import CliRunner
+from sqlalchemy import text as sql
 
 from pmosync.cli import main
 from pmosync.sandbox.scenarios import cross_tool
@@ -71,12 +72,16 @@ def test_epic_waiting_for_a_slipped_plan_milestone(make_slice: Callable[..., Sli
     store = Store.open(_store_url(sl), migrate=False)
     try:
         with store.engine.connect() as conn:
-            rows = conn.exec_driver_sql(
-                "SELECT count(*) FROM schedule_results WHERE run_id = ?", (first["run_id"],)
+            run = {"run": first["run_id"]}
+            rows = conn.execute(
+                sql("SELECT count(*) FROM schedule_results WHERE run_id = :run"), run
             ).scalar()
-            found = conn.exec_driver_sql(
-                "SELECT count(*) FROM dependency_findings WHERE run_id = ? AND kind = 'violation'",
-                (first["run_id"],),
+            found = conn.execute(
+                sql(
+                    "SELECT count(*) FROM dependency_findings"
+                    " WHERE run_id = :run AND kind = 'violation'"
+                ),
+                run,
             ).scalar()
     finally:
         store.close()
