@@ -90,7 +90,7 @@ def parse_value(entity_type: str, field: str, text: str) -> Any:
         raw = text
     cls = ENTITY_CLASSES[EntityType(entity_type)]
     info = cls.model_fields.get(field)
-    if info is None:
+    if info is None or info.annotation is None:
         return raw  # a custom field: no declared type to check against
     adapter: TypeAdapter[Any] = TypeAdapter(info.annotation)
     try:
