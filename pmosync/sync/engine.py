@@ -369,7 +369,12 @@ class Engine:
 
     def _identify(self, state: WorkingState, pulled: dict[str, Pulled]) -> None:
         records = {name: result.records for name, result in pulled.items()}
-        stats = ingest(state, records, self.loaded.config.sync.identity)
+        stats = ingest(
+            state,
+            records,
+            self.loaded.config.sync.identity,
+            unique_in=set(self.loaded.config.connections),  # not one-off file imports
+        )
         for name in pulled:
             self.report.connections[name].new = stats.new[name]
             self.report.connections[name].changed = stats.changed[name]

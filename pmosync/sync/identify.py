@@ -8,7 +8,7 @@ never by guessing; otherwise it becomes a new entity.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,14 +83,23 @@ def ingest(
     state: WorkingState,
     pulled: Mapping[str, Sequence[PulledRecord]],
     identity: Mapping[EntityType, str],
+    *,
+    unique_in: Collection[str] | None = None,
 ) -> IngestStats:
-    """Record what each connection holds now, in canonical terms, on its links."""
+    """Record what each connection holds now, in canonical terms, on its links.
+
+    ``unique_in``: the connections in which an identity key must be unique (None: all); a
+    file import keeps plans sharing a code apart by its own same-plan rule instead.
+    """
     stats = IngestStats()
     matcher = _Matcher(state, identity)
     now = utcnow()
     pending: list[tuple[LinkState, PulledRecord]] = []
     for name in sorted(pulled):
-        records, ambiguous = split_ambiguous(pulled[name], identity)
+        records: list[PulledRecord] = list(pulled[name])
+        ambiguous: list[Quarantined] = []
+        if unique_in is None or name in unique_in:
+            records, ambiguous = split_ambiguous(pulled[name], identity)
         stats.ambiguous.extend(ambiguous)
         for record in records:
             ref = record.ref
