@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from tests import fixture_dirs
+
 PG_URL = os.environ.get("PMOSYNC_TEST_PG_URL")
 REQUIRE_PG = os.environ.get("PMOSYNC_REQUIRE_PG") == "1"
-# Everything the tests read lives in the repository: vendor specs and real MS Project files,
-# each folder with a README naming its source.
-FIXTURES_DIR = Path(__file__).resolve().parent / "fixtures"
+# Everything the tests read lives in the repository (tests/fixture_dirs.py says where, and how
+# PMOSYNC_FIXTURES_DIR points the suite at another copy).
+FIXTURES_DIR = fixture_dirs.FIXTURES_DIR
 
 
 @pytest.fixture(scope="session")

@@ -23,10 +23,11 @@ from pmosync.sandbox.scenarios import jira, pwa
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
+from tests import fixture_dirs
 
 from .conftest import TODAY, Slice
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
+FIXTURES = fixture_dirs.MSPROJECT
 
 
 def store_rows(slice_: Slice) -> tuple[dict[str, Any], list[models.Link]]:

@@ -37,9 +37,10 @@ from pmosync.connectors.files.model import (
 )
 from pmosync.sync import models
 from pmosync.sync.store import Store
+from tests import fixture_dirs
 
 # Real MS Project files, copied into the repository (source: tests/fixtures/msproject/README.md).
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
+FIXTURES = fixture_dirs.MSPROJECT
 IMPORTED = ("task-links-project2019-mspdi.xml", "mspdirelations.xml", "sample.xml")
 # Each .mpp and the MSPDI file holding the same schedule, and whether their dates agree too:
 # the task-links pair is one plan built in Project 2016 and again in 2019, on other days.

@@ -34,9 +34,10 @@ from pmosync.connectors.files import reader as reader_module
 from pmosync.connectors.files._worker import duration_minutes
 from pmosync.connectors.files.model import CustomValue
 from pmosync.errors import ConfigError, SkippableRecordError
+from tests import fixture_dirs
 
 # Real MS Project files, copied into the repository (source: tests/fixtures/msproject/README.md).
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
+FIXTURES = fixture_dirs.MSPROJECT
 MSPDI_FILES = (
     "alias.xml",
     "baselines.xml",

@@ -22,8 +22,9 @@ from click.testing import CliRunner
 from pmosync.analysis.schedule_check import check_schedule, plan_inputs
 from pmosync.cli import EXIT_PARTIAL, main
 from pmosync.connectors.files import ScheduleFile, java_available, read_schedule_files
+from tests import fixture_dirs
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "msproject"
+FIXTURES = fixture_dirs.MSPROJECT
 # Fixtures whose dates MS Project did not compute have no oracle values; each says why.
 HAND_MADE = {
     "master-plan.xml": "hand-made master plan (see the fixtures README): its dates are typed in, "

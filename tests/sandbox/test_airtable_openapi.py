@@ -29,9 +29,10 @@ from ruamel.yaml import YAML
 from pmosync.sandbox.ca import SandboxCA
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID, build_emulator
 from pmosync.sandbox.server import ServedApp
+from tests import fixture_dirs
 
 REPO = Path(__file__).resolve().parents[2]
-SPECS = REPO / "tests" / "fixtures" / "specs"  # copied from the vendors; see README there
+SPECS = fixture_dirs.SPECS  # copied from the vendors; see README there
 WEB_SPEC = SPECS / "airtable-web-api.partial.openapi.yml"
 META_SPEC = SPECS / "airtable-metadata-api.partial.openapi.yml"
 

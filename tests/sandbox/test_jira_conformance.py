@@ -32,9 +32,10 @@ from openapi_schema_validator import OAS30Validator
 
 from pmosync.sandbox.jira import SeedSpec
 from pmosync.sandbox.jira.testing import ServedJira, served_jira
+from tests import fixture_dirs
 
 REPO = Path(__file__).resolve().parents[2]
-SPEC_DIR = REPO / "tests" / "fixtures" / "specs"  # copied from the vendors; see README there
+SPEC_DIR = fixture_dirs.SPECS  # copied from the vendors; see README there
 PLATFORM_HOST = "https://your-domain.atlassian.net"
 AGILE_HOST = "https://your-domain.atlassian.com"
 ADF = {

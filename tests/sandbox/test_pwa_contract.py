@@ -35,8 +35,9 @@ from pmosync.connectors import get_connector
 from pmosync.connectors.msproject.connector import PwaConnector
 from pmosync.sandbox.harness import Sandbox
 from pmosync.sandbox.pwa import PwaEmulator
+from tests import fixture_dirs
 
-SPECS = Path(__file__).resolve().parents[1] / "fixtures" / "specs"
+SPECS = fixture_dirs.SPECS
 EDMX_SPO = SPECS / "project-server-ps-spo.edmx.xml"
 EDMX_2019 = SPECS / "project-server-ps-2019.edmx.xml"
 EDM = "{http://schemas.microsoft.com/ado/2009/11/edm}"
