@@ -21,9 +21,9 @@ import requests
 
 from pmosync.config.connections.pwa import PwaConnection
 from pmosync.connectors.base import paginate
-from pmosync.connectors.http import translate_exception
 from pmosync.connectors.msproject import odata
 from pmosync.connectors.msproject.auth import Credentials
+from pmosync.connectors.msproject.rest import MicrosoftRestClient
 from pmosync.errors import (
     AuthError,
     ConflictError,
@@ -84,7 +84,7 @@ def job_state(job: Mapping[str, Any]) -> int:
         return 0
 
 
-class PwaClient:
+class PwaClient(MicrosoftRestClient):
     def __init__(
         self,
         name: str,
@@ -103,52 +103,30 @@ class PwaClient:
         self.project_data = f"{self.site}/_api/ProjectData"
         self.accept = odata.ACCEPT[config.odata]
         self.verbose = config.odata == "verbose"
+        self.base_headers = {"Accept": self.accept}
         self._digest: tuple[str, float] | None = None
         self._sleep = sleep
 
     # -- transport -----------------------------------------------------------------------
-    def _url(self, path: str) -> str:
-        if path.startswith(("https://", "http://")):
-            return path
+    def _relative_url(self, path: str) -> str:
         return self.project_server + path
 
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        url = self._url(path)
-        retried_auth = retried_digest = False
-        while True:
-            sent = {"Accept": self.accept, **self.credentials.headers(), **(headers or {})}
-            if body is not None:
-                sent["Content-Type"] = self.accept if self.verbose else "application/json"
-            if method != "GET" and "contextinfo" not in url and "X-RequestDigest" not in sent:
-                # SharePoint Online skips the digest check for bearer calls, but Project Server
-                # farms and cookie/NTLM auth require it; one contextinfo call per 30 min is cheap.
-                sent["X-RequestDigest"] = self.form_digest()
-            try:
-                response = self.session.request(method, url, params=params, json=body, headers=sent)
-            except requests.RequestException as exc:
-                raise translate_exception(exc, connection=self.name, what=what) from None
-            if response.status_code == 401 and not retried_auth:
-                # An access token can be revoked or expire mid-run: get a new one once.
-                retried_auth = True
-                self.credentials.invalidate()
-                continue
-            if response.status_code == 403 and not retried_digest and _digest_rejected(response):
-                retried_digest = True
-                self._digest = None
-                headers = {**(headers or {}), "X-RequestDigest": self.form_digest(force=True)}
-                continue
-            if response.status_code >= 400:
-                raise self._error(response, what)
-            return response
+    def _complete_headers(self, method: str, url: str, body: Any, sent: dict[str, str]) -> None:
+        if body is not None:
+            sent["Content-Type"] = self.accept if self.verbose else "application/json"
+        if method != "GET" and "contextinfo" not in url and "X-RequestDigest" not in sent:
+            # SharePoint Online skips the digest check for bearer calls, but Project Server
+            # farms and cookie/NTLM auth require it; one contextinfo call per 30 min is cheap.
+            sent["X-RequestDigest"] = self.form_digest()
+
+    def _retry_headers(
+        self, response: requests.Response, headers: Mapping[str, str] | None
+    ) -> Mapping[str, str] | None:
+        if response.status_code == 403 and _digest_rejected(response):
+            # the server forgot our digest (app pool recycle): fetch a new one, send again once
+            self._digest = None
+            return {**(headers or {}), "X-RequestDigest": self.form_digest(force=True)}
+        return None
 
     def _error(self, response: requests.Response, what: str) -> PmoSyncError:
         status = response.status_code

@@ -19,8 +19,8 @@ import requests
 
 from pmosync.config.connections.planner import PlannerConnection
 from pmosync.connectors.base import paginate
-from pmosync.connectors.http import translate_exception
 from pmosync.connectors.msproject.auth import Credentials
+from pmosync.connectors.msproject.rest import MicrosoftRestClient
 from pmosync.errors import (
     AuthError,
     ConfigError,
@@ -49,7 +49,7 @@ class NotFoundError(SkippableRecordError):
     """404: the row does not exist (any more)."""
 
 
-class DataverseClient:
+class DataverseClient(MicrosoftRestClient):
     def __init__(
         self,
         name: str,
@@ -62,38 +62,10 @@ class DataverseClient:
         self.session = session
         self.credentials = credentials
         self.api = config.api_url
+        self.base_headers = ODATA_HEADERS
 
-    def _url(self, path: str) -> str:
-        if path.startswith(("https://", "http://")):
-            return path
+    def _relative_url(self, path: str) -> str:
         return f"{self.api}/{path.lstrip('/')}"
-
-    def request(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        params: Mapping[str, str] | None = None,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> requests.Response:
-        url = self._url(path)
-        retried_auth = False
-        while True:
-            sent = {**ODATA_HEADERS, **self.credentials.headers(), **(headers or {})}
-            try:
-                response = self.session.request(method, url, params=params, json=body, headers=sent)
-            except requests.RequestException as exc:
-                raise translate_exception(exc, connection=self.name, what=what) from None
-            if response.status_code == 401 and not retried_auth:
-                # a token revoked or expired mid-run: get a fresh one once
-                retried_auth = True
-                self.credentials.invalidate()
-                continue
-            if response.status_code >= 400:
-                raise self._error(response, what)
-            return response
 
     def _error(self, response: requests.Response, what: str) -> PmoSyncError:
         status = response.status_code
