@@ -51,6 +51,7 @@ from pmosync.connectors.msproject.client import (
 from pmosync.connectors.msproject.customfields import CustomFieldCatalog
 from pmosync.connectors.msproject.odata import datetime_literal, parse_datetime
 from pmosync.connectors.msproject.transport import build_session
+from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
 
 log = logging.getLogger(__name__)
@@ -102,13 +103,7 @@ class PwaOptions:
         return options
 
     def clock(self, which: str) -> Any:
-        from datetime import time as dtime
-
-        text = self.day_start if which == "start" else self.day_finish
-        try:
-            return dtime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(f"option day_{which}: {text!r} is not a time like 08:00") from None
+        return day_clock(self.day_start, self.day_finish, which)
 
 
 @dataclass
@@ -117,23 +112,6 @@ class _ProjectPlan:
     write: mapper.ProjectWrite = field(default_factory=mapper.ProjectWrite)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: list[int] = field(default_factory=list)
-
-
-def _merge_mappings(mappings: Sequence[TeamMapping]) -> dict[EntityType, EntityMapping]:
-    merged: dict[EntityType, EntityMapping] = {}
-    for team in mappings:
-        for entity_type, entity in team.entities.items():
-            if entity_type not in merged:
-                merged[entity_type] = entity
-                continue
-            current = merged[entity_type]
-            merged[entity_type] = current.model_copy(
-                update={
-                    "fields": {**current.fields, **entity.fields},
-                    "options": {**current.options, **entity.options},
-                }
-            )
-    return merged
 
 
 class PwaConnector:
@@ -151,7 +129,7 @@ class PwaConnector:
         self.name = name
         self.config = config
         self.overlap = timedelta(seconds=overlap_seconds)
-        self.entities = _merge_mappings(mappings)
+        self.entities = merge_team_mappings(mappings)
         try:
             self.options = PwaOptions.from_mapping(self.entities.get(EntityType.PROJECT))
         except (ConfigError, TypeError, ValueError) as exc:

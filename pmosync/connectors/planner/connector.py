@@ -39,6 +39,7 @@ from pmosync.connectors.msproject.transport import build_session
 from pmosync.connectors.planner import mapper
 from pmosync.connectors.planner.client import DataverseClient
 from pmosync.connectors.planner.opsets import OperationSetRunner, SetOutcome, Update
+from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,7 @@ class PlannerOptions:
         return options
 
     def clock(self, which: str) -> dtime:
-        text = self.day_start if which == "start" else self.day_finish
-        try:
-            return dtime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(f"option day_{which}: {text!r} is not a time like 08:00") from None
+        return day_clock(self.day_start, self.day_finish, which)
 
 
 @dataclass
@@ -97,24 +94,6 @@ class _Plan:
     assignments: list[dict[str, Any]] = field(default_factory=list)
     buckets: dict[str, str] = field(default_factory=dict)
     team: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-def _merge(mappings: Sequence[TeamMapping]) -> dict[EntityType, EntityMapping]:
-    merged: dict[EntityType, EntityMapping] = {}
-    for team in mappings:
-        for entity_type, entity in team.entities.items():
-            current = merged.get(entity_type)
-            merged[entity_type] = (
-                entity
-                if current is None
-                else current.model_copy(
-                    update={
-                        "fields": {**current.fields, **entity.fields},
-                        "options": {**current.options, **entity.options},
-                    }
-                )
-            )
-    return merged
 
 
 def _literal(moment: datetime) -> str:
@@ -136,7 +115,7 @@ class PlannerConnector:
         self.name = name
         self.config = config
         self.overlap = timedelta(seconds=overlap_seconds)
-        self.entities = _merge(mappings)
+        self.entities = merge_team_mappings(mappings)
         try:
             self.options = PlannerOptions.from_mapping(self.entities.get(EntityType.PROJECT))
         except (ConfigError, TypeError, ValueError) as exc:
