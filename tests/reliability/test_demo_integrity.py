@@ -77,17 +77,6 @@ def demo(tmp_path: Path) -> Iterator[Demo]:
         yield Demo(sandbox, url)
 
 
-def test_jira_fix_versions_never_become_blank_milestones_or_blank_airtable_rows(
-    demo: Demo,
-) -> None:
-    code, report = demo.sync("--full")
-    assert code == 0, report
-    blank = [m for m in demo.entities("milestone") if not m.get("name")]
-    assert blank == []
-    rows = demo.airtable_rows("Milestones")
-    assert rows and all(r.get("Name") for r in rows), [r for r in rows if not r.get("Name")]
-
-
 def _creates(report: dict[str, Any]) -> list[dict[str, Any]]:
     """Planned creates, but Jira remote links: those are upserts on a globalId carrying the
     pmo-sync id (jira/push.py), which can never make a second link."""
@@ -103,11 +92,15 @@ def _counts(demo: Demo) -> dict[str, int]:
     return {t: len(demo.airtable_rows(t)) for t in ("Projects", "Milestones", "Risks")}
 
 
-def test_a_lost_store_is_rebuilt_from_the_tools_without_a_single_create(
+def test_demo_has_no_blanks_and_a_lost_store_is_rebuilt_without_a_single_create(
     demo: Demo, tmp_path: Path
 ) -> None:
     code, first = demo.sync("--full")
     assert code == 0, first
+    # (#11 item 4) Jira fix versions never become blank milestones nor blank Airtable rows
+    assert [m for m in demo.entities("milestone") if not m.get("name")] == []
+    rows = demo.airtable_rows("Milestones")
+    assert rows and all(r.get("Name") for r in rows), [r for r in rows if not r.get("Name")]
     code, second = demo.sync("--full")
     assert code == 0, second
     # (#11 item 3) milestones created in Airtable with their project rows got their Project
