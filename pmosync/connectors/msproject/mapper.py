@@ -51,6 +51,8 @@ from pmosync.connectors.msproject.customfields import (
     encode,
 )
 from pmosync.connectors.msproject.odata import parse_datetime
+from pmosync.connectors.msproject.values import Mapped, MappingError, status_from_percent
+from pmosync.connectors.msproject.values import number as _number
 
 LINK_TYPES: dict[int, str] = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
 LINK_CODES: dict[str, int] = {v: k for k, v in LINK_TYPES.items()}
@@ -152,22 +154,6 @@ DEFAULT_RAID_STATUS: dict[str, str] = {
 PROGRAMME_PREFIX = "programme:"
 
 
-class MappingError(ValueError):
-    """One record cannot be mapped; ``field`` names the canonical (or remote) field."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"field {field_name}: {message}")
-
-
-@dataclass
-class Mapped:
-    values: dict[str, Any]
-    pointers: dict[str, RemotePointer] = field(default_factory=dict)
-    version_token: str | None = None
-    modified: datetime | None = None  # naive, server wall clock
-
-
 # -- small converters ----------------------------------------------------------------------
 
 
@@ -205,20 +191,7 @@ def lag_minutes(tenths: Any) -> int:
 
 
 def percent(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError("percent_complete", f"{value!r} is not a number") from None
-
-
-def status_from_percent(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    if value >= 100:
-        return "done"
-    return "active" if value > 0 else "not_started"
+    return _number(value, "percent_complete")
 
 
 def _guid(raw: Mapping[str, Any], *names: str) -> str | None:

@@ -19,9 +19,9 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from pydantic import ValidationError
 
 from pmosync.canonical_model import EntityType, RemotePointer, validate_fields
 from pmosync.config.mapping import FieldMapping
+from pmosync.connectors.msproject.values import Mapped, MappingError, number, status_from_percent
 
 LINK_TYPES = {0: "FF", 1: "FS", 2: "SF", 3: "SS"}
 LINK_CODES = {v: k for k, v in LINK_TYPES.items()}
@@ -90,20 +91,6 @@ TASK_WRITABLE: dict[str, str] = {
 PROJECT_COLUMNS: dict[str, str] = {"name": "msdyn_subject", "description": "msdyn_description"}
 
 
-class MappingError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        self.field = field_name
-        super().__init__(f"field {field_name}: {message}")
-
-
-@dataclass
-class Mapped:
-    values: dict[str, Any]
-    pointers: dict[str, RemotePointer] = field(default_factory=dict)
-    version_token: str | None = None
-    modified: datetime | None = None  # aware UTC
-
-
 # -- converters ----------------------------------------------------------------------------
 def instant(value: Any) -> datetime | None:
     """A Dataverse Edm.DateTimeOffset ("2026-09-07T08:00:00Z") as an aware UTC datetime."""
@@ -127,15 +114,6 @@ def to_instant(moment: datetime, zone: ZoneInfo) -> str:
     return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def number(value: Any, name: str) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        return Decimal(str(value))
-    except InvalidOperation:
-        raise MappingError(name, f"{value!r} is not a number") from None
-
-
 def tidy(value: Decimal | None) -> Decimal | None:
     """1350.00 -> 1350 (products of decimals carry their scale; a value must hash the same
     however it was computed)."""
@@ -143,14 +121,6 @@ def tidy(value: Decimal | None) -> Decimal | None:
         return None
     whole = value.to_integral_value()
     return whole if value == whole else value.normalize()
-
-
-def status_from_percent(value: Decimal | None) -> str | None:
-    if value is None:
-        return None
-    if value >= 100:
-        return "done"
-    return "active" if value > 0 else "not_started"
 
 
 def _validated(entity_type: EntityType, values: dict[str, Any], record: str) -> dict[str, Any]:
