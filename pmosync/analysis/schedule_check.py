@@ -21,7 +21,12 @@ from pmosync.analysis.calendar import (
     standard_calendar,
 )
 from pmosync.analysis.cpm import CpmLink, CpmResult, CpmTask, TaskSchedule, compute_schedule
-from pmosync.connectors.files.model import ScheduleCalendar, ScheduleFile, ScheduleTask
+from pmosync.connectors.files.model import (
+    CONSTRAINT_TYPES,
+    ScheduleCalendar,
+    ScheduleFile,
+    ScheduleTask,
+)
 
 __all__ = [
     "DATE_FIELDS",
@@ -33,19 +38,6 @@ __all__ = [
     "work_calendars",
 ]
 
-# MPXJ ConstraintType names -> ours (START_ON/FINISH_ON are P6's names for the same pins).
-_CONSTRAINTS = {
-    "AS_SOON_AS_POSSIBLE": "ASAP",
-    "AS_LATE_AS_POSSIBLE": "ALAP",
-    "START_NO_EARLIER_THAN": "SNET",
-    "START_NO_LATER_THAN": "SNLT",
-    "FINISH_NO_EARLIER_THAN": "FNET",
-    "FINISH_NO_LATER_THAN": "FNLT",
-    "MUST_START_ON": "MSO",
-    "MUST_FINISH_ON": "MFO",
-    "START_ON": "MSO",
-    "FINISH_ON": "MFO",
-}
 DATE_FIELDS = ("early_start", "early_finish", "late_start", "late_finish")
 SLACK_FIELDS = ("total_slack_minutes", "free_slack_minutes")
 # MSPDI stores slack in tenths of a minute and MPP in days/hours: "to the minute" means this.
@@ -194,7 +186,7 @@ def plan_inputs(schedule: ScheduleFile) -> PlanInputs:
                 finish=t.finish,
                 elapsed=unit.startswith("ELAPSED_"),
                 calendar=key,
-                constraint_type=_CONSTRAINTS.get(t.constraint_type or "", "ASAP"),
+                constraint_type=CONSTRAINT_TYPES.get(t.constraint_type or "", "ASAP"),
                 constraint_date=t.constraint_date,
                 deadline=t.deadline,
                 actual_start=t.actual_start,

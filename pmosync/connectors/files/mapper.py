@@ -48,6 +48,7 @@ from pmosync.canonical_model import (
     RemotePointer,
 )
 from pmosync.connectors.files.model import (
+    CONSTRAINT_TYPES,
     ScheduleAssignment,
     ScheduleCalendar,
     ScheduleFile,
@@ -86,36 +87,10 @@ __all__ = [
     "task_external_id",
 ]
 
-_SCHEDULE_FIELDS = frozenset(
-    {
-        "start_at",
-        "finish_at",
-        "outline_level",
-        "duration_minutes",
-        "duration_unit",
-        "duration_elapsed",
-        "remaining_minutes",
-        "work_minutes",
-        "schedule_mode",
-        "constraint_type",
-        "constraint_date",
-        "deadline",
-        "calendar",
-        "actual_start",
-        "actual_finish",
-        "source_critical",
-        "source_total_slack_minutes",
-        "source_free_slack_minutes",
-        "source_early_start",
-        "source_early_finish",
-        "source_late_start",
-        "source_late_finish",
-        "baselines",
-        "assignments",
-        "custom",
-        "subproject",
-    }
-)
+# The schedule fields a file holds beyond the ones the PWA connector already reads (its
+# READABLE work item carries the rest of the schedule): each task's calendar and inserted
+# subproject.
+_SCHEDULE_FIELDS = frozenset({"calendar", "subproject"})
 
 # What an import reads: what the PWA connector reads plus the whole schedule; a file's project
 # code comes from the file (there is no team mapping to name it); files hold no RAID registers.
@@ -173,20 +148,6 @@ DURATION_UNITS: dict[str, str] = {
     "ELAPSED_YEARS": "ey",
     "PERCENT": "%",
     "ELAPSED_PERCENT": "e%",
-}
-# MPXJ ConstraintType names -> the canonical abbreviations (MS Project's own).
-CONSTRAINT_TYPES: dict[str, str] = {
-    "AS_SOON_AS_POSSIBLE": "ASAP",
-    "AS_LATE_AS_POSSIBLE": "ALAP",
-    "START_NO_EARLIER_THAN": "SNET",
-    "START_NO_LATER_THAN": "SNLT",
-    "FINISH_NO_EARLIER_THAN": "FNET",
-    "FINISH_NO_LATER_THAN": "FNLT",
-    "MUST_START_ON": "MSO",
-    "MUST_FINISH_ON": "MFO",
-    # MPXJ's names for Primavera's "Start On"/"Finish On": the date is pinned, as by MSO/MFO
-    "START_ON": "MSO",
-    "FINISH_ON": "MFO",
 }
 _PERCENT_UNITS = ("PERCENT", "ELAPSED_PERCENT")
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict
 from pmosync.errors import SkippableRecordError
 
 __all__ = [
+    "CONSTRAINT_TYPES",
     "CustomFieldDefinition",
     "CustomValue",
     "EntityKind",
@@ -46,6 +47,20 @@ CustomValue = bool | int | float | str | datetime | date | None
 LinkType = Literal["FS", "SS", "FF", "SF"]
 EntityKind = Literal["task", "resource", "assignment", "project", "other"]
 FileErrorKind = Literal["not_found", "not_a_schedule", "unreadable", "timeout", "worker_crashed"]
+# MPXJ ConstraintType names -> the canonical abbreviations (MS Project's own).
+CONSTRAINT_TYPES: dict[str, str] = {
+    "AS_SOON_AS_POSSIBLE": "ASAP",
+    "AS_LATE_AS_POSSIBLE": "ALAP",
+    "START_NO_EARLIER_THAN": "SNET",
+    "START_NO_LATER_THAN": "SNLT",
+    "FINISH_NO_EARLIER_THAN": "FNET",
+    "FINISH_NO_LATER_THAN": "FNLT",
+    "MUST_START_ON": "MSO",
+    "MUST_FINISH_ON": "MFO",
+    # MPXJ's names for Primavera's "Start On"/"Finish On": the date is pinned, as by MSO/MFO
+    "START_ON": "MSO",
+    "FINISH_ON": "MFO",
+}
 
 
 class _Frozen(BaseModel):
