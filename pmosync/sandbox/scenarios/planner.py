@@ -17,6 +17,7 @@ from pmosync.sandbox.dataverse import DataverseEmulator, PlanSpec, SeedSpec, see
 from pmosync.sandbox.entra import DEFAULT_TENANT_ID, DEFAULT_USER_UPN, EntraClient, EntraEmulator
 from pmosync.sandbox.harness import Scenario, ServiceSpec
 from pmosync.sandbox.scenarios import airtable_pmo
+from pmosync.sandbox.scenarios.entra import entra_service
 
 PUBLIC_CLIENT_ID = "8c1d4e7f-2a3b-4c5d-9e6f-0a1b2c3d4e5f"
 RAG_VALUES = {"Green": "G", "Amber": "A", "Red": "R"}
@@ -114,17 +115,7 @@ def services(
         "poll_seconds": 0.05,
     }
     return [
-        ServiceSpec(
-            name=entra_name,
-            kind="entra",
-            emulator=entra,
-            credentials={
-                "tenant": DEFAULT_TENANT_ID,
-                "authority": "{url}/" + DEFAULT_TENANT_ID,
-                "public_client_id": PUBLIC_CLIENT_ID,
-                "user": DEFAULT_USER_UPN,
-            },
-        ),
+        entra_service(entra_name, entra, PUBLIC_CLIENT_ID),
         ServiceSpec(
             name=name,
             kind="dataverse",

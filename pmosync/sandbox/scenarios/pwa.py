@@ -15,12 +15,12 @@ from pmosync.sandbox.entra import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_TENANT_ID,
-    DEFAULT_USER_UPN,
     EntraClient,
     EntraEmulator,
 )
 from pmosync.sandbox.harness import Scenario, ServiceSpec
 from pmosync.sandbox.pwa import PwaEmulator, SeedSpec
+from pmosync.sandbox.scenarios.entra import entra_service
 
 # A public client (no secret) for device-code sign-in against the sandbox.
 PUBLIC_CLIENT_ID = "3f6e2a9d-1b4c-4d7e-8a5f-0c2b9e7d4a18"
@@ -94,18 +94,7 @@ def services(
         "queue_poll_seconds": 0.2,
     }
     return [
-        ServiceSpec(
-            name=entra_name,
-            kind="entra",
-            emulator=entra,
-            credentials={
-                "tenant": DEFAULT_TENANT_ID,
-                "authority": "{url}/" + DEFAULT_TENANT_ID,
-                "public_client_id": PUBLIC_CLIENT_ID,
-                "user": DEFAULT_USER_UPN,
-                "approve": "{url}/_admin/entra/approve",
-            },
-        ),
+        entra_service(entra_name, entra, PUBLIC_CLIENT_ID, approve="{url}/_admin/entra/approve"),
         ServiceSpec(
             name=name,
             kind="pwa",
