@@ -197,8 +197,16 @@ class HttpPolicy:
     max_attempts: int = 6
     max_total_wait: float = 180.0
     max_backoff: float = 60.0
-    # Wait after a 429 that carries no Retry-After (Airtable locks a base out for 30 s).
+    # First wait after a 429 that carries no Retry-After (Airtable locks a base out for 30 s).
+    # Repeated ones double it, plus up to 25 % jitter and never below it: Atlassian says
+    # Retry-After is optional on a 429 and asks for exponential backoff with jitter
+    # (developer.atlassian.com/cloud/jira/platform/rate-limiting/).
     lockout_seconds: float = 1.0
+    # A Retry-After is honoured in full up to this many seconds; a longer one ends the
+    # request with a RetriableError instead of a retry before the server said so (Microsoft
+    # and Atlassian both extend throttling for clients that retry early; Microsoft's page
+    # "Avoid getting throttled or blocked in SharePoint Online" on learn.microsoft.com).
+    max_retry_after: float = 300.0
     # Writes we made idempotent (upsert on a merge key) may be retried after a 5xx.
     retry_writes: bool = False
     status_overrides: Mapping[int, Action] = field(default_factory=dict)
@@ -234,9 +242,13 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 class PolicyAdapter(HTTPAdapter):
     """requests transport adapter that applies an :class:`HttpPolicy` to every request."""
 
-    def __init__(self, policy: HttpPolicy, *, ca_bundle: str | None = None) -> None:
+    def __init__(
+        self, policy: HttpPolicy, *, ca_bundle: str | None = None, sleep: Any = time.sleep
+    ) -> None:
         super().__init__(pool_connections=4, pool_maxsize=8, max_retries=0)
         self.policy = policy
+        self._sleep = sleep  # tests pass a recorder so that a 120 s Retry-After takes no time
+        self._lockouts = 0  # consecutive 429s without Retry-After, for the exponential backoff
         self.ca_bundle = ca_bundle
         self.stats = CallStats()
         self._bucket = (
@@ -250,22 +262,37 @@ class PolicyAdapter(HTTPAdapter):
         action = classify_status(response.status_code, self.policy.status_overrides)
         if action is not Action.RETRY:
             return False
-        # A 429 means the server refused before doing anything; anything else may have been
-        # half-done, so only repeat what repeating cannot duplicate.
-        return response.status_code == 429 or method in SAFE_METHODS or self.policy.retry_writes
+        if self._over_ceiling(response) is not None:
+            return False  # send() fails cleanly rather than retry before the server said so
+        # A 429, or a 503 with Retry-After (SharePoint's throttling answer), means the server
+        # refused before doing anything; any other 5xx may have been half-done, so only repeat
+        # what repeating cannot duplicate.
+        throttled = response.status_code == 429 or (
+            response.status_code == 503 and retry_after_seconds(response) is not None
+        )
+        return throttled or method in SAFE_METHODS or self.policy.retry_writes
+
+    def _over_ceiling(self, response: requests.Response) -> float | None:
+        """The Retry-After of a throttling answer when it exceeds the policy's ceiling."""
+        if response.status_code not in (429, 503):
+            return None
+        wait = retry_after_seconds(response)
+        return wait if wait is not None and wait > self.policy.max_retry_after else None
 
     def _wait(self, state: RetryCallState) -> float:
         outcome = state.outcome
         response = None if outcome is None or outcome.failed else outcome.result()
         wait: float | None = None
         if response is not None:
-            wait = retry_after_seconds(response)
+            wait = retry_after_seconds(response)  # in full: it is under the ceiling here
             if wait is None and response.status_code == 429:
-                wait = self.policy.lockout_seconds
+                self._lockouts += 1
+                delay = self.policy.lockout_seconds * 2 ** (self._lockouts - 1)
+                delay = max(self.policy.lockout_seconds, min(delay, self.policy.max_backoff))
+                wait = delay * random.uniform(1.0, 1.25)  # jitter only upwards: never early
         if wait is None:
             base = min(self.policy.max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
             wait = random.uniform(0, base)  # full jitter: many workers must not retry in step
-        wait = min(wait, self.policy.max_backoff)
         if response is not None and response.status_code == 429 and self._bucket:
             self._bucket.penalise(wait)
             wait = 0.0  # the bucket now holds every thread back, this one included
@@ -330,15 +357,33 @@ class PolicyAdapter(HTTPAdapter):
             # Out of attempts: hand back the last response (the library raises its own error,
             # which translate_exception maps) or re-raise the last exception.
             retry_error_callback=lambda state: state.outcome.result(),  # type: ignore[union-attr]
+            sleep=self._sleep,
         )
-        return retrying(attempt)
+        response = retrying(attempt)
+        if response.status_code not in (429, 503) or retry_after_seconds(response) is None:
+            self._lockouts = 0
+        too_long = self._over_ceiling(response)
+        if too_long is not None:
+            host = urlsplit(request.url or "").netloc.rpartition("@")[2]
+            response.close()
+            raise RetriableError(
+                f"{host} is throttling (HTTP {response.status_code}) and asked to wait "
+                f"{too_long:g} s, more than the {self.policy.max_retry_after:g} s this "
+                "connection waits (option max_retry_after_seconds); the request was not "
+                "processed and is retried on the next run"
+            )
+        return response
 
 
 def mount_policy(
-    session: requests.Session, policy: HttpPolicy, *, ca_bundle: str | None = None
+    session: requests.Session,
+    policy: HttpPolicy,
+    *,
+    ca_bundle: str | None = None,
+    sleep: Any = time.sleep,
 ) -> PolicyAdapter:
     """Mount the policy on an existing session (a client library's own) and return it."""
-    adapter = PolicyAdapter(policy, ca_bundle=ca_bundle)
+    adapter = PolicyAdapter(policy, ca_bundle=ca_bundle, sleep=sleep)
     session.mount("https://", adapter)
     session.mount("http://", adapter)  # so that a plain-HTTP request is refused, not sent
     if ca_bundle:

@@ -146,3 +146,65 @@ def test_status_table_and_translation() -> None:
     assert isinstance(
         translate_exception(requests.ConnectionError(), connection="x", what="y"), RetriableError
     )
+
+
+def fake_sleep_session(bundle: str, **policy: object) -> tuple[requests.Session, list[float]]:
+    """A policy whose waits are recorded instead of slept, so that a 120 s Retry-After is
+    checked without a two-minute test (tenacity takes the sleep function as a parameter)."""
+    slept: list[float] = []
+    session = requests.Session()
+    mount_policy(
+        session,
+        HttpPolicy(**policy),  # type: ignore[arg-type]
+        ca_bundle=bundle,
+        sleep=slept.append,
+    )
+    return session, slept
+
+
+def test_a_long_retry_after_is_honoured_in_full_not_cut(server: tuple[str, str]) -> None:
+    url, bundle = server
+    script["h"] = [(429, {"Retry-After": "120"})]
+    session, slept = fake_sleep_session(bundle)
+    assert session.get(f"{url}/h").status_code == 200
+    assert slept == [120.0] and hits["h"] == 2
+
+
+def test_retry_after_past_the_ceiling_fails_cleanly_without_an_early_retry(
+    server: tuple[str, str],
+) -> None:
+    url, bundle = server
+    script["i"] = [(503, {"Retry-After": "900"})]
+    session, slept = fake_sleep_session(bundle, max_retry_after=300.0)
+    with pytest.raises(RetriableError, match=r"asked to wait 900 s, more than the 300 s"):
+        session.get(f"{url}/i")
+    assert slept == [] and hits["i"] == 1
+
+
+def test_throttled_writes_are_retried_after_429_and_503_with_retry_after(
+    server: tuple[str, str],
+) -> None:
+    url, bundle = server
+    script["j"] = [(503, {"Retry-After": "5"}), (429, {"Retry-After": "7"})]
+    session, slept = fake_sleep_session(bundle)  # retry_writes off: a plain POST
+    assert session.post(f"{url}/j", json={}).status_code == 200
+    assert slept == [5.0, 7.0] and hits["j"] == 3
+    script["k"] = [(503, {})]  # a 503 without Retry-After may have been half-done
+    assert session.post(f"{url}/k", json={}).status_code == 503
+    assert hits["k"] == 1
+
+
+def test_429_without_retry_after_backs_off_exponentially_with_jitter(
+    server: tuple[str, str],
+) -> None:
+    url, bundle = server
+    script["l"] = [(429, {})] * 4
+    session, slept = fake_sleep_session(bundle, lockout_seconds=1.0, max_backoff=60.0)
+    assert session.get(f"{url}/l").status_code == 200
+    assert len(slept) == 4
+    for n, wait in enumerate(slept):
+        assert 2**n <= wait <= 2**n * 1.25  # doubling, jitter only upwards (never early)
+    script["m"] = [(429, {})] * 3
+    again, waits = fake_sleep_session(bundle, lockout_seconds=1.0)
+    again.get(f"{url}/m")
+    assert len(set(waits)) == 3  # not a fixed wait

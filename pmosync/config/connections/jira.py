@@ -44,6 +44,11 @@ class JiraConnection(BaseModel):
     max_retry_wait_seconds: float = Field(
         default=180.0, ge=0, description="Give up retrying one request after this long"
     )
+    max_retry_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest Retry-After honoured; a longer one fails the request cleanly",
+    )
     page_size: int = Field(default=100, ge=1, le=5000)
     time_zone: TimeZoneName | None = Field(
         default=None,

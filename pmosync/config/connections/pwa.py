@@ -75,6 +75,11 @@ class PwaConnection(BaseModel):
     requests_per_second: float = Field(default=5.0, gt=0)
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, description="Tries per request (429/503/5xx)")
+    max_retry_after_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="Longest Retry-After honoured; a longer one fails the request cleanly",
+    )
     queue_poll_seconds: float = Field(default=2.0, gt=0, description="Queue job poll interval")
     queue_timeout_seconds: float = Field(default=120.0, gt=0, description="Queue job budget")
     checkout_attempts: int = Field(

@@ -135,6 +135,7 @@ class JiraClient:
             burst=max(1, int(config.requests_per_second)),
             max_attempts=config.max_attempts,
             max_total_wait=config.max_retry_wait_seconds,
+            max_retry_after=config.max_retry_after_seconds,
         )
         ca_bundle = str(config.ca_bundle) if config.ca_bundle else None
         start_version = "3" if config.deployment == "cloud" and config.api_version != "2" else "2"

@@ -25,6 +25,7 @@ def build_session(config: PwaConnection) -> tuple[requests.Session, PolicyAdapte
         requests_per_second=config.requests_per_second,
         burst=max(1, int(config.requests_per_second)),
         max_attempts=config.max_attempts,
+        max_retry_after=config.max_retry_after_seconds,
         # Every write this connection makes is idempotent (check-out, draft MERGE,
         # UpdateCustomFields, update, publish, check-in: each sets a state; it creates no
         # task), and so are token requests: a 503 or a dropped connection is retried, so a
