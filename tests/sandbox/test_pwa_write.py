@@ -58,7 +58,7 @@ class Client:
         for _ in range(10):
             state = self.get(f"Projects('{pid}')/QueueJobs('{job['Id']}')")["JobState"]
             states.append(state)
-            if state in (4, 5):
+            if state in (4, 5, 8):
                 return state, states
         raise AssertionError(f"job never finished: {states}")
 
@@ -306,7 +306,11 @@ def test_jobs_also_finish_with_time(stack: PwaStack) -> None:
     assert stack.pwa.checked_out_by(pid) is None
 
 
-def test_failed_publish_keeps_the_lock_until_forced(stack: PwaStack) -> None:
+def test_failed_publish_blocks_the_project_queue_until_an_admin_cancels_it(
+    stack: PwaStack,
+) -> None:
+    # Project Server: a Failed (5) job blocks the project's later jobs, which show JobState 8
+    # CorrelationBlocked until an administrator cancels the failed job (Manage Queue Jobs).
     client = Client(stack)
     pid = _pid(stack)
     task = _leaf(stack, pid)
@@ -318,6 +322,15 @@ def test_failed_publish_keeps_the_lock_until_forced(stack: PwaStack) -> None:
     assert stack.pwa.checked_out_by(pid) is not None
     assert client.get(f"Projects('{pid}')/Tasks('{task['Id']}')")["Name"] == task["Name"]
     forced = client.post(f"Projects('{pid}')/Draft/checkIn(true)").json()["d"]
+    assert forced["JobState"] == 8
+    state, states = client.wait(pid, forced)
+    assert state == 8 and set(states) == {8}  # polling does not move a blocked job
+    assert stack.pwa.checked_out_by(pid) is not None
+    listed = client.session.get(f"{stack.pwa_url}/_admin/pwa/jobs")
+    failed = [j for j in listed.json() if j["JobState"] == 5]
+    assert [j["Id"] for j in failed] == [job["Id"]]
+    cancel = client.session.post(f"{stack.pwa_url}/_admin/pwa/jobs/{job['Id']}/cancel")
+    assert cancel.status_code == 200
     assert client.wait(pid, forced)[0] == 4 and stack.pwa.checked_out_by(pid) is None
     # The next publish works again.
     client.post(f"Projects('{pid}')/checkOut()")

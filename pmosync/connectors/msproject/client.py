@@ -35,9 +35,17 @@ from pmosync.errors import (
 
 log = logging.getLogger(__name__)
 
-# QueueJob JobState (Microsoft.ProjectServer.JobState)
+# QueueJob JobState (Microsoft.ProjectServer.JobState; api-wire-protocol §5.4). A Failed (5)
+# job blocks every later job of its project, which then sits in CorrelationBlocked (8) until an
+# administrator cancels the failed one; polling a blocked job only burns the budget.
 JOB_SUCCESS = 4
+JOB_FAILED_BLOCKING = 5
+JOB_CORRELATION_BLOCKED = 8
 JOB_FAILED = frozenset({5, 6, 9})  # Failed, FailedNotBlocking, Canceled
+ADMIN_CLEARS = (
+    "an administrator clears it in PWA → Server Settings → Manage Queue Jobs: select the "
+    "failed job and choose Cancel Job; the project's writes are retried on the next run"
+)
 _JOB_NAMES = {
     "unknown": 0,
     "readyforprocessing": 1,
@@ -72,6 +80,10 @@ class NotFoundError(SkippableRecordError):
 
 class QueueJobFailedError(FatalConnectorError):
     """A queue job ended in Failed/Canceled."""
+
+
+class QueueJobBlockedError(QueueJobFailedError):
+    """A queue job is CorrelationBlocked (8) behind a failed job of the same project."""
 
 
 def job_state(job: Mapping[str, Any]) -> int:
@@ -267,6 +279,21 @@ class PwaClient(MicrosoftRestClient):
         path = f"/Projects{odata.key_segment(project_id)}/QueueJobs{odata.key_segment(job_id)}"
         polls = 0
         while state != JOB_SUCCESS:
+            if state == JOB_FAILED_BLOCKING:
+                raise QueueJobFailedError(
+                    f"{what}: queue job {job_id} of project {project_id} failed (JobState 5); "
+                    f"Project Server holds the project's later jobs until {ADMIN_CLEARS}",
+                    connection=self.name,
+                )
+            if state == JOB_CORRELATION_BLOCKED:
+                failed = self._failed_jobs(project_id)
+                named = f"failed job {', '.join(failed)}" if failed else "a failed job"
+                raise QueueJobBlockedError(
+                    f"{what}: queue job {job_id} is blocked (JobState 8 CorrelationBlocked) "
+                    f"behind {named} of project {project_id}; it will not run until "
+                    f"{ADMIN_CLEARS}",
+                    connection=self.name,
+                )
             if state in JOB_FAILED:
                 raise QueueJobFailedError(
                     f"{what}: queue job {job_id} ended in state {state}", connection=self.name
@@ -284,6 +311,20 @@ class PwaClient(MicrosoftRestClient):
                 return
             state = job_state(job)
         log.debug("%s: queue job %s done after %d polls", what, job_id, polls)
+
+    def _failed_jobs(self, project_id: str) -> list[str]:
+        """Ids (and message types) of the project's Failed jobs, to name in the error; best
+        effort: the error stands without them."""
+        path = f"/Projects{odata.key_segment(project_id)}/QueueJobs"
+        try:
+            jobs = list(self.collection(path, what=f"failed queue jobs of {project_id}"))
+        except PmoSyncError:
+            return []
+        return [
+            f"{job.get('Id')} (message type {job.get('MessageType')})"
+            for job in jobs
+            if job_state(job) == JOB_FAILED_BLOCKING
+        ]
 
 
 def _digest_rejected(response: requests.Response) -> bool:

@@ -47,6 +47,7 @@ from pmosync.connectors.msproject.client import (
     ProjectCheckedOutError,
     ProjectWriteLockError,
     PwaClient,
+    QueueJobBlockedError,
 )
 from pmosync.connectors.msproject.customfields import CustomFieldCatalog
 from pmosync.connectors.msproject.odata import datetime_literal, parse_datetime
@@ -600,6 +601,22 @@ class PwaConnector:
                     return
                 self._sleep(wait)
                 wait *= 2
+            except QueueJobBlockedError:
+                # Queued behind the failed job: it releases the project once an administrator
+                # cancels that job. Waiting here would only poll a job that cannot run.
+                log.warning(
+                    "[%s] project %s stays checked out: its check-in waits behind a failed "
+                    "queue job (%s)",
+                    self.name,
+                    project_id,
+                    cause,
+                )
+                if isinstance(cause, PmoSyncError):
+                    cause.args = (
+                        f"{cause.args[0]}; the project stays checked out until then (its "
+                        "forced check-in is queued and runs once the failed job is cancelled)",
+                    )
+                return
             except PmoSyncError as exc:
                 self._report_lock_left(project_id, cause, exc)
                 return

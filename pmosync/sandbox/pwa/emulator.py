@@ -47,6 +47,8 @@ Python API for tests and scenarios: :meth:`PwaEmulator.projects`,
 :meth:`PwaEmulator.published`, :meth:`PwaEmulator.draft`, :meth:`PwaEmulator.checked_out_by`,
 :meth:`PwaEmulator.check_out_as`, :meth:`PwaEmulator.human_edit`,
 :meth:`PwaEmulator.custom_field_value`, :meth:`PwaEmulator.jobs`,
+:meth:`PwaEmulator.cancel_job` (also ``POST /_admin/pwa/jobs/<id>/cancel``: the administrator's
+Cancel Job; a Failed job blocks the project's later jobs with JobState 8 until then),
 :meth:`PwaEmulator.configure`, :meth:`PwaEmulator.api_calls`.
 """
 
@@ -291,6 +293,11 @@ class PwaEmulator(EmulatorBase):
                 for j in self.state.jobs.values()
             ]
 
+    def cancel_job(self, job_id: str) -> bool:
+        """Cancel a queue job as an administrator would (unblocks the project's queue)."""
+        with self._guard:
+            return writes.cancel_job(self, Guid(job_id))
+
     def api_calls(self) -> dict[str, int]:
         """Requests per normalised endpoint (GUIDs replaced by ``{id}``), e.g.
         ``GET ProjectServer/Projects('{id}')/Tasks``."""
@@ -344,6 +351,17 @@ class PwaEmulator(EmulatorBase):
                 ],
                 200,
             )
+
+        @app.get("/_admin/pwa/jobs")
+        def _admin_jobs() -> Response:
+            return _json(emulator.jobs(), 200)
+
+        @app.post("/_admin/pwa/jobs/<job_id>/cancel")
+        def _admin_cancel_job(job_id: str) -> Response:
+            # the administrator's "Cancel Job" in Manage Queue Jobs
+            if not emulator.cancel_job(job_id):
+                return _json({"error": f"no cancellable queue job {job_id}"}, 404)
+            return _json({"cancelled": job_id}, 200)
 
         @app.get("/_admin/pwa/calls")
         def _admin_calls() -> Response:

@@ -35,11 +35,15 @@ MSG_PUBLISH = 24
 MSG_UPDATE = 28
 MSG_UPDATE_TEAM = 29
 
-# JobState values.
+# JobState values (PS.JobState, api-wire-protocol §5.4; Microsoft.ProjectServer.JobState on
+# learn.microsoft.com). A Failed job blocks the later jobs of its project (CorrelationBlocked)
+# until an administrator cancels it in PWA → Server Settings → Manage Queue Jobs.
 JOB_READY = 1
 JOB_PROCESSING = 3
 JOB_SUCCESS = 4
 JOB_FAILED = 5
+JOB_BLOCKED = 8
+JOB_CANCELED = 9
 
 # CustomFieldType values.
 CF_DATE = 4
@@ -346,7 +350,7 @@ class QueueJob:
 
     @property
     def done(self) -> bool:
-        return self.state in (JOB_SUCCESS, JOB_FAILED)
+        return self.state in (JOB_SUCCESS, JOB_FAILED, JOB_CANCELED)
 
     def percent(self) -> int:
         if self.done:
@@ -421,6 +425,20 @@ class PwaState:
         return next((r for r in self.resources if r["Id"] == resource_id), None)
 
     def running_job(self, project_id: str) -> QueueJob | None:
+        # A blocked job waits in the queue without running, so it holds no write lock: later
+        # writes are accepted and queued behind it (blocked as well).
         return next(
-            (j for j in self.jobs.values() if j.project_id == project_id and not j.done), None
+            (
+                j
+                for j in self.jobs.values()
+                if j.project_id == project_id and not j.done and j.state != JOB_BLOCKED
+            ),
+            None,
+        )
+
+    def failed_job(self, project_id: str) -> QueueJob | None:
+        """The project's Failed job that blocks its queue correlation, if any."""
+        return next(
+            (j for j in self.jobs.values() if j.project_id == project_id and j.state == JOB_FAILED),
+            None,
         )

@@ -18,8 +18,11 @@ from pmosync.sandbox.pwa.state import (
     CF_DATE,
     CF_FINISHDATE,
     CF_NUMBER,
+    JOB_BLOCKED,
+    JOB_CANCELED,
     JOB_FAILED,
     JOB_PROCESSING,
+    JOB_READY,
     JOB_SUCCESS,
     MSG_CHECKIN,
     MSG_DELETE,
@@ -129,13 +132,15 @@ def tick(emulator: PwaEmulator) -> None:
     """Complete the jobs whose time has come (the queue runs even if nobody polls)."""
     now = time.monotonic()
     for job in list(emulator.state.jobs.values()):
+        if job.state == JOB_BLOCKED:
+            continue
         if not job.done and now - job.created_at >= job.seconds_needed:
             _complete(emulator, job)
 
 
 def poll(emulator: PwaEmulator, job_id: Guid) -> None:
     job = emulator.state.jobs.get(job_id)
-    if job is None or job.done:
+    if job is None or job.done or job.state == JOB_BLOCKED:
         return
     job.polls += 1
     if job.polls >= job.polls_needed:
@@ -149,6 +154,11 @@ def _complete(emulator: PwaEmulator, job: QueueJob) -> None:
     if job.fail:
         job.state = JOB_FAILED
         job.error = "GeneralQueueJobFailed: the emulator was told to fail this job"
+        # On Project Server a Failed job blocks every later job of the same project (its
+        # correlation) with JobState 8 until an administrator cancels it (Manage Queue Jobs).
+        for other in emulator.state.jobs.values():
+            if other.project_id == job.project_id and not other.done and other is not job:
+                other.state = JOB_BLOCKED
         return
     if job.effect is not None:
         job.effect()
@@ -174,9 +184,36 @@ def _queue(
         fail=fail,
     )
     emulator.state.jobs[job.id] = job
-    if job.polls_needed <= 0:
+    if emulator.state.failed_job(record.id) is not None:
+        job.state = JOB_BLOCKED  # queued behind the project's failed job
+    elif job.polls_needed <= 0:
         _complete(emulator, job)
     return emulator.views.job(job, f"ProjectServer/Projects('{record.id}')")
+
+
+def cancel_job(emulator: PwaEmulator, job_id: Guid) -> bool:
+    """What an administrator does in PWA → Server Settings → Manage Queue Jobs → Cancel Job.
+
+    Cancelling the project's failed job (or a blocked one) unblocks the project's remaining
+    jobs, which then run normally. False when the job is unknown or already finished well.
+    """
+    job = emulator.state.jobs.get(job_id)
+    if job is None or job.state in (JOB_SUCCESS, JOB_CANCELED):
+        return False
+    emulator.state.version += 1
+    job.state = JOB_CANCELED
+    if emulator.state.failed_job(job.project_id) is None:
+        for other in emulator.state.jobs.values():
+            if other.project_id == job.project_id and other.state == JOB_BLOCKED:
+                # back in the queue as if submitted now, with today's queue speed
+                other.state = JOB_READY
+                other.polls = 0
+                other.created_at = time.monotonic()
+                other.polls_needed = int(emulator.knobs["job_polls"])
+                other.seconds_needed = float(emulator.knobs["job_seconds"])
+                if other.polls_needed <= 0:
+                    _complete(emulator, other)
+    return True
 
 
 # -- locks ---------------------------------------------------------------------------------

@@ -302,15 +302,38 @@ def test_push_custom_fields_in_one_checkout_publish_cycle(
     assert again[0].ok and pwa.custom_field_value(pid, "PMO RAG") == ["Red"]
 
 
-def test_failed_publish_force_checks_in(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+def _queue_polls(pwa: PwaEmulator) -> int:
+    return sum(n for k, n in pwa.api_calls().items() if k.startswith("GET") and "QueueJobs(" in k)
+
+
+def test_failed_publish_stops_at_once_and_says_how_to_clear_the_queue(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    # Project Server: a Failed (5) job blocks the project's later jobs (8 CorrelationBlocked)
+    # until an administrator cancels it; polling a blocked job would only burn minutes.
     pwa.configure({"fail_next_publish": 1})
     pid = str(pwa.projects()[2]["Id"])
     before = pwa.custom_field_value(pid, "PMO Status")
     results = _connector(loaded).push([_project_write(pid, pmo_status="never published")])
-    assert not results[0].ok and "publish" in (results[0].error or "")
-    assert pwa.checked_out_by(pid) is None  # the force check-in happened
+    (failed_job,) = [j for j in pwa.jobs() if j["JobState"] == 5]
+    error = results[0].error or ""
+    assert not results[0].ok and "publish" in error
+    assert str(failed_job["Id"]) in error and "Manage Queue Jobs" in error and "Cancel" in error
     assert pwa.custom_field_value(pid, "PMO Status") == before
-    assert any("checkIn" in k for k in pwa.api_calls())
+    assert any("checkIn" in k for k in pwa.api_calls())  # queued, runs once unblocked
+    assert [j["JobState"] for j in pwa.jobs() if j["MessageType"] == 21] == [8]
+    polls = _queue_polls(pwa)
+    # The next run meets the blocked queue on its first job: it stops without polling.
+    again = _connector(loaded).push([_project_write(pid, pmo_status="still blocked")])
+    error = again[0].error or ""
+    assert not again[0].ok and "JobState 8" in error and str(failed_job["Id"]) in error
+    assert _queue_polls(pwa) == polls
+    # The administrator cancels the failed job: the queued check-in runs, the next run works.
+    pwa.configure({"job_seconds": 0})  # the unblocked queue has run by the next run
+    assert pwa.cancel_job(str(failed_job["Id"]))
+    done = _connector(loaded).push([_project_write(pid, pmo_status="published")])
+    assert done[0].ok and pwa.custom_field_value(pid, "PMO Status") == "published"
+    assert pwa.checked_out_by(pid) is None
 
 
 def test_project_checked_out_elsewhere_is_retried_then_reported(
