@@ -50,6 +50,8 @@ class ReportData:
     findings: list[FindingInput] | None = None  # None: dependency checks not stored for the run
     tombstoned: int = 0
     programme_filter: str | None = None
+    # the run's portfolio roll-up (sync/rollups.py), for stores where no tool holds a portfolio
+    portfolio_rollup: dict[str, Any] = field(default_factory=dict)
     _filtered_projects: set[str] | None = field(default=None, repr=False)
 
     # -- plain lookups -----------------------------------------------------------------------
@@ -119,9 +121,15 @@ class ReportData:
         }
 
     def portfolio_values(self) -> dict[str, Any]:
-        """The portfolio roll-up (computed fields), when the store holds a portfolio."""
+        """The portfolio roll-up (computed fields): the portfolio record when one tool holds
+        it, else the roll-up the run computed over every programme (its run report). A
+        --programme filter has no portfolio figure."""
+        if self.programme_filter:
+            return {}
         portfolios = list(self.of("portfolio").values())
-        return portfolios[0] if len(portfolios) == 1 else {}
+        if len(portfolios) == 1:
+            return portfolios[0]
+        return self.portfolio_rollup
 
     def project_ids(self) -> set[str]:
         """Projects in scope (all, or those of the --programme filter)."""
@@ -343,6 +351,7 @@ def load_report_data(store: Store, portfolio: str, *, programme: str | None = No
             findings=findings,
             tombstoned=tombstoned,
             programme_filter=programme,
+            portfolio_rollup=dict(((run.report or {}).get("rollups") or {}).get("portfolio") or {}),
         )
 
 
