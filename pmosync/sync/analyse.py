@@ -413,6 +413,12 @@ def prune_analysis(session: Session, run_id: int, keep: int = KEEP_RUNS) -> None
             session.execute(delete(model).where(model.run_id < min(kept)))
 
 
+def _storable(text: str) -> str:
+    """Messages quote names from the tools; PostgreSQL text cannot hold NUL, which a hostile
+    or corrupted record may carry, so it is shown as the replacement character."""
+    return text.replace("\x00", "\ufffd")
+
+
 def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -> None:
     """Per-run rows: the computed schedule and the findings (in the caller's transaction).
 
@@ -451,7 +457,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
                     "link": f.link,
                     "items": {"ids": list(f.items), "witness": list(f.witness)},
                     "shortfall_days": f.shortfall_days,
-                    "message": f.message,
+                    "message": _storable(f.message),
                 }
                 for f in analysis.findings
             ],
