@@ -73,6 +73,19 @@ class Finding:
     margin_days: float | None = None
 
 
+def _link_finding(kind: FindingKind, severity: Severity, e: LinkEdge, message: str) -> Finding:
+    """A finding about one link as a whole (no shortfall, no witness path)."""
+    return Finding(
+        kind=kind,
+        severity=severity,
+        link=e.id,
+        items=(e.predecessor, e.successor),
+        shortfall_days=None,
+        witness=(),
+        message=message,
+    )
+
+
 def check_dependencies(
     graph: PortfolioGraph,
     *,
@@ -367,14 +380,11 @@ def _structure(
                 else (e.successor, e.predecessor)
             )
             out.append(
-                Finding(
-                    kind="ancestor_link",
-                    severity="medium",
-                    link=e.id,
-                    items=(e.predecessor, e.successor),
-                    shortfall_days=None,
-                    witness=(),
-                    message=(
+                _link_finding(
+                    "ancestor_link",
+                    "medium",
+                    e,
+                    (
                         f"{graph.describe(e.predecessor)} → {graph.describe(e.successor)}: "
                         f"{graph.label(down)} sits inside {graph.label(up)}, so the link would "
                         "loop once the summary is expanded; it is left out of the schedule. "
@@ -389,14 +399,11 @@ def _structure(
         where = f"{graph.describe(e.predecessor)} → {graph.describe(e.successor)}"
         if lag < 0:
             out.append(
-                Finding(
-                    kind="lead",
-                    severity="low",
-                    link=e.id,
-                    items=(e.predecessor, e.successor),
-                    shortfall_days=None,
-                    witness=(),
-                    message=(
+                _link_finding(
+                    "lead",
+                    "low",
+                    e,
+                    (
                         f"{where} has a lead of {_days(-lag, cal):g} working day(s): the "
                         "successor may start before its predecessor allows; DCMA asks for none"
                     ),
@@ -404,14 +411,11 @@ def _structure(
             )
         elif lag > long_lag_days * cal.minutes_per_day:
             out.append(
-                Finding(
-                    kind="long_lag",
-                    severity="low",
-                    link=e.id,
-                    items=(e.predecessor, e.successor),
-                    shortfall_days=None,
-                    witness=(),
-                    message=(
+                _link_finding(
+                    "long_lag",
+                    "low",
+                    e,
+                    (
                         f"{where} has a lag of {_days(lag, cal):g} working days (over "
                         f"{long_lag_days:g}): a wait that long is usually work worth its own item"
                     ),

@@ -18,7 +18,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle  # noqa: E402
 from pmosync.reports.common import TODAY_COLOUR, fmt_date  # noqa: E402
 from pmosync.reports.dependencies_build import DepPicture  # noqa: E402
 from pmosync.reports.dependencies_svg import EDGE_COLOURS, EDGE_TEXT  # noqa: E402
-from pmosync.reports.roadmap_png import DPI, plain  # noqa: E402
+from pmosync.reports.roadmap_png import DPI, draw_title, plain  # noqa: E402
 
 
 def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
@@ -116,15 +116,7 @@ def render_dependencies_png(picture: DepPicture, path: Path) -> Path:
         fontweight="bold",
         va="bottom",
     )
-    fig.suptitle(
-        plain(picture.title, 90),
-        x=0.01,
-        y=1 - 0.25 / height_in,
-        va="top",
-        ha="left",
-        fontsize=15,
-        fontweight="bold",
-    )
+    draw_title(fig, picture.title, height_in)
     notes = [picture.as_of]
     if not picture.checked:
         notes.append("dependency checks not computed for this run")

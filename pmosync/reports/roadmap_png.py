@@ -9,6 +9,7 @@ from __future__ import annotations
 import textwrap
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -31,6 +32,19 @@ from pmosync.reports.common import (  # noqa: E402
 )
 
 DPI = 150
+
+
+def draw_title(fig: Any, title: str, height_in: float) -> None:
+    """The picture's title, top left, a fixed quarter inch from the top whatever its height."""
+    fig.suptitle(
+        plain(title, 90),
+        x=0.01,
+        y=1 - 0.25 / height_in,
+        va="top",
+        ha="left",
+        fontsize=15,
+        fontweight="bold",
+    )
 
 
 def plain(text: str, limit: int = 60) -> str:
@@ -248,15 +262,7 @@ def render_roadmap_png(
         ha="left",
     )
 
-    fig.suptitle(
-        plain(roadmap.title, 90),
-        x=0.01,
-        y=1 - 0.25 / height_in,
-        va="top",
-        ha="left",
-        fontsize=15,
-        fontweight="bold",
-    )
+    draw_title(fig, roadmap.title, height_in)
     notes = [subtitle] if subtitle else []
     if "forecast" not in roadmap.dates_basis:
         notes.append("bars show planned dates (no forecast computed)")
