@@ -49,7 +49,15 @@ from pmosync.sync.report import ConnectionReport, RunReport
 from pmosync.sync.rollups import plan_history, record_history, rules_from, run_rollups
 from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
 from pmosync.sync.store import Store, utcnow
-from pmosync.sync.tombstones import Listing, mark_entities, revived, tombstone
+from pmosync.sync.tombstones import (
+    Listing,
+    create_rule,
+    found_on_write,
+    mark_entities,
+    recreated_notice,
+    revived,
+    tombstone,
+)
 
 log = logging.getLogger("pmosync.sync")
 
@@ -506,12 +514,14 @@ class Engine:
     def _plan(self, state: WorkingState, merged: Reconciliation) -> list[PlannedWrite]:
         healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
         writes = plan_writes(state, self.capabilities, healthy, merged.held).writes
-        deleted = {(lk.connection, lk.canonical_id) for lk in state.tombstoned.values()}
-        writes += [
-            w  # a record someone deleted in a tool is not created there again
-            for w in plan_creates(state, self.capabilities, self._create_types(healthy)).writes
-            if (w.connection, w.canonical_id) not in deleted
-        ]
+        # a record someone deleted in a tool is not created there again, except once when a
+        # write of ours found it deleted (sync/tombstones.py CreateRule)
+        rule = create_rule(state, found_on_write(self.store))
+        creates = plan_creates(state, self.capabilities, self._create_types(healthy)).writes
+        creates = [rule.mark(w) for w in creates if rule.allows(w)]
+        if notice := recreated_notice(creates, rule, state):
+            self.report.notices.append(notice)
+        writes += creates
         writes += plan_history(state, self.capabilities, self._create_types(healthy))
         if self.schedule is not None:
             locate = locator(self.loaded, state, self.schedule.graph.describe)

@@ -18,12 +18,16 @@ assignee, a sprint), so none of those ever tombstone anything.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from pmosync.canonical_model import EntityType, PulledRecord, Quarantined
+from sqlalchemy import select
+
+from pmosync.canonical_model import EntityType, PlannedWrite, PulledRecord, Quarantined
+from pmosync.sync import models
 from pmosync.sync.state import LinkKey, LinkState, WorkingState
+from pmosync.sync.store import Store
 
 # Entity types a listing enumerates on purpose (people, sprints and calendars only come along).
 TOMBSTONABLE = frozenset(
@@ -217,3 +221,95 @@ def summary(tombstones: list[Tombstone], *, verb: str = "tombstoned", limit: int
     more = f", and {len(tombstones) - limit} more" if len(tombstones) > limit else ""
     noun = "record" if len(tombstones) == 1 else "records"
     return f"{len(tombstones)} {noun} {verb}: {', '.join(names)}{more}"
+
+
+# apply.py supersedes the outbox row of a write that found its record deleted with this error
+# (see _record_results there): the journal is what remembers how a link was tombstoned.
+FOUND_ON_WRITE_ERROR = "deleted in "
+
+
+def found_on_write(store: Store) -> set[tuple[str, str]]:
+    """(connection, external id) of every record a write of ours found deleted."""
+    with store.sessions() as session:
+        rows = session.execute(
+            select(models.Outbox.connection, models.Outbox.external_id).where(
+                models.Outbox.status == "superseded",
+                models.Outbox.last_error.like(FOUND_ON_WRITE_ERROR + "%"),
+            )
+        )
+        return {(conn, ext) for conn, ext in rows if ext}
+
+
+@dataclass(frozen=True)
+class CreateRule:
+    """Which creates the tombstones allow (issue #11 item 2).
+
+    A record someone deleted in a tool is not created there again (their deletion stands),
+    except once: a record a write of ours found deleted (a person deleted it while pmo-sync
+    held a change for it) is created again where the mapping has ``create_missing``, so the
+    change is not lost. Creates only reach here for create_missing types (plan_creates), and a
+    second deletion of the re-created record is a second tombstone: it stands.
+    """
+
+    blocked: frozenset[tuple[str, str]]  # (connection, canonical id): never created again
+    recreate: Mapping[tuple[str, str], LinkState]  # (connection, canonical id): created once
+
+    def allows(self, write: PlannedWrite) -> bool:
+        return (write.connection, write.canonical_id) not in self.blocked
+
+    def mark(self, write: PlannedWrite) -> PlannedWrite:
+        """A re-create says why in every change of the plan."""
+        link = self.recreate.get((write.connection, write.canonical_id))
+        if link is None or write.op != "create":
+            return write
+        why = (
+            f"re-created: {write.connection} {link.external_id} was deleted while pmo-sync held "
+            "a change for it, and the mapping has create_missing"
+        )
+        write.changes = [
+            replace(c, reason=f"{why}; {c.reason}" if c.reason else why) for c in write.changes
+        ]
+        return write
+
+
+def create_rule(state: WorkingState, on_write: set[tuple[str, str]]) -> CreateRule:
+    """The rule from the tombstoned links and what writes found deleted (found_on_write)."""
+    by_target: dict[tuple[str, str], list[LinkState]] = {}
+    for link in state.tombstoned.values():
+        by_target.setdefault((link.connection, link.canonical_id), []).append(link)
+    blocked: set[tuple[str, str]] = set()
+    recreate: dict[tuple[str, str], LinkState] = {}
+    for target, links in by_target.items():
+        if len(links) == 1 and (links[0].connection, links[0].external_id) in on_write:
+            recreate[target] = links[0]
+        else:
+            blocked.add(target)
+    return CreateRule(frozenset(blocked), recreate)
+
+
+def recreated_notice(writes: Iterable[PlannedWrite], rule: CreateRule, state: WorkingState) -> str:
+    """'1 record re-created: pmo_a project P001 Alpha (deleted there while …)'"""
+    marks = []
+    for write in writes:
+        link = rule.recreate.get((write.connection, write.canonical_id))
+        if link is None or write.op != "create":
+            continue
+        entity = state.entities.get(write.canonical_id)
+        label = label_of(entity.values if entity else {}, link)
+        marks.append(
+            Tombstone(
+                write.connection,
+                write.entity_type.value,
+                link.external_id,
+                write.canonical_id,
+                label,
+                False,
+            )
+        )
+    text = summary(marks, verb="re-created")
+    if text:
+        text += (
+            " (deleted there while pmo-sync held a change for it; the mapping has "
+            "create_missing, so the change is not lost; a second deletion stands)"
+        )
+    return text
