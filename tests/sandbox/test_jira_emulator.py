@@ -11,10 +11,14 @@ from jira import JIRA, JIRAError
 from pmosync.sandbox.jira import SeedSpec, custom_field_id
 from pmosync.sandbox.jira.testing import ServedJira, served_jira
 
+# These tests are about JQL, rendering and writes, not about Cloud's search lag (on by default,
+# tested in test_search_lag_hides_recent_writes_unless_reconciled): search sees writes at once.
+NO_SEARCH_LAG = {"search_lag_seconds": 0}
+
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedJira]:
-    with served_jira("cloud", tmp_path_factory.mktemp("jira-cloud")) as served:
+    with served_jira("cloud", tmp_path_factory.mktemp("jira-cloud"), knobs=NO_SEARCH_LAG) as served:
         yield served
 
 
@@ -188,7 +192,9 @@ def test_status_category_jql_and_short_pages(cloud: ServedJira, cloud_client: JI
 
 
 def test_reset_restores_the_seed_and_admin_config_sets_knobs(tmp_path: Path) -> None:
-    with served_jira("cloud", tmp_path, SeedSpec(projects=1, issues_per_project=5)) as served:
+    with served_jira(
+        "cloud", tmp_path, SeedSpec(projects=1, issues_per_project=5), knobs=NO_SEARCH_LAG
+    ) as served:
         session = served.session()
         before = sorted(served.emulator.state.keys)
         served.client().create_issue(project="APP", summary="temp", issuetype={"name": "Task"})

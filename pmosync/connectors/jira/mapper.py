@@ -34,6 +34,7 @@ from pmosync.canonical_model.entities import DependencyClass, LinkType, RaidKind
 from pmosync.canonical_model.provenance import named_pointer
 from pmosync.connectors.jira.adf import adf_to_text, text_to_adf
 from pmosync.connectors.jira.fields import JiraField
+from pmosync.connectors.jira.marker import LABELS_FIELD, without_markers
 
 # statusCategory.key -> canonical status, when the mapping's ``values`` does not say.
 DEFAULT_STATUS = {"new": "not_started", "indeterminate": "active", "done": "done"}
@@ -358,6 +359,8 @@ def read_value(spec: FieldSpec, raw: Any, ctype: str) -> Any:
         raise MappingProblem(name, f"{raw!r} is not yes/no")
     if ctype == "list":
         items = raw if isinstance(raw, list) else [raw]
+        if name == LABELS_FIELD:
+            items = without_markers(items)  # pmo-sync's own create marker is not data
         out = [option_text(i) for i in items]
         if spec.values is not None:
             out = [map_option(spec.values, i, name) for i in out]
@@ -632,7 +635,10 @@ def map_cross_tool(
     this = str(issue.get("id") or "")
     fields = issue.get("fields") or {}
     for spec in specs:
-        for index, name in enumerate(_named_items(fields.get(spec.field_id))):
+        raw = fields.get(spec.field_id)
+        if spec.field_id == LABELS_FIELD and isinstance(raw, list):
+            raw = without_markers(raw)
+        for index, name in enumerate(_named_items(raw)):
             here = RemotePointer(EntityType.WORK_ITEM, this)
             there = named_pointer(EntityType.WORK_ITEM, name)
             pred, succ = (there, here) if spec.names == "predecessor" else (here, there)

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import requests
 from jira import JIRAError
 
 from pmosync.canonical_model import (
@@ -41,6 +44,7 @@ from pmosync.connectors.jira.mapper import (
     target_status,
     write_value,
 )
+from pmosync.connectors.jira.marker import LABELS_FIELD, marker_label, markers_in
 from pmosync.errors import ConfigError, PmoSyncError
 
 if TYPE_CHECKING:
@@ -78,8 +82,11 @@ def project_writable(entity: EntityMapping) -> frozenset[str]:
     )
 
 
-# How many same-summary issues a retried create checks for its earlier twin.
-TWIN_CANDIDATES = 20
+# How long a create whose answer was lost waits for Cloud's search to show its issue. Most
+# writes are searchable "within seconds", some take minutes (developer.atlassian.com/cloud/
+# jira/platform/search-and-reconcile); past this the write is reported failed and the next
+# run, minutes later, looks again before creating.
+TWIN_SETTLE_SECONDS = 30.0
 
 
 class IssueWriter:
@@ -102,6 +109,7 @@ class IssueWriter:
         self._created: dict[str, str] = {}  # pmo-sync id -> issue id created by this process
         # Cloud lets only admins mute notifications; after one refusal we stop asking.
         self.notify_off_allowed = True
+        self.twin_settle_seconds = TWIN_SETTLE_SECONDS
 
     def push(self, prep: Prepared, writes: Sequence[PlannedWrite]) -> list[WriteResult]:
         """Apply writes one by one; a write that cannot be applied is a failed result.
@@ -359,6 +367,8 @@ class IssueWriter:
                 edits[spec.id] = write_value(spec, ctype, change.new, adf=prep.adf)
             except (MappingProblem, ValueError) as exc:
                 raise _WriteFailed(str(exc)) from None
+            if spec.id == LABELS_FIELD:  # a labels edit replaces them all: keep our marker
+                edits[spec.id] = [*edits[spec.id], *markers_in(raw)]
         return edits, status_goal
 
     def _epic_link_for(
@@ -468,74 +478,72 @@ class IssueWriter:
             raise
 
     # -- creates ----------------------------------------------------------------------------
-    def find_twin(
-        self, prep: Prepared, canonical_id: str, project: str, name: str | None
-    ) -> str | None:
-        """An issue an earlier attempt created for ``canonical_id`` (its entity property).
+    def find_twin(self, canonical_id: str, project: str) -> tuple[str, str | None] | None:
+        """(id, key) of the issue an earlier attempt created for ``canonical_id``, if any.
 
-        JQL on entity properties (``issue.property[pmo-sync].id``) finds it in one search
-        where the server supports it; otherwise the candidates (same project and summary)
-        are checked through the property itself. Cloud search lag can still hide a twin
-        created seconds ago: nothing but the property ties it to us, so it cannot be
-        reconciled by id.
+        Every create carries the marker label ``pmo-sync-<id>`` (marker.py), so one search on
+        a field Jira always indexes finds it. Cloud's search can miss an issue created in the
+        last seconds (see :meth:`_settle_twin`); by the next run it has caught up.
         """
         if canonical_id in self._created:
-            return self._created[canonical_id]
-        quoted = jql_quote(canonical_id)
-        clause = f"project = {jql_quote(project)} AND issue.property[{PROPERTY_KEY}].id = {quoted}"
-        try:
-            for issue in self.client.search(clause, fields=["updated"], page_size=5):
-                return str(issue["id"])
-            return None
-        except PmoSyncError as exc:
-            if not _is_record_error(exc):
-                raise
-            log.info("%s: no JQL on entity properties here; checking candidates", self.name)
-        windows = [f"summary ~ {jql_quote(name)}"] if name else []
-        windows.append('created >= "-7d"')
-        for window in windows:
-            try:
-                found = self._twin_among(project, window, canonical_id)
-            except PmoSyncError as exc:
-                if not _is_record_error(exc):
-                    raise
-                continue  # text search refused (reserved characters): widen the window
-            if found is not None:
+            return self._created[canonical_id], None
+        label = jql_quote(marker_label(canonical_id))
+        jql = f"project = {jql_quote(project)} AND labels = {label} ORDER BY created ASC"
+        for issue in self.client.search(jql, fields=["labels"], page_size=5):
+            return str(issue["id"]), issue.get("key")
+        return None
+
+    def _settle_twin(self, canonical_id: str, project: str) -> tuple[str, str | None] | None:
+        """After a create whose answer was lost: its issue, once search can show it.
+
+        Cloud's ``search/jql`` is eventually consistent ("the majority of modifications are
+        shown within seconds": developer.atlassian.com/cloud/jira/platform/search-and-
+        reconcile), and ``reconcileIssues`` needs the id we never got, so the search is
+        repeated with doubling pauses for up to ``twin_settle_seconds``. Data Center's search
+        is consistent: one look decides.
+        """
+        cloud = self.client.server_info().is_cloud
+        deadline = time.monotonic() + (self.twin_settle_seconds if cloud else 0.0)
+        pause = 0.5
+        while True:
+            found = self.find_twin(canonical_id, project)
+            left = deadline - time.monotonic()
+            if found is not None or left <= 0:
                 return found
-        return None
+            time.sleep(min(pause, left))
+            pause *= 2
 
-    def _twin_among(self, project: str, window: str, canonical_id: str) -> str | None:
-        candidates = self.client.search(
-            f"project = {jql_quote(project)} AND {window} ORDER BY created DESC",
-            fields=["summary"],
-            page_size=20,
-            properties=PROPERTY_KEY,
-        )
-        for index, issue in enumerate(candidates):
-            if index >= TWIN_CANDIDATES:
-                break
-            props = issue.get("properties")
-            if props is None:
-                props = {PROPERTY_KEY: self._property(str(issue["id"]))}
-            value = (props or {}).get(PROPERTY_KEY)
-            if isinstance(value, dict) and value.get("id") == canonical_id:
-                return str(issue["id"])
-        return None
+    def _post_issue(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        """POST /issue; None when the request went out and its answer never came back.
 
-    def _set_property(self, issue_id: str, value: dict[str, Any]) -> None:
-        path = f"issue/{issue_id}/properties/{PROPERTY_KEY}"
-        with self.client.call(f"PUT {path}"):
-            self.client.jira._session.put(self.client.url(path), data=json.dumps(value))
-
-    def _property(self, issue_id: str) -> Any:
-        path = f"issue/{issue_id}/properties/{PROPERTY_KEY}"
+        A dropped connection, a read timeout or a 5xx that is not throttling (a gateway
+        that gave up while Jira went on) leaves the outcome unknown: the issue may exist.
+        Throttling (429, 503 with Retry-After) means Jira did nothing, and raises as usual.
+        """
+        session = self.client.jira._session
         try:
-            raw = self.client.get_json(path, what=f"GET {path}")
+            with self.client.call("POST issue"):
+                try:
+                    response = session.post(self.client.url("issue"), data=json.dumps(body))
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    log.warning("%s: POST issue: %s; checking whether it landed", self.name, exc)
+                    return None
+                except JIRAError as exc:
+                    throttled = exc.status_code == 429 or (
+                        exc.status_code == 503
+                        and exc.response is not None
+                        and "Retry-After" in exc.response.headers
+                    )
+                    if (exc.status_code or 0) >= 500 and not throttled:
+                        log.warning("%s: POST issue: HTTP %s; checking whether it landed",
+                                    self.name, exc.status_code)  # fmt: skip
+                        return None
+                    raise
+                return dict(response.json())
         except PmoSyncError as exc:
             if _is_record_error(exc):
-                return None  # 404: no such property
+                raise _WriteFailed(_create_refused(exc)) from None
             raise
-        return (raw or {}).get("value")
 
     def _push_create(self, prep: Prepared, write: PlannedWrite) -> WriteResult:
         profile = self._profile_for(prep, write.entity_type, None)
@@ -545,17 +553,35 @@ class IssueWriter:
         )
         if not project:
             raise _WriteFailed("no project to create in: set options.create_project")
-        name = write.values.get("name")
-        twin = self.find_twin(prep, write.canonical_id, project, str(name) if name else None)
+        twin = self.find_twin(write.canonical_id, project)
         if twin is not None:
-            self._created[write.canonical_id] = twin
-            after = self._get_issue(prep, twin, ["updated"])
-            return WriteResult(
-                write.outbox_id,
-                True,
-                external_id=twin,
-                version_token=(after.get("fields") or {}).get("updated"),
-            )
+            # made by an attempt whose answer was lost: bring it to the planned values
+            return self._after_create(prep, write, *twin, fields=None)
+        body = {
+            "fields": self._create_fields(prep, profile, write, project),
+            # the id in a machine-readable place too (IssueUpdateDetails.properties)
+            "properties": [{"key": PROPERTY_KEY, "value": {"id": write.canonical_id}}],
+        }
+        created = self._post_issue(body)
+        if created is None:
+            found = self._settle_twin(write.canonical_id, project)
+            if found is None:
+                raise _WriteFailed(
+                    f"the answer to creating this issue in {project} was lost and no issue "
+                    f"carries the label {marker_label(write.canonical_id)} after "
+                    f"{self.twin_settle_seconds:g} s; the next run looks for it again "
+                    "before creating"
+                )
+            return self._after_create(prep, write, *found, fields=None)
+        issue_id = str(created.get("id") or "")
+        if not issue_id:
+            raise _WriteFailed("create answered without an issue id")
+        return self._after_create(prep, write, issue_id, created.get("key"), fields={"status"})
+
+    def _create_fields(
+        self, prep: Prepared, profile: IssueProfile, write: PlannedWrite, project: str
+    ) -> dict[str, Any]:
+        """The ``fields`` of a create: the planned values plus pmo-sync's marker label."""
         issue_type = str(
             profile.options.get("create_issue_type")
             or (profile.options.get("issue_type_names") or ["Task"])[0]
@@ -569,13 +595,11 @@ class IssueWriter:
                     break
         fields: dict[str, Any] = {"project": {"key": project}, "issuetype": {"name": issue_type}}
         refs = ENTITY_CLASSES[write.entity_type].references
-        status_goal = None
         for change in write.changes:
             spec = profile.specs.get(change.field)
-            if change.field in ("kind", "project", "key") or spec is None or change.new is None:
-                continue
-            if change.field == "status":
-                status_goal = change.new
+            if change.field in ("kind", "project", "key", "status") or spec is None:
+                continue  # status: a transition once the issue exists
+            if change.new is None:
                 continue
             if change.field in refs:
                 meta = {"issuetype": {"name": issue_type, "subtask": "sub" in issue_type.lower()}}
@@ -590,42 +614,48 @@ class IssueWriter:
                 fields[spec.id] = write_value(spec, ctype, change.new, adf=prep.adf)
             except (MappingProblem, ValueError) as exc:
                 raise _WriteFailed(str(exc)) from None
-        body = {
-            "fields": fields,
-            # Atomic with the create: a retry after a lost reply finds this issue by it.
-            "properties": [{"key": PROPERTY_KEY, "value": {"id": write.canonical_id}}],
-        }
-        try:
-            with self.client.call("POST issue"):
-                response = self.client.jira._session.post(
-                    self.client.url("issue"), data=json.dumps(body)
-                )
-                created = response.json()
-        except PmoSyncError as exc:
-            if _is_record_error(exc):
-                raise _WriteFailed(str(exc)) from None
-            raise
-        issue_id = str(created.get("id") or "")
-        if not issue_id:
-            raise _WriteFailed("create answered without an issue id")
+        labels = fields.get(LABELS_FIELD)
+        fields[LABELS_FIELD] = [
+            *(labels if isinstance(labels, list) else []),
+            marker_label(write.canonical_id),
+        ]
+        return fields
+
+    def _after_create(
+        self,
+        prep: Prepared,
+        write: PlannedWrite,
+        issue_id: str,
+        key: str | None,
+        *,
+        fields: set[str] | None,
+    ) -> WriteResult:
+        """Record the created (or found) issue, then apply what a create cannot carry.
+
+        ``fields`` names the changes still to apply (``{"status"}`` after a fresh create: a
+        status is a transition); None applies every writable one, for an issue an earlier
+        attempt made (only what differs is sent).
+        """
         self._created[write.canonical_id] = issue_id
-        # Servers that ignore ``properties`` on create (older DC) get it set explicitly.
-        self._set_property(issue_id, {"id": write.canonical_id})
-        self.keys.learn(created.get("key"), issue_id)
+        if key:
+            self.keys.learn(key, issue_id)
         self.remember([issue_id])
-        if status_goal is not None:
-            update = PlannedWrite(
-                write.connection,
-                write.entity_type,
-                write.canonical_id,
-                "update",
-                [c for c in write.changes if c.field == "status"],
-                external_id=issue_id,
-            )
+        profile = self._profile_for(prep, write.entity_type, None)
+        rest = [
+            c
+            for c in write.changes
+            if c.field not in NOT_WRITABLE
+            and (fields is None or c.field in fields)
+            and not (c.field == "status" and c.new is None)
+            # fields only a create writes (pull-only in the mapping) the earlier attempt wrote
+            and getattr(profile.specs.get(c.field), "direction", "pull") != "pull"
+        ]
+        if rest:
+            update = replace(write, op="update", changes=rest, external_id=issue_id)
             try:
-                self._push_update(prep, update)
+                return self._push_update(prep, update)
             except _WriteFailed as failed:
-                raise _WriteFailed(f"created {created.get('key')} but {failed}") from None
+                raise _WriteFailed(f"created {key or issue_id} but {failed}") from None
         after = self._get_issue(prep, issue_id, ["updated"])
         return WriteResult(
             write.outbox_id,
@@ -787,6 +817,18 @@ def _is_record_error(exc: PmoSyncError) -> bool:
     if isinstance(exc, AuthError | RetriableError):
         return False
     return isinstance(exc, SkippableRecordError | JqlRefused)
+
+
+def _create_refused(exc: PmoSyncError) -> str:
+    """Jira's 400 on a create, with what to do when it is our marker label it refused."""
+    text = str(exc)
+    if "'labels'" in text or '"labels"' in text:
+        return (
+            f"{text}; pmo-sync marks each issue it creates with a label (pmo-sync-<id>) so "
+            "that a retried create never duplicates an issue: add the Labels field to the "
+            "create screen of this project and issue type"
+        )
+    return text
 
 
 def _mentions_notify(exc: JIRAError) -> bool:

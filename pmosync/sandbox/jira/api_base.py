@@ -130,6 +130,27 @@ class HandlerBase:
         return data
 
     @staticmethod
+    def _property_value(key: str) -> Any:
+        """The JSON body of an entity property PUT (issue or project).
+
+        The spec requires a body: "a valid, non-empty JSON value" of at most 32768 bytes
+        (tests/fixtures/specs/jira-cloud-platform-v3.openapi.json, PUT
+        /rest/api/3/issue/{issueIdOrKey}/properties/{propertyKey}); no body is a 400.
+        """
+        if len(key) > 255:
+            raise JiraHttpError(400, ["The property key can not be longer than 255 characters."])
+        data = request.data or b""
+        if not data.strip():
+            raise JiraHttpError(400, ["The property value has to be a valid, non-empty JSON."])
+        try:
+            value = json.loads(data)
+        except ValueError:
+            raise JiraHttpError(400, ["The property value has to be a valid json."]) from None
+        if len(data) > 32768:
+            raise JiraHttpError(400, ["The property value is too long (max 32768 bytes)."])
+        return value
+
+    @staticmethod
     def _int_arg(name: str, default: int, body: dict[str, Any] | None = None) -> int:
         raw = body.get(name) if body is not None else request.args.get(name)
         if raw in (None, ""):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import request
@@ -78,17 +77,7 @@ class CatalogRoutes(HandlerBase):
     def h_project_property_put(self, call: Call, ref: str, key: str) -> Any:
         project = self._project(ref)
         self._writer(call)
-        if len(key) > 255:
-            raise JiraHttpError(400, ["The property key can not be longer than 255 characters."])
-        data = request.data or b""
-        try:
-            value = json.loads(data)
-        except ValueError:
-            raise JiraHttpError(400, ["The property value has to be a valid json."]) from None
-        if not data.strip():
-            raise JiraHttpError(400, ["The property value has to be a valid json."])
-        if len(data) > 32768:
-            raise JiraHttpError(400, ["The property value is too long (max 32768 bytes)."])
+        value = self._property_value(key)
         existed = key in project.properties
         project.properties[key] = value
         return None, (200 if existed else 201)

@@ -66,7 +66,11 @@ from pmosync.sandbox.jira.state import (
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 
 DEFAULT_KNOBS: dict[str, Any] = {
-    "search_lag_seconds": 0.0,
+    # Cloud's search/jql is eventually consistent: "the majority of modifications are shown
+    # within seconds", bulk ones take longer (developer.atlassian.com/cloud/jira/platform/
+    # search-and-reconcile). On by default, as on the real service; a test that needs search
+    # to see a write at once says so by setting it to 0. DC's /search is not affected.
+    "search_lag_seconds": 3.0,
     "rate_limit_per_second": None,
     "rate_limit_burst": 20,
     "cloud_max_results": 100,
@@ -84,6 +88,9 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # Cloud's per-issue write limit (None: off), a token bucket per issue
     "per_issue_writes_per_second": None,
     "per_issue_write_burst": 5,
+    # entity property paths an app declared as indexed ("pmo-sync.id"); JQL on any other
+    # issue.property[...] path finds nothing (see jql.Catalog.lookup)
+    "entity_property_indexes": [],
 }
 
 
@@ -119,6 +126,7 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         self._cursors: OrderedDict[str, SearchCursor] = OrderedDict()
         self._dc_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
         self.state: JiraState = build_state(self.seed)
+        self._apply_knobs()
 
     # -- public Python API ------------------------------------------------------------------------
     @property
@@ -136,7 +144,7 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
     def reset(self) -> None:
         with self.lock:
             self.state = build_state(self.seed)
-            self.state.search_lag = float(self.knobs["search_lag_seconds"] or 0)
+            self._apply_knobs()
             self._buckets.clear()
             self._cursors.clear()
             self._dc_cache.clear()
@@ -152,9 +160,21 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
                 if key not in DEFAULT_KNOBS:
                     raise ValueError(f"unknown Jira emulator knob {key!r}")
                 self.knobs[key] = value
-            self.state.search_lag = float(self.knobs["search_lag_seconds"] or 0)
+            self._apply_knobs()
             self._buckets.clear()
             return dict(self.knobs)
+
+    def _apply_knobs(self) -> None:
+        """Knobs the state itself reads (search lag, declared property indexes)."""
+        self.state.search_lag = float(self.knobs["search_lag_seconds"] or 0)
+        self.state.property_indexes = tuple(
+            tuple(str(entry).split(".", 1))  # type: ignore[misc]
+            for entry in self.knobs["entity_property_indexes"] or []
+            if "." in str(entry)
+        )
+        for issue in self.state.issues.values():
+            issue.doc_cache = None
+        self.state.revision += 1  # DC's cached listings are stale
 
     def issue(self, key: str, *, api: str = "2") -> dict[str, Any]:
         """The issue as ``GET /rest/api/{api}/issue/{key}?expand=changelog`` would show it to the

@@ -345,6 +345,14 @@ class FieldDef:
     empty_words: frozenset[str] = frozenset()
 
 
+PROPERTY_CLAUSE = re.compile(r"^issue\.property\[([^\]]+)\]\.(.+)$", re.IGNORECASE)
+
+
+def property_doc_key(key: str, path: str) -> str:
+    """The search document key of an indexed entity property path (``pmo-sync`` + ``id``)."""
+    return f"property:{key}.{path}".lower()
+
+
 @dataclass
 class Catalog:
     fields: dict[str, FieldDef] = field(default_factory=dict)
@@ -355,6 +363,14 @@ class Catalog:
 
     def lookup(self, name: str) -> FieldDef:
         definition = self.fields.get(name.lower())
+        if definition is None and (match := PROPERTY_CLAUSE.match(name)):
+            # ``issue.property[KEY].PATH`` is valid JQL on every site, but Jira only indexes
+            # the paths an app declared (Forge jira:entityProperty, Connect jiraEntityProperties:
+            # developer.atlassian.com/platform/forge/manifest-reference/modules/
+            # jira-entity-property/). Without an index the clause has no values to match:
+            # the search answers 200 with nothing found, which is what a twin search by an
+            # unindexed property would silently get (undocumented; we model the harsh case).
+            return FieldDef(property_doc_key(match.group(1), match.group(2)), "ref", name)
         if definition is None:
             raise JqlError(
                 f"Field '{name}' does not exist or you do not have permission to view it."

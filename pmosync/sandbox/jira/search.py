@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pmosync.sandbox.jira import adf
-from pmosync.sandbox.jira.jql import Catalog, EvalContext, FieldDef
+from pmosync.sandbox.jira.jql import Catalog, EvalContext, FieldDef, property_doc_key
 from pmosync.sandbox.jira.state import STATUS_CATEGORIES, Issue, JiraState, User
 
 
@@ -161,6 +161,8 @@ def issue_doc(state: JiraState, issue: Issue) -> dict[str, Any]:
         ),
     }
     doc["text"] = doc["summary"] + "\n" + doc["description"]
+    for key, path in state.property_indexes:
+        doc[property_doc_key(key, path)] = _fs(*_property_values(issue.properties.get(key), path))
     for name, user in users.items():
         doc[name] = _user_ids(user, state.cloud)
         doc[f"{name}:sort"] = user.display_name if user else None
@@ -190,6 +192,13 @@ def issue_doc(state: JiraState, issue: Issue) -> dict[str, Any]:
             doc[spec.id] = _fs(option["id"], option["value"]) if option else frozenset()
     issue.doc_cache = doc
     return doc
+
+
+def _property_values(value: Any, path: str) -> list[Any]:
+    """The values at a dotted path of a property's JSON (an array indexes each element)."""
+    for part in path.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return value if isinstance(value, list) else [value]
 
 
 def _date(value: Any) -> Any:

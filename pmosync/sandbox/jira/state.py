@@ -317,6 +317,8 @@ class JiraState:
     next_component_id: int = 10000
     revision: int = 0  # bumped on every write; DC search caches key on it
     search_lag: float = 0.0
+    # entity property paths an app declared for JQL ((key, path)); others match nothing
+    property_indexes: tuple[tuple[str, str], ...] = ()
     catalog_cache: tuple[Any, Any] | None = None  # (field signature, jql.Catalog)
 
     # -- lookups ------------------------------------------------------------------------------

@@ -56,14 +56,21 @@ class ServedJira:
 
 @contextmanager
 def served_jira(
-    deployment: str, directory: Path, seed: SeedSpec | None = None, *, context_path: str = ""
+    deployment: str,
+    directory: Path,
+    seed: SeedSpec | None = None,
+    *,
+    context_path: str = "",
+    knobs: dict[str, Any] | None = None,
 ) -> Iterator[ServedJira]:
-    """``ServedJira.url`` is the site URL (context path included)."""
+    """``ServedJira.url`` is the site URL (context path included); ``knobs`` change the
+    emulator's defaults (a test that turns the search lag off says why)."""
     saved = {
         k: os.environ.pop(k) for k in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if k in os.environ
     }
     try:
         emulator = JiraEmulator(deployment=deployment, seed=seed, context_path=context_path)
+        emulator.configure(knobs or {})
         ca = SandboxCA(directory)
         with ServedApp(emulator.build_app(), ssl_context=ca.server_context()) as served:
             yield ServedJira(emulator, served.url + emulator.context_path, str(ca.bundle_path))

@@ -6,7 +6,7 @@ the connection and mapping the sandbox wrote) and reset the emulator between tes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from pmosync.config.loader import LoadedConfig, load_config
 from pmosync.config.mapping import TeamMapping
 from pmosync.connectors.jira.connector import JiraConnector
 from pmosync.sandbox.harness import Sandbox
-from pmosync.sandbox.jira.emulator import JiraEmulator
+from pmosync.sandbox.jira.emulator import DEFAULT_KNOBS, JiraEmulator
 from pmosync.sandbox.scenarios import jira as jira_scenarios
 
 
@@ -78,14 +78,27 @@ class Site:
         )
 
     def connector(
-        self, *, mapping: TeamMapping | None = None, overlap_seconds: float = 300.0, **config: Any
+        self,
+        *,
+        mapping: TeamMapping | None = None,
+        overlap_seconds: float = 300.0,
+        recent_writes: Sequence[str] = (),
+        **config: Any,
     ) -> JiraConnector:
+        """A connector as a new run builds it; ``recent_writes`` are the issue ids the engine
+        hands over (written in the last hour), read through Cloud's search lag."""
         return JiraConnector(
             self.name,
             self.config(**config),
             [mapping or self.mapping()],
             overlap_seconds=overlap_seconds,
+            recent_writes=recent_writes,
         )
+
+    def search_lag_off(self, why: str) -> None:
+        """Cloud's search shows every write at once; ``why`` says what the test is about."""
+        assert why
+        self.admin("POST", "config", {"search_lag_seconds": 0})
 
     def admin(self, method: str, path: str, body: Any = None) -> Any:
         response = requests.request(
@@ -102,8 +115,10 @@ class Site:
         return sum(n for k, n in self.counters().items() if not k.startswith("GET "))
 
     def reset(self) -> None:
+        """The seed back and every knob at its default (Cloud's search lag on: tests see
+        writes in search through reconcileIssues, as the connector does on the real site)."""
         self.admin("POST", "reset")
-        self.admin("POST", "config", {"search_lag_seconds": 0})
+        self.admin("POST", "config", dict(DEFAULT_KNOBS))
 
 
 def _site(deployment: str, directory: Path) -> Iterator[Site]:

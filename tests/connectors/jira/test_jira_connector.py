@@ -137,6 +137,7 @@ def test_incremental_pull_sees_own_write_hidden_by_search_lag(fresh: Site) -> No
 
 
 def test_incremental_pull_skips_what_it_already_yielded(fresh: Site) -> None:
+    fresh.search_lag_off("de-duplication of the overlap window, not the lag")
     conn = fresh.connector()
     cursor = datetime.now(UTC)
     story = issues_of(fresh, "Task", done=False)[0]
@@ -149,6 +150,7 @@ def test_incremental_pull_skips_what_it_already_yielded(fresh: Site) -> None:
 
 @pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
 def test_cursor_is_written_in_the_api_users_time_zone(fresh: Site, zone: str) -> None:
+    fresh.search_lag_off("the cursor's time zone, not the lag")
     emulator = fresh.emulator
     with emulator.lock:
         emulator.state.users[emulator.state.api_user].time_zone = zone
@@ -305,39 +307,13 @@ def test_push_applied_twice_is_not_repeated(fresh: Site) -> None:
     assert second.ok and second.version_token == first.version_token
     assert fresh.writes() == writes
     # Re-planned after a re-pull by a new process: the values match, nothing is sent.
-    rerun = fresh.connector()
+    rerun = fresh.connector(recent_writes=[str(story.id)])  # the engine's handover
     pulled = records(pull(rerun), WORK)[str(story.id)]
     assert pulled.values["story_points"] == "21" and pulled.values["start"] == "2027-01-04"
     assert pulled.values["status"] == "active"
     (third,) = rerun.push([write])
     assert third.ok and fresh.writes() == writes
     assert count(fresh, PUT_ISSUE) == 1
-
-
-def test_retried_create_finds_its_twin_through_the_entity_property(fresh: Site) -> None:
-    canonical_id = str(uuid.uuid4())
-    epic = next(e for e in issues_of(fresh, "Epic") if e.key.startswith("APP-"))
-    write = PlannedWrite(
-        fresh.name, WORK, canonical_id, "create",
-        [FieldChange("name", None, "Payment retries", "new"),
-         FieldChange("story_points", None, "3", "new"),
-         FieldChange("parent", None, str(epic.id), "new"),
-         FieldChange("status", None, "active", "new")],
-    )  # fmt: skip
-    (made,) = fresh.connector().push([write])
-    assert made.ok, made.error
-    epic_link = fresh.emulator.state.custom_field_id("Epic Link")
-    with fresh.emulator.lock:
-        issue = fresh.emulator.state.issues[int(made.external_id or 0)]
-        assert issue.properties["pmo-sync"] == {"id": canonical_id}
-        assert issue.fields.get("parent" if fresh.cloud else str(epic_link)) == epic.id
-    assert fresh.emulator.issue(issue.key)["fields"]["status"]["statusCategory"]["key"] == (
-        "indeterminate"
-    )
-    creates = count(fresh, "POST /rest/api/<ver>/issue")
-    (retried,) = fresh.connector().push([write])  # a new process: only the property knows
-    assert retried.ok and retried.external_id == made.external_id
-    assert count(fresh, "POST /rest/api/<ver>/issue") == creates == 1
 
 
 def test_rich_text_goes_as_adf_on_v3(fresh: Site) -> None:
@@ -352,7 +328,8 @@ def test_rich_text_goes_as_adf_on_v3(fresh: Site) -> None:
     stored = fresh.emulator.issue(risk.key, api=fresh.api)["fields"]
     mitigation = stored[fresh.emulator.state.custom_field_id("Mitigation")]
     assert (mitigation["type"] == "doc") if fresh.cloud else isinstance(mitigation, str)
-    raid = records(pull(fresh.connector(), "raid_item"), EntityType.RAID_ITEM)
+    rerun = fresh.connector(recent_writes=[str(risk.id)])  # the engine's handover
+    raid = records(pull(rerun, "raid_item"), EntityType.RAID_ITEM)
     assert raid[str(risk.id)].values["mitigation"] == text
     if fresh.cloud:  # Cloud through REST v2: plain strings both ways, same canonical text
         v2 = fresh.connector(api_version="2")
@@ -435,7 +412,8 @@ def test_moving_a_story_to_another_epic(fresh: Site) -> None:
     (moved,) = conn.push([write])
     assert moved.ok, moved.error
     assert epic_of(state.issues[story.id]) == other.id
-    pulled = records(pull(fresh.connector(mapping=mapping)), WORK)[str(story.id)]
+    rerun = fresh.connector(mapping=mapping, recent_writes=[str(story.id)])  # the handover
+    pulled = records(pull(rerun), WORK)[str(story.id)]
     assert pulled.pointers["parent"].external_id == str(other.id)
     writes = fresh.writes()
     assert conn.push([write])[0].ok and fresh.writes() == writes
