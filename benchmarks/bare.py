@@ -1,0 +1,135 @@
+"""The bare clients: what a script with the vendor library alone takes to read the same records.
+
+Each returns ``(seconds, records)``. They read what the pmo-sync connector reads for the mapped
+entities (Jira: the same issues with the same fields; Airtable: the same tables at the maximum
+page size; Project Server: each plan's project, tasks, links, assignments and team), without
+mapping, identity or a store: the yardstick for "pull ≤ 1.3× the bare client".
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from jira import JIRA
+from pyairtable import Api
+
+from pmosync.config.loader import LoadedConfig
+
+AIRTABLE_PAGE = 100  # Airtable's maximum pageSize (list records)
+AIRTABLE_RATE = (
+    5.0  # requests per second per base: https://airtable.com/developers/web/api/rate-limits
+)
+
+
+def _sandbox(config: Path) -> dict[str, Any]:
+    return dict(json.loads((config.parent / "sandbox.json").read_text()))
+
+
+def jira_fields(loaded: LoadedConfig, name: str) -> list[str]:
+    """The fields our connector asks the search for (so both read the same payload)."""
+    from pmosync.connectors.jira.connector import JiraConnector
+
+    conn: Any = loaded.config.connections[name]
+    probe = JiraConnector(name, conn, loaded.mappings_for(name))
+    try:
+        prepared = probe.prepare()
+        return list(probe._search_fields(prepared, next(iter(prepared.profiles.values()))))
+    finally:
+        probe.close()
+
+
+def bare_jira(loaded: LoadedConfig, name: str, fields: list[str]) -> tuple[float, int]:
+    info = _sandbox(loaded.path)
+    service = info["services"][name]
+    conn: Any = loaded.config.connections[name]
+    token = (loaded.path.parent / "secrets" / f"{name}.token").read_text().strip()
+    keys = ", ".join(service["projects"])
+    started = time.perf_counter()
+    client = JIRA(
+        service["url"],
+        options={"verify": info["ca_bundle"], "rest_api_version": "3"},
+        basic_auth=(conn.email, token),
+        max_retries=0,
+    )
+    found = client.enhanced_search_issues(
+        f"project in ({keys}) ORDER BY updated ASC", maxResults=0, fields=fields
+    )
+    seconds = time.perf_counter() - started
+    client.close()
+    return seconds, len(found)
+
+
+def bare_airtable(loaded: LoadedConfig, name: str, tables: list[str]) -> tuple[float, int]:
+    """pyairtable paging the mapped tables, paced at the documented 5 requests/s (pyairtable
+    does not pace itself; a script without pacing gets 30 s lock-outs)."""
+    info = _sandbox(loaded.path)
+    service = info["services"][name]
+    api = Api(service["credentials"]["token"], endpoint_url=service["url"], retry_strategy=None)
+    api.session.verify = info["ca_bundle"]
+    api.session.trust_env = False
+    base = service["credentials"]["base_id"]
+    gap = 1.0 / AIRTABLE_RATE
+    records = 0
+    started = time.perf_counter()
+    last = 0.0
+    for table in tables:
+        pages = api.table(base, table).iterate(page_size=AIRTABLE_PAGE, use_field_ids=True)
+        while True:
+            wait = last + gap - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            last = time.monotonic()
+            page = next(pages, None)
+            if page is None:
+                break
+            records += len(page)
+    return time.perf_counter() - started, records
+
+
+def _pwa_headers(loaded: LoadedConfig, name: str, session: requests.Session) -> dict[str, str]:
+    """A bearer token from the connection's signed-in msal cache (the sandbox signs in once
+    after start, as ``pmo-sync auth login`` would): token acquisition is not what is timed."""
+    from pmosync.connectors.msproject.auth import credentials_for
+
+    conn: Any = loaded.config.connections[name]
+    return dict(credentials_for(name, conn, session).headers())
+
+
+def bare_pwa(loaded: LoadedConfig, name: str) -> tuple[float, int]:
+    """requests paging ``/_api/ProjectServer``: the project list, then each plan's project,
+    tasks, links, assignments and team, following ``odata.nextLink``."""
+    info = _sandbox(loaded.path)
+    session = requests.Session()
+    session.trust_env = False
+    session.verify = info["ca_bundle"]
+    started = time.perf_counter()
+    session.headers.update(_pwa_headers(loaded, name, session))
+    session.headers["Accept"] = "application/json;odata=nometadata"
+    api = info["services"][name]["credentials"]["site_url"] + "/_api/ProjectServer"
+
+    def listing(url: str, params: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        next_url: str | None = url
+        while next_url:
+            response = session.get(next_url, params=params, timeout=120)
+            response.raise_for_status()
+            body = response.json()
+            items += body.get("value", [])
+            next_url, params = body.get("odata.nextLink") or body.get("@odata.nextLink"), None
+        return items
+
+    records = 0
+    for project in listing(f"{api}/Projects"):
+        plan = f"{api}/Projects('{project['Id']}')"
+        response = session.get(f"{plan}/IncludeCustomFields", params={"$expand": "Calendar"})
+        response.raise_for_status()
+        records += 1
+        records += len(listing(f"{plan}/Tasks", {"$expand": "Parent"}))
+        records += len(listing(f"{plan}/TaskLinks"))
+        records += len(listing(f"{plan}/Assignments", {"$expand": "Resource,Task"}))
+        records += len(listing(f"{plan}/ProjectResources"))
+    return time.perf_counter() - started, records

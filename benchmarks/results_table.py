@@ -1,0 +1,284 @@
+"""From the rounds to the figures: min/median, API floors, goals with ✓/✗, JSON and markdown."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+JIRA_PAGE = (
+    100  # /rest/api/3/search/jql returns at most 100 issues a page when fields are asked for
+)
+JIRA_FIXED = 3  # serverInfo, myself, field: what any client reads before searching
+AIRTABLE_PAGE = 100  # list records: pageSize at most 100
+PWA_PAGE = 100  # the emulator's server page size for /_api/ProjectServer collections
+PWA_FIXED = 3  # custom fields, lookup tables, calendars
+PHASES = ("pull", "identify", "reconcile", "analyse", "plan", "commit", "apply", "settle", "load")
+
+
+def stat(values: Iterable[float]) -> dict[str, Any]:
+    runs = [float(v) for v in values]
+    return {"min": min(runs), "median": statistics.median(runs), "runs": runs}
+
+
+def pull_floors(seeded: dict[str, Any]) -> dict[str, int]:
+    """The fewest requests a full read of each tool needs at its maximum page size."""
+    jira = seeded["delivery_jira"]
+    airtable = seeded["pmo_airtable"]
+    pwa = seeded["plans_pwa"]
+    plans = max(1, pwa["plans"])
+
+    def per_plan(total: int) -> int:  # plans are seeded alike: each holds total / plans
+        return plans * max(1, math.ceil(total / plans / PWA_PAGE))
+
+    return {
+        "delivery_jira": math.ceil(jira["issues"] / JIRA_PAGE) + JIRA_FIXED,
+        "pmo_airtable": sum(
+            max(1, math.ceil(n / AIRTABLE_PAGE)) for n in airtable["tables"].values()
+        )
+        + 1,  # the base schema
+        "plans_pwa": math.ceil(plans / PWA_PAGE)
+        + PWA_FIXED
+        + plans * 2  # the project with its custom fields, its team
+        + per_plan(pwa["tasks"])
+        + per_plan(pwa["links"])
+        + per_plan(pwa["assignments"]),
+    }
+
+
+def summarise(document: dict[str, Any]) -> dict[str, Any]:
+    rounds = document["rounds"]
+    floors = pull_floors(document["seeded"])
+
+    def over(get: Callable[[dict[str, Any]], float]) -> dict[str, Any]:
+        return stat(get(r) for r in rounds)
+
+    full_records = rounds[0]["full"]["records"]
+    summary: dict[str, Any] = {
+        "full": {
+            "records": full_records,
+            "wall": over(lambda r: r["full"]["wall"]),
+            "records_per_s": over(lambda r: r["full"]["records"] / r["full"]["wall"]),
+            "phases": {
+                p: over(lambda r, p=p: r["full"]["phases"].get(p, 0.0))
+                for p in PHASES
+                if any(p in r["full"]["phases"] for r in rounds)
+            },
+            "requests": over(lambda r: _total(r["full"]["requests"])),
+            "max_rss_mb": over(lambda r: r["full"]["max_rss_mb"]),
+            "store_mb": over(lambda r: r["store_bytes"] / 2**20),
+            "writes": over(lambda r: r["full"]["writes_applied"] or 0),
+        },
+        "noop": {
+            "wall": over(lambda r: r["noop"]["wall"]),
+            "requests": over(lambda r: _total(r["noop"]["requests"])),
+            "records_reread": over(lambda r: r["noop"]["records"]),
+            "scopes": sum(
+                len(c["scopes"] or {}) for c in rounds[0]["noop"]["connections"].values()
+            ),
+            "phases": {
+                p: over(lambda r, p=p: r["noop"]["phases"].get(p, 0.0))
+                for p in PHASES
+                if any(p in r["noop"]["phases"] for r in rounds)
+            },
+            "max_rss_mb": over(lambda r: r["noop"]["max_rss_mb"]),
+            "per_connection": {
+                name: {
+                    "requests": over(lambda r, n=name: r["noop"]["requests"][n]["total"]),
+                    "reread": over(lambda r, n=name: r["noop"]["connections"][n]["pulled"] or 0),
+                    "scopes": len(c["scopes"] or {}),
+                }
+                for name, c in rounds[0]["noop"]["connections"].items()
+            },
+        },
+        "pulls": {},
+        "cpm": over(lambda r: r["cpm"]["seconds"])
+        | {
+            "tasks": rounds[0]["cpm"]["tasks"],
+            "links": rounds[0]["cpm"]["links"],
+        },
+    }
+    for name in rounds[0]["pulls"]:
+        row: dict[str, Any] = {
+            "records": rounds[0]["pulls"][name]["records"],
+            "seconds": over(lambda r, n=name: r["pulls"][n]["seconds"]),
+            "calls": over(lambda r, n=name: r["pulls"][n]["server_requests"]),
+        }
+        if "bare_seconds" in rounds[0]["pulls"][name]:
+            row["bare_seconds"] = over(lambda r, n=name: r["pulls"][n]["bare_seconds"])
+            row["bare_calls"] = rounds[0]["pulls"][name]["bare_requests"]
+            row["ratio"] = over(
+                lambda r, n=name: r["pulls"][n]["seconds"] / r["pulls"][n]["bare_seconds"]
+            )
+        if name in floors:
+            row["floor_calls"] = floors[name]
+            row["calls_ratio"] = row["calls"]["min"] / floors[name]
+        summary["pulls"][name] = row
+    pushes = [r["airtable_push"] for r in rounds if r.get("airtable_push")]
+    if pushes:
+        summary["airtable_push"] = {
+            "updates": pushes[0]["updates"],
+            "floor_seconds": pushes[0]["floor_seconds"],
+            "seconds": stat(p["seconds"] for p in pushes),
+            "http_429": stat(p["http_429"] for p in pushes),
+            "requests": stat(p["requests"] for p in pushes),
+            "written": min(p["written"] for p in pushes),
+        }
+    return summary
+
+
+def _total(requests: dict[str, Any]) -> int:
+    return sum(int(v["total"]) for v in requests.values())
+
+
+def _mm(s: dict[str, Any], fmt: str = "{:,.1f}") -> str:
+    return f"{fmt.format(s['min'])} / {fmt.format(s['median'])}"
+
+
+def goal_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, bool | None]]:
+    """(what, measured min / median, goal, met): the issue #13 targets."""
+    full, noop = summary["full"], summary["noop"]
+    rows: list[tuple[str, str, str, bool | None]] = [
+        (
+            f"full sync, {full['records']:,} records (records/s, end to end)",
+            _mm(full["records_per_s"], "{:,.0f}"),
+            "≥ 5,000",
+            full["records_per_s"]["median"] >= 5000,
+        ),
+        ("full sync wall (s)", _mm(full["wall"]), "—", None),
+    ]
+    for phase, s in full["phases"].items():
+        rows.append((f"  full: {phase} (s)", _mm(s, "{:,.2f}"), "—", None))
+    rows += [
+        (
+            "full sync requests (all tools, server-side)",
+            _mm(full["requests"], "{:,.0f}"),
+            "—",
+            None,
+        ),
+        (
+            "peak RSS of the pmo-sync process, full sync (MB)",
+            _mm(full["max_rss_mb"], "{:,.0f}"),
+            "≤ 600",
+            full["max_rss_mb"]["median"] <= 600,
+        ),
+        ("store size after the full sync (MB)", _mm(full["store_mb"]), "—", None),
+        (
+            f"no-op sync right after: requests (scopes: {noop['scopes']})",
+            _mm(noop["requests"], "{:,.0f}"),
+            f"≤ {noop['scopes']} (1 listing per scope)",
+            noop["requests"]["median"] <= noop["scopes"],
+        ),
+        (
+            "no-op sync: records re-read",
+            _mm(noop["records_reread"], "{:,.0f}"),
+            "0",
+            noop["records_reread"]["median"] == 0,
+        ),
+        ("no-op sync wall (s)", _mm(noop["wall"]), "seconds", noop["wall"]["median"] < 10),
+        (
+            "peak RSS, no-op sync (MB)",
+            _mm(noop["max_rss_mb"], "{:,.0f}"),
+            "≤ 600",
+            noop["max_rss_mb"]["median"] <= 600,
+        ),
+    ]
+    for phase, s in noop["phases"].items():
+        rows.append((f"  no-op: {phase} (s)", _mm(s, "{:,.2f}"), "—", None))
+    for name, n in noop["per_connection"].items():
+        rows.append(
+            (
+                f"  no-op {name}: requests / re-read (scopes {n['scopes']})",
+                f"{n['requests']['median']:,.0f} / {n['reread']['median']:,.0f}",
+                f"≤ {n['scopes']} / 0",
+                n["requests"]["median"] <= n["scopes"] and n["reread"]["median"] == 0,
+            )
+        )
+    for name, p in summary["pulls"].items():
+        if "ratio" in p:
+            rows.append(
+                (
+                    f"{name} pull vs bare client ({p['records']:,} records; "
+                    f"ours {p['seconds']['min']:.1f}s, bare {p['bare_seconds']['min']:.1f}s)",
+                    _mm(p["ratio"], "{:.2f}×"),
+                    "≤ 1.3×",
+                    p["ratio"]["median"] <= 1.3,
+                )
+            )
+        if "floor_calls" in p:
+            rows.append(
+                (
+                    f"{name} full pull API calls vs floor {p['floor_calls']:,} "
+                    f"(bare client {p.get('bare_calls', '—')})",
+                    f"{p['calls']['min']:,.0f} ({p['calls_ratio']:.2f}×)",
+                    "≤ 1.05× floor",
+                    p["calls_ratio"] <= 1.05,
+                )
+            )
+    cpm = summary["cpm"]
+    rows.append(
+        (
+            f"CPM {cpm['tasks']:,} tasks / {cpm['links']:,} links (s)",
+            _mm(cpm, "{:.2f}"),
+            "≤ 5",
+            cpm["median"] <= 5,
+        )
+    )
+    push = summary.get("airtable_push")
+    if push:
+        rows.append(
+            (
+                f"Airtable push of {push['updates']:,} updates at 5 req/s: 429s",
+                _mm(push["http_429"], "{:,.0f}"),
+                "0",
+                push["http_429"]["median"] == 0,
+            )
+        )
+        rows.append(
+            (
+                f"  wall vs floor {push['floor_seconds']:.0f} s (s)",
+                _mm(push["seconds"]),
+                f"≤ {push['floor_seconds'] * 1.1:.0f} (1.1× floor)",
+                push["seconds"]["median"] <= push["floor_seconds"] * 1.1,
+            )
+        )
+    return rows
+
+
+def markdown(document: dict[str, Any]) -> str:
+    summary = document["summary"]
+    mark = {True: "✓", False: "✗", None: ""}
+    lines = [
+        f"# Portfolio benchmark, size {document['size']} ({document['date']})",
+        "",
+        f"Seeded: {json.dumps(document['seeded'])}  ",
+        f"Seeding took {document['seed_seconds']} s in the emulator process "
+        f"(+{document['sandbox_start_seconds']} s to start the servers). "
+        f"{document['repeats']} rounds, interleaved; figures are min / median. "
+        f"Machine: {document['machine']['cpus']} CPUs; {document['machine']['note']}.",
+        "",
+        "| what | measured (min / median) | goal | |",
+        "|---|---|---|---|",
+    ]
+    lines += [f"| {w} | {m} | {g} | {mark[ok]} |" for w, m, g, ok in goal_rows(summary)]
+    lines += ["", "Pacing:", ""]
+    lines += [f"- {name}: {why}" for name, why in document["pacing"].items()]
+    lines += ["", "Run: `python benchmarks/run.py --size " + document["size"] + "`", ""]
+    return "\n".join(lines)
+
+
+def write_outputs(document: dict[str, Any], out: Path) -> list[Path]:
+    document["summary"] = summarise(document)
+    out.mkdir(parents=True, exist_ok=True)
+    stem = f"{document['date']}-{document['size']}"
+    json_path = out / f"{stem}.json"
+    md_path = out / f"{stem}.md"
+    json_path.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n")
+    table = markdown(document)
+    md_path.write_text(table)
+    latest = out / "latest.md"
+    latest.write_text(table)
+    return [json_path, md_path, latest]
