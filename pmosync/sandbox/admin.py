@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import socket
 import threading
 import time
@@ -95,11 +96,19 @@ class FaultInjector:
 @dataclass
 class RequestCounters:
     by_endpoint: Counter[str] = field(default_factory=Counter)
+    # every request that may change state, by method, path and a digest of its body: the same
+    # write made twice (the reliability suite's "no double writes") shows as a count of 2
+    writes: Counter[str] = field(default_factory=Counter)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def hit(self, key: str) -> None:
         with self.lock:
             self.by_endpoint[key] += 1
+
+    def wrote(self, method: str, path: str, body: bytes) -> None:
+        digest = hashlib.sha256(body).hexdigest()[:16]
+        with self.lock:
+            self.writes[f"{method} {path} {digest}"] += 1
 
     def total(self) -> int:
         with self.lock:
@@ -107,11 +116,16 @@ class RequestCounters:
 
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
-            return {"total": sum(self.by_endpoint.values()), "by_endpoint": dict(self.by_endpoint)}
+            return {
+                "total": sum(self.by_endpoint.values()),
+                "by_endpoint": dict(self.by_endpoint),
+                "writes": dict(self.writes),
+            }
 
     def clear(self) -> None:
         with self.lock:
             self.by_endpoint.clear()
+            self.writes.clear()
 
 
 # Attributes of an emulator holding its seeded data (Airtable's bases, Jira's and Project
@@ -196,6 +210,10 @@ class EmulatorBase:
                 return None
             rule = request.url_rule.rule if request.url_rule else request.path
             emulator.counters.hit(f"{request.method} {rule}")
+            if request.method not in ("GET", "HEAD", "OPTIONS"):
+                emulator.counters.wrote(
+                    request.method, request.full_path, request.get_data(cache=True)
+                )
             if emulator.faults.latency:
                 time.sleep(emulator.faults.latency)
             if emulator.faults.take_drop(request.path):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
 from pmosync.analysis.rag import project_rag, status_line
@@ -31,12 +32,20 @@ from pmosync.sync.analyse import (
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
 from pmosync.sync.identify import ingest
-from pmosync.sync.lock import run_lock
+from pmosync.sync.lock import RunLock, run_lock
 from pmosync.sync.named_refs import resolve_named
 from pmosync.sync.naming import label_plan
 from pmosync.sync.outbox import skip_dropped
 from pmosync.sync.plan import plan_creates, plan_cross_links, plan_writes
 from pmosync.sync.pull import Pulled, pull_all
+from pmosync.sync.quiet import (
+    Converged,
+    Echoes,
+    converged_run,
+    inputs_fingerprint,
+    record_echoes,
+    unchanged,
+)
 from pmosync.sync.reconcile import (
     MISSING,
     FieldPolicy,
@@ -47,7 +56,14 @@ from pmosync.sync.reconcile import (
 from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
 from pmosync.sync.rollups import plan_history, record_history, rules_from, run_rollups
-from pmosync.sync.state import LinkState, WorkingState, load_state, persist, save_cursor
+from pmosync.sync.state import (
+    LinkState,
+    WorkingState,
+    load_cursors,
+    load_state,
+    persist,
+    save_cursor,
+)
 from pmosync.sync.store import Store, utcnow
 from pmosync.sync.tombstones import (
     Listing,
@@ -120,11 +136,26 @@ def run_sync(
         ConfigError: the store cannot be opened.
     """
     store = Store.open(loaded.store_url())
+    options = options or SyncOptions()
     try:
-        with run_lock(store, max_seconds=loaded.config.sync.max_run_seconds):
-            return Engine(loaded, store, options or SyncOptions(), factory).run()
+        with run_lock(
+            store,
+            max_seconds=loaded.config.sync.max_run_seconds,
+            connections=_synced(loaded, options),  # PostgreSQL: one advisory lock each
+        ) as held:
+            return Engine(loaded, store, options, factory, held).run()
     finally:
         store.close()
+
+
+def _synced(loaded: LoadedConfig, options: SyncOptions) -> list[str]:
+    """The connections a run pulls and writes (as _build_connectors picks them)."""
+    names = {m.connection for m in loaded.mappings.values()}
+    if options.only:
+        names &= set(options.only)
+    elif options.extra:
+        names = set()
+    return sorted(names | {c.name for c in options.extra})
 
 
 def _error_kind(exc: PmoSyncError) -> str:
@@ -141,9 +172,15 @@ class Engine:
     """One run's orchestration; each stage lives in its own module of ``pmosync.sync``."""
 
     def __init__(
-        self, loaded: LoadedConfig, store: Store, options: SyncOptions, factory: ConnectorFactory
+        self,
+        loaded: LoadedConfig,
+        store: Store,
+        options: SyncOptions,
+        factory: ConnectorFactory,
+        lock: RunLock | None = None,
     ) -> None:
         self.loaded = loaded
+        self.lock = lock or RunLock()
         self.store = store
         self.options = options
         self.factory = factory
@@ -160,16 +197,32 @@ class Engine:
         run_id = None if self.options.dry_run else self._start_run(started)
         self.report.run_id = run_id
         phase = self._phase
+        shared = ExitStack()
         try:
             with phase("load"):
-                state = load_state(self.store)
-                mark_entities(state)
                 self.overrides = load_overrides(self.store)
                 self._build_connectors()
-                self._share_stored_links(state)
                 self._suggest_full()
+                converged = self._converged()
+                if converged is None:
+                    state = self._load_state()
+                else:  # the store is read only if the pull shows a change
+                    state = WorkingState(cursors=load_cursors(self.store))
             with phase("pull"):
                 pulled = self._pull(state)
+            if converged is not None:
+                with phase("identify"):
+                    echoes = self._unchanged(pulled)
+                if echoes is not None:
+                    self._quiet(converged, pulled, echoes, run_id, started)
+                    return self.report
+                with phase("load"):
+                    state = self._load_state()
+            if shared.enter_context(self.lock.store_stages()):
+                # workers share this store (sync/lock.py): another may have committed while
+                # we pulled, so the shared stages start from the store as it is now
+                state = load_state(self.store)
+                mark_entities(state)
             with phase("identify"):
                 self._identify(state, pulled)
             with phase("reconcile"):
@@ -199,6 +252,7 @@ class Engine:
                 settle_bases(state, merged, failed)
                 persist(self.store, state)
         finally:
+            shared.close()
             for connector in self.connectors.values():
                 self.report.connections[connector.name].api_calls = connector.api_calls()
                 connector.close()
@@ -217,9 +271,54 @@ class Engine:
         log.info("%s: %s", name, STAGES.get(name, "started"))
         try:
             yield
-        finally:
-            self.report.phases[name] = round(time.perf_counter() - started, 4)
+        finally:  # a stage entered twice (load, after a quiet check failed) adds up
+            spent = time.perf_counter() - started + self.report.phases.get(name, 0.0)
+            self.report.phases[name] = round(spent, 4)
             log.info("%s: done in %.2fs", name, self.report.phases[name])
+
+    def _load_state(self) -> WorkingState:
+        state = load_state(self.store)
+        mark_entities(state)
+        self._share_stored_links(state)
+        return state
+
+    # -- quiet runs (sync/quiet.py) ---------------------------------------------------------
+    def _converged(self) -> Converged | None:
+        """The converged run this one may stand on, or None when it must do the whole work."""
+        self.report.inputs = inputs_fingerprint(self.loaded, list(self.connectors), self._today())
+        opts = self.options
+        if opts.full or opts.window is not None or opts.extra:
+            return None
+        if any(c.status != "ok" for c in self.report.connections.values()):
+            return None
+        return converged_run(self.store, self.report.inputs)
+
+    def _unchanged(self, pulled: dict[str, Pulled]) -> Echoes | None:
+        if any(c.status != "ok" for c in self.report.connections.values()):
+            return None  # a failed pull: the whole run reports and plans around it
+        return unchanged(self.store, {name: p.records for name, p in pulled.items()})
+
+    def _quiet(
+        self,
+        converged: Converged,
+        pulled: dict[str, Pulled],
+        echoes: Echoes,
+        run_id: int | None,
+        started: datetime,
+    ) -> None:
+        """Nothing changed since a converged run: record the listing, keep its analysis."""
+        self.report.analysis_run = converged.analysis_run
+        self.report.schedule = converged.report.get("schedule") or {}
+        self.report.rollups = converged.report.get("rollups") or {}
+        self.report.notices.append(
+            f"nothing changed since run #{converged.run_id}: the analysis of run "
+            f"#{converged.analysis_run} stands (reconcile, analysis and planning skipped)"
+        )
+        if self.options.dry_run or run_id is None:
+            return
+        with self._phase("commit"), self.store.session() as session:
+            record_echoes(session, echoes)
+            self._commit_listing(session, pulled, run_id, started, utcnow())
 
     def _start_run(self, started: datetime) -> int:
         with self.store.session() as session:
@@ -568,26 +667,36 @@ class Engine:
         now = utcnow()
         with self.store.session() as session:
             persist(self.store, state, session)
-            for name, result in pulled.items():
-                for scope in result.scopes:
-                    if self.options.window is not None:
-                        break  # a backfill reads history; the incremental cursor stays put
-                    # Never past the run's start: later edits are re-read next time.
-                    save_cursor(session, name, scope, started)
-                    state.cursors[(name, scope)] = started
-                if result.quarantined:
-                    session.add_all(
-                        models.QuarantinedRecord(
-                            run_id=run_id,
-                            connection=q.connection,
-                            entity_type=q.entity_type.value,
-                            external_id=q.external_id,
-                            reason=q.reason,
-                            seen_at=now,
-                        )
-                        for q in result.quarantined
-                    )
+            self._commit_listing(session, pulled, run_id, started, now)
             record_conflicts(session, self.report.conflicts, self.overrides, run_id, now)
             journal(session, writes, run_id, now)
             if self.schedule is not None:
                 record_analysis(session, self.schedule, run_id)
+
+    def _commit_listing(
+        self,
+        session: Session,
+        pulled: dict[str, Pulled],
+        run_id: int,
+        started: datetime,
+        now: datetime,
+    ) -> None:
+        """The new cursors and this run's quarantined records (in the caller's transaction)."""
+        for name, result in pulled.items():
+            for scope in result.scopes:
+                if self.options.window is not None:
+                    break  # a backfill reads history; the incremental cursor stays put
+                # Never past the run's start: later edits are re-read next time.
+                save_cursor(session, name, scope, started)
+            if result.quarantined:
+                session.add_all(
+                    models.QuarantinedRecord(
+                        run_id=run_id,
+                        connection=q.connection,
+                        entity_type=q.entity_type.value,
+                        external_id=q.external_id,
+                        reason=q.reason,
+                        seen_at=now,
+                    )
+                    for q in result.quarantined
+                )

@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,6 +18,7 @@ from pmosync.errors import ConfigError
 from pmosync.sync import models
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATE_KEY = 0x706D6F6D  # PostgreSQL advisory lock serialising migrations ("pmom")
 
 
 def utcnow() -> datetime:
@@ -83,6 +84,10 @@ class Store:
         config.set_main_option("script_location", str(MIGRATIONS))
         try:
             with self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # workers sharing a store may open a new one at once: one migrates, the
+                    # others wait for its transaction and find the schema current
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_KEY})
                 config.attributes["connection"] = connection
                 command.upgrade(config, revision)
         except OperationalError as exc:
