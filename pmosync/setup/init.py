@@ -124,10 +124,9 @@ def _connection(tool: str, a: InitAnswers) -> dict[str, Any]:
         raise ConfigError("pwa: give the PWA site URL (--pwa-url https://…)")
     conn = {"kind": "pwa", "site_url": a.pwa_url, "tenant": a.pwa_tenant}
     conn["client_id"] = a.pwa_client_id or "<entra-app-id>"
-    if os.environ.get(a.env(tool)):
-        conn |= {"auth": "client_credentials", "client_secret_env": a.env(tool)}
-    else:
-        conn["auth"] = "device_code"
+    # Delegated sign-in, whatever the environment holds: Project Online has no app-only access
+    # and SharePoint Online refuses secret-based app-only tokens (docs/microsoft-project.md).
+    conn["auth"] = "device_code"
     return {**conn, **ca}
 
 

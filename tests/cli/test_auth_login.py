@@ -18,12 +18,8 @@ def test_device_code_login_then_cron_runs_silently(tmp_path: Path) -> None:
         projects=1,
         tasks_per_project=4,
         entra_knobs={"device_interval": 1, "auto_approve_after_polls": 1},
-        pwa_knobs={"allow_app_only": False},  # Project Online: delegated users only
+        sign_in=False,  # nobody has signed in yet: that is what this test does
     )
-    spec = services[-1]
-    assert spec.connection is not None
-    spec.connection.update({"auth": "device_code", "client_id": pwa.PUBLIC_CLIENT_ID})
-    spec.connection.pop("client_secret_file")  # a public client: no secret at all
     with Sandbox(Scenario(services=services), tmp_path / "sb") as sandbox:
         config = str(sandbox.config_path)
         runner = CliRunner()

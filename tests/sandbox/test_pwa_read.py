@@ -84,7 +84,7 @@ def test_requests_without_a_valid_token_are_401(stack: PwaStack) -> None:
     assert stack.session().get(url).status_code == 200
 
 
-def test_app_only_tokens_are_refused_unless_allowed(stack: PwaStack) -> None:
+def test_app_only_tokens_are_refused_and_a_secret_based_one_always(stack: PwaStack) -> None:
     app = msal.ConfidentialClientApplication(
         DEFAULT_CLIENT_ID,
         client_credential=DEFAULT_CLIENT_SECRET,
@@ -97,8 +97,16 @@ def test_app_only_tokens_are_refused_unless_allowed(stack: PwaStack) -> None:
     reply = stack.session(token=token).get(url)
     assert reply.status_code == 401
     assert reply.json()["error_description"] == "Unsupported app only token."
+    # A site that takes app-only (allow_app_only) still refuses a token the app got with a
+    # client secret, as SharePoint Online does; one got with a certificate (appidacr 2) passes.
     stack.pwa.configure({"allow_app_only": True})
-    assert stack.session(token=token).get(url).status_code == 200
+    refused = stack.session(token=token).get(url)
+    assert refused.status_code == 401
+    assert refused.json()["error_description"] == "Unsupported app only token."
+    claims = stack.entra.validate(token)
+    assert claims is not None and claims["appidacr"] == "1"
+    by_certificate = stack.entra.signer.sign({**claims, "appidacr": "2"})
+    assert stack.session(token=by_certificate).get(url).status_code == 200
 
 
 def test_accept_header_decides_the_dialect(stack: PwaStack) -> None:

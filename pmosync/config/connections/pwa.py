@@ -28,6 +28,15 @@ AuthMode = Literal["device_code", "client_credentials", "ntlm"]
 ODataFormat = Literal["verbose", "minimalmetadata", "nometadata"]
 
 
+# SharePoint Online's hosts, including the sovereign clouds' (US Government, China)
+SHAREPOINT_ONLINE_SUFFIXES = (".sharepoint.com", ".sharepoint.us", ".sharepoint.cn")
+
+
+def _sharepoint_online(site_url: str) -> bool:
+    host = (urlsplit(site_url).hostname or "").lower()
+    return host.endswith(SHAREPOINT_ONLINE_SUFFIXES)
+
+
 class PwaConnection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     kind: Literal["pwa"]
@@ -42,9 +51,10 @@ class PwaConnection(BaseModel):
     auth: AuthMode = Field(
         default="device_code",
         description=(
-            "device_code: a delegated user signs in once with `pmo-sync auth login`, cron then "
-            "refreshes silently (Project Online requires this); client_credentials: app-only, "
-            "where the server accepts it; ntlm: on-premises Windows auth (extra requests-ntlm)"
+            "device_code (default): a delegated user signs in once with `pmo-sync auth login`, "
+            "cron then refreshes silently (the only sign-in Project Online accepts); "
+            "client_credentials: app-only with a client secret, refused for *.sharepoint.com "
+            "sites; ntlm: on-premises Windows auth (extra requests-ntlm)"
         ),
     )
     scopes: list[str] | None = Field(
@@ -110,6 +120,14 @@ class PwaConnection(BaseModel):
         ):
             raise ValueError(
                 "auth client_credentials needs client_secret_env or client_secret_file"
+            )
+        if self.auth == "client_credentials" and _sharepoint_online(self.site_url):
+            # SharePoint Online answers a secret-based app-only token with 401 "Unsupported app
+            # only token." and Project Online has no app-only access at all (learn.microsoft.com
+            # /sharepoint/dev/solution-guidance/security-apponly-azuread; docs/microsoft-project.md)
+            raise ValueError(
+                "Project Online (a *.sharepoint.com site) accepts delegated users only: set "
+                "auth: device_code and sign in once with `pmo-sync auth login`"
             )
         if self.auth == "ntlm" and not (
             self.username and (self.password_env or self.password_file)

@@ -22,7 +22,7 @@ import requests
 from pmosync.config.connections.pwa import PwaConnection
 from pmosync.connectors.base import paginate
 from pmosync.connectors.msproject import odata
-from pmosync.connectors.msproject.auth import Credentials
+from pmosync.connectors.msproject.auth import Credentials, login_command
 from pmosync.connectors.msproject.rest import MicrosoftRestClient
 from pmosync.errors import (
     AuthError,
@@ -157,6 +157,15 @@ class PwaClient(MicrosoftRestClient):
                 return ProjectWriteLockError(where, connection=self.name)
             return FatalConnectorError(
                 f"{where} (Project Server refused the operation)", connection=self.name
+            )
+        if status == 401 and "Unsupported app only token" in response.text:
+            # SharePoint Online refuses app-only tokens got with a client secret, and Project
+            # Online takes no app-only token at all (docs/microsoft-project.md, Sign-in).
+            return AuthError(
+                f"{where}: the site refuses app-only tokens (Project Online accepts delegated "
+                f"users only). Set `auth: device_code` and run `{login_command(self.name)}` "
+                "once where you can open a browser",
+                connection=self.name,
             )
         if status == 401:
             return AuthError(

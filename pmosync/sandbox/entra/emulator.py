@@ -350,6 +350,11 @@ class EntraEmulator(EmulatorBase):
             "tid": tenant_id,
             "uti": uuid.uuid4().hex[:22],
             "ver": "1.0",
+            # How the client proved itself: "0" public client, "1" client secret, "2"
+            # certificate (learn.microsoft.com/entra/identity-platform/access-token-claims-
+            # reference, appidacr). This emulator takes secrets only, never certificates;
+            # SharePoint Online reads the claim to refuse secret-based app-only tokens.
+            "appidacr": "0" if client.secret is None else "1",
         }
         if user is not None:
             claims.update(

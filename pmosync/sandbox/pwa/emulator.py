@@ -7,8 +7,10 @@ Wire behaviour (api-wire-protocol §5):
   emulator's ``validate``). The audience must be the site's origin (``https://127.0.0.1:PORT``)
   or one of ``audiences``; delegated tokens need a Project/SharePoint scope in ``scp`` (writes
   need ``Project.Write``, ``ProjectWebApp.FullControl`` or ``AllSites.Write``/``Manage``/
-  ``FullControl``). App-only tokens are refused (``Unsupported app only token.``) unless the
-  ``allow_app_only`` knob is on, because Project Online does not support them (§4.4). A
+  ``FullControl``). App-only tokens are refused (``Unsupported app only token.``), because
+  Project Online does not support them (§4.4); with the ``allow_app_only`` knob on, a
+  certificate-based one (``appidacr`` 2) passes and a secret-based one is still refused, as
+  SharePoint Online does. A
   missing or bad token is a 401 with ``WWW-Authenticate: Bearer realm="<tenant id>",…``.
 * **Form digest**: ``POST {site}/_api/contextinfo`` returns ``FormDigestValue``; with the default
   ``digest_policy="always"`` every POST/MERGE/PATCH/DELETE needs it in ``X-RequestDigest``
@@ -457,7 +459,14 @@ class PwaEmulator(EmulatorBase):
         if audience != origin and audience not in self.audiences:
             return self._unauthorized(f"Invalid audience Uri '{claims.get('aud')}'.")
         if claims.get("idtyp") == "app" or "scp" not in claims:
-            if not self.knobs["allow_app_only"]:
+            # Project Online has no app-only access at all (api-wire-protocol §4.4); SharePoint
+            # Online takes an Entra app-only token only when the app proved itself with a
+            # certificate (appidacr "2"), and answers a secret-based one (appidacr "1") with
+            # 401 "Unsupported app only token." (learn.microsoft.com/sharepoint/dev/
+            # solution-guidance/security-apponly-azuread; techcommunity.microsoft.com "Avoiding
+            # access errors with SharePoint app-only access"). allow_app_only models a site that
+            # takes app-only, which still refuses a secret.
+            if not self.knobs["allow_app_only"] or str(claims.get("appidacr")) != "2":
                 return self._unauthorized("Unsupported app only token.")
             granted = {"ProjectWebApp.FullControl"}
         else:

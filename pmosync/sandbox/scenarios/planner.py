@@ -2,22 +2,22 @@
 trusts, and the PMO's Airtable register holding the same projects under the same codes.
 
 Project schedule APIs accept only delegated users, so the connection signs in with the device
-code flow; the sandbox does the one-time ``pmo-sync auth login`` itself after start (the Entra
-emulator approves the code as the sandbox user), leaving the msal token cache at
-``tokens/<name>.msal.json`` (0600). Every later run refreshes silently, as cron would.
+code flow; the sandbox does the one-time ``pmo-sync auth login`` itself after start (approving
+the code through the Entra emulator's admin endpoint, as a person would), leaving the msal
+token cache at ``tokens/<name>.msal.json`` (0600). Every later run refreshes silently, as cron
+would.
 """
 
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 from pmosync.sandbox.dataverse import DataverseEmulator, PlanSpec, SeedSpec, seeder
 from pmosync.sandbox.entra import DEFAULT_TENANT_ID, DEFAULT_USER_UPN, EntraClient, EntraEmulator
 from pmosync.sandbox.harness import Scenario, ServiceSpec
 from pmosync.sandbox.scenarios import airtable_pmo
-from pmosync.sandbox.scenarios.entra import entra_service
+from pmosync.sandbox.scenarios.entra import device_code_sign_in, entra_service
 
 PUBLIC_CLIENT_ID = "8c1d4e7f-2a3b-4c5d-9e6f-0a1b2c3d4e5f"
 RAG_VALUES = {"Green": "G", "Amber": "A", "Red": "R"}
@@ -62,19 +62,6 @@ def team_mapping() -> dict[str, Any]:
     }
 
 
-def sign_in_after_start(name: str) -> Any:
-    def sign_in(directory: Path) -> None:
-        from pmosync.config.connections import PlannerConnection
-        from pmosync.config.loader import load_config
-        from pmosync.connectors.msproject.auth import sign_in as msal_sign_in
-
-        conn = load_config(directory / "pmo-sync.yaml").connection(name, kind="planner")
-        assert isinstance(conn, PlannerConnection)
-        msal_sign_in(name, conn.msal_settings(), prompt=lambda _text: None)
-
-    return sign_in
-
-
 def services(
     name: str = "plans_planner",
     *,
@@ -92,7 +79,8 @@ def services(
                 delegated_scopes=("user_impersonation",),
             )
         ],
-        # demo convenience: the device code approves itself on the first poll
+        # a person at `pmo-sync auth login` in the sandbox: the code approves itself on the
+        # first poll (the sandbox's own sign-in approves through the admin endpoint)
         device_interval=1,
         auto_approve_after_polls=1,
         auto_approve_user=DEFAULT_USER_UPN,
@@ -124,7 +112,7 @@ def services(
             connection=connection,
             mapping=team_mapping(),
             extra={"entra": entra_name, "api": "{url}/api/data/v9.2"},
-            after_start=sign_in_after_start(name),
+            after_start=device_code_sign_in(name, entra_name),
         ),
     ]
 
