@@ -338,8 +338,10 @@ def load_report_data(store: Store, portfolio: str, *, programme: str | None = No
                 continue
             entities[entity.entity_type][entity.id] = values
             sources[entity.id] = tuple(sorted({lk.connection for lk in held if not lk.deleted_at}))
-        schedule = _schedule_rows(session, run.id)
-        findings = _findings(session, run.id)
+        # a quiet run (nothing changed) stands on the analysis of an earlier run
+        analysed = int((run.report or {}).get("analysis_run") or run.id)
+        schedule = _schedule_rows(session, analysed)
+        findings = _findings(session, analysed)
         return ReportData(
             portfolio=portfolio,
             run_id=run.id,

@@ -427,7 +427,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
     result = analysis.result
     if result is not None and result.tasks:
         session.execute(
-            insert(models.ScheduleResult),
+            insert(models.ScheduleResult.__table__),  # Core executemany: no ORM per row
             [
                 {
                     "run_id": run_id,
@@ -448,7 +448,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
         )
     if analysis.findings:
         session.execute(
-            insert(models.DependencyFinding),
+            insert(models.DependencyFinding.__table__),
             [
                 {
                     "run_id": run_id,

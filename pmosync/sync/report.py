@@ -51,6 +51,10 @@ class RunReport:
     schedule: dict[str, Any] = field(default_factory=dict)
     # explicit cross-tool links naming an item no tool holds (yet), with the reason
     unresolved_names: list[dict[str, Any]] = field(default_factory=list)
+    # what the outcome depends on besides the store (sync/quiet.py), and for a quiet run the
+    # run whose analysis (schedule, findings, roll-ups) still stands
+    inputs: str = ""
+    analysis_run: int | None = None
 
     @property
     def api_calls(self) -> int:
@@ -73,7 +77,10 @@ class RunReport:
         return report
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        # Shallow: the sections already hold plain JSON values, and a deep copy of a large
+        # run's plan and findings took seconds.
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["connections"] = {name: asdict(conn) for name, conn in self.connections.items()}
         data["api_calls"] = self.api_calls
         data["writes_applied"] = self.writes_applied
         return data

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from pmosync.canonical_model import EntityType
 from pmosync.sync import models
@@ -107,11 +107,18 @@ def load_state(store: Store) -> WorkingState:
             (state.tombstoned if ls.deleted_at else state.links)[ls.key] = ls
         for base in session.execute(select(models.FieldBase.__table__)):
             state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
+    state.cursors = load_cursors(store)
+    return state
+
+
+def load_cursors(store: Store) -> dict[tuple[str, str], datetime]:
+    cursors: dict[tuple[str, str], datetime] = {}
+    with store.sessions() as session:
         for cursor in session.execute(select(models.Cursor.__table__)):
             value = aware(cursor.value)
             assert value is not None
-            state.cursors[(cursor.connection, cursor.scope)] = value
-    return state
+            cursors[(cursor.connection, cursor.scope)] = value
+    return cursors
 
 
 def _link_row(link: LinkState, now: datetime) -> dict[str, Any]:
@@ -132,88 +139,103 @@ def _link_row(link: LinkState, now: datetime) -> dict[str, Any]:
 
 
 def persist(store: Store, state: WorkingState, session: Any | None = None) -> None:
-    """Write every dirty row in bulk (one statement per table and kind of change)."""
+    """Write every dirty row in bulk: Core ``executemany`` statements, one per table and kind
+    of change (the ORM's per-row bookkeeping was most of a full run's commit)."""
     now = utcnow()
 
     def run(session: Any) -> None:
-        new_entities = [e for e in state.entities.values() if e.new]
-        if new_entities:
-            session.execute(
-                insert(models.Entity),
-                [
-                    {
-                        "id": e.id,
-                        "entity_type": e.entity_type.value,
-                        "values": e.values,
-                        "updated_at": now,
-                    }
-                    for e in new_entities
-                ],
-            )
-        changed = [e for e in state.entities.values() if e.dirty and not e.new]
-        if changed:
-            session.execute(
-                update(models.Entity),
-                [{"id": e.id, "values": e.values, "updated_at": now} for e in changed],
-            )
-        for e in state.entities.values():
-            e.dirty = e.new = False
-
-        new_links = [link for link in state.links.values() if link.id is None]
-        if new_links:
-            ids = session.scalars(
-                insert(models.Link).returning(models.Link.id, sort_by_parameter_order=True),
-                [_link_row(link, now) for link in new_links],
-            ).all()
-            for link, link_id in zip(new_links, ids, strict=True):
-                link.id = link_id
-                link.dirty = False
-        dirty_links = [
-            link for link in (*state.links.values(), *state.tombstoned.values()) if link.dirty
-        ]
-        if dirty_links:
-            session.execute(
-                update(models.Link),
-                [{"id": link.id, **_link_row(link, now)} for link in dirty_links],
-            )
-        for link in dirty_links:
-            link.dirty = False
-
-        if state.new_bases:
-            session.execute(
-                insert(models.FieldBase),
-                [
-                    {
-                        "canonical_id": c,
-                        "field": f,
-                        "connection": n,
-                        "value": {"v": state.bases[(c, f, n)]},
-                    }
-                    for (c, f, n) in state.new_bases
-                ],
-            )
-        updated = state.dirty_bases - state.new_bases
-        if updated:
-            session.execute(
-                update(models.FieldBase),
-                [
-                    {
-                        "canonical_id": c,
-                        "field": f,
-                        "connection": n,
-                        "value": {"v": state.bases[(c, f, n)]},
-                    }
-                    for (c, f, n) in updated
-                ],
-            )
-        state.new_bases.clear()
-        state.dirty_bases.clear()
+        _persist_entities(session, state, now)
+        _persist_links(session, state, now)
+        _persist_bases(session, state)
 
     if session is not None:
         run(session)
     else:
         with store.session() as own:
             run(own)
+
+
+def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
+    table = models.Entity.__table__
+    new_rows, changed_rows = [], []
+    for e in state.entities.values():
+        if e.new:
+            new_rows.append(
+                {
+                    "id": e.id,
+                    "entity_type": e.entity_type.value,
+                    "values": e.values,
+                    "updated_at": now,
+                }
+            )
+        elif e.dirty:
+            changed_rows.append({"_id": e.id, "values": e.values, "updated_at": now})
+        e.dirty = e.new = False
+    if new_rows:
+        session.execute(insert(table), new_rows)
+    if changed_rows:
+        session.execute(
+            update(table).where(table.c.id == bindparam("_id")),
+            changed_rows,
+        )
+
+
+def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
+    table = models.Link.__table__
+    new_links = [link for link in state.links.values() if link.id is None]
+    if new_links:
+        # No RETURNING: SQLAlchemy splices each RETURNING batch onto everything returned so
+        # far (quadratic in the rows). Rows above the highest id before the insert are ours
+        # (the run lock, or on PostgreSQL the sequence's order) and are matched by their key.
+        floor = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
+        session.execute(insert(table), [_link_row(link, now) for link in new_links])
+        by_key = {link.key: link for link in new_links}
+        query = select(table.c.id, table.c.connection, table.c.entity_type, table.c.external_id)
+        for row in session.execute(query.where(table.c.id > floor)):
+            link = by_key.get((row.connection, row.entity_type, row.external_id))
+            if link is not None:
+                link.id = row.id
+                link.dirty = False
+    dirty = [link for link in (*state.links.values(), *state.tombstoned.values()) if link.dirty]
+    if dirty:
+        session.execute(
+            update(table).where(table.c.id == bindparam("_id")),
+            [{"_id": link.id, **_link_row(link, now)} for link in dirty],
+        )
+    for link in dirty:
+        link.dirty = False
+
+
+def _persist_bases(session: Any, state: WorkingState) -> None:
+    table = models.FieldBase.__table__
+    if state.new_bases:
+        session.execute(
+            insert(table),
+            [
+                {
+                    "canonical_id": c,
+                    "field": f,
+                    "connection": n,
+                    "value": {"v": state.bases[(c, f, n)]},
+                }
+                for (c, f, n) in state.new_bases
+            ],
+        )
+    updated = state.dirty_bases - state.new_bases
+    if updated:
+        session.execute(
+            update(table).where(
+                table.c.canonical_id == bindparam("_c"),
+                table.c.field == bindparam("_f"),
+                table.c.connection == bindparam("_n"),
+            ),
+            [
+                {"_c": c, "_f": f, "_n": n, "value": {"v": state.bases[(c, f, n)]}}
+                for (c, f, n) in updated
+            ],
+        )
+    state.new_bases.clear()
+    state.dirty_bases.clear()
 
 
 def save_cursor(session: Any, connection: str, scope: str, value: datetime) -> None:

@@ -1,0 +1,154 @@
+"""Quiet runs: a run whose inputs equal those of a converged run changes nothing, so it is
+recognised after the pull and skips reconcile, analysis and planning.
+
+A cron sync every 15 minutes mostly finds nothing new. Loading, reconciling, scheduling and
+planning the whole portfolio again would cost O(store) to learn that nothing needs writing; a
+quiet run costs O(records pulled).
+
+The rule is conservative; the run is quiet only when all of these hold:
+
+* the previous non-dry run finished ``ok`` and planned no write (it converged: every tool
+  already held what the analysis computed), had no conflict and no failed write;
+* its inputs fingerprint equals this run's: the same configuration and mappings, the same
+  connections, the same portfolio day (RAG and slack depend on today);
+* no write is pending in the outbox and no person has resolved a conflict since;
+* this run is incremental (not ``--full``, not a backfill window, not a file import), every
+  connection pulled, and every record pulled is one the store links already, alive, with the
+  same values, the same references and no unknown pmo-sync id (an echo of our own write, or a
+  record inside the overlap, is no change).
+
+Reconcile, analyse and plan are deterministic functions of the store, the configuration and the
+day, so with unchanged inputs they would reproduce the converged run's outcome: nothing to write.
+The run records its cursors and quarantined records as usual, and names the run whose
+analysis stands (``analysis_run``), which the reports read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import bindparam, func, select, update
+
+from pmosync.canonical_model import PulledRecord
+from pmosync.config.loader import LoadedConfig
+from pmosync.sync import models
+from pmosync.sync.store import Store
+
+# Rows per IN (...) lookup of pulled records' links.
+LOOKUP_CHUNK = 500
+
+
+def inputs_fingerprint(loaded: LoadedConfig, connections: Sequence[str], today: date) -> str:
+    """What a run's outcome depends on besides the store: configuration, mappings, the
+    connections taking part and the portfolio day."""
+    digest = hashlib.sha256()
+    digest.update(loaded.config.model_dump_json().encode())
+    for name in sorted(loaded.mappings):
+        digest.update(name.encode())
+        digest.update(loaded.mappings[name].model_dump_json().encode())
+    digest.update(",".join(sorted(connections)).encode())
+    digest.update(today.isoformat().encode())
+    return digest.hexdigest()
+
+
+@dataclass
+class Converged:
+    """The converged run a quiet run stands on."""
+
+    run_id: int
+    analysis_run: int  # the run whose schedule, findings and roll-ups stand
+    report: dict[str, Any]
+
+
+def converged_run(store: Store, fingerprint: str) -> Converged | None:
+    """The previous run, when it converged with these inputs and nothing has happened since
+    (no pending write, no conflict resolved by a person); otherwise None."""
+    with store.sessions() as session:
+        last = session.scalars(
+            select(models.Run)
+            .where(models.Run.dry_run.is_(False), models.Run.status != "running")
+            .order_by(models.Run.id.desc())
+            .limit(1)
+        ).first()
+        if last is None or last.status != "ok" or not last.report:
+            return None
+        report = last.report
+        if report.get("inputs") != fingerprint or report.get("plan") or report.get("conflicts"):
+            return None
+        if report.get("write_errors") or report.get("full") is None:
+            return None
+        pending = session.scalar(
+            select(func.count()).select_from(models.Outbox).where(models.Outbox.status == "pending")
+        )
+        resolved = session.scalar(
+            select(func.count())
+            .select_from(models.Conflict)
+            .where(models.Conflict.status == "resolved")
+        )
+        if pending or resolved:
+            return None
+        return Converged(last.id, int(report.get("analysis_run") or last.id), report)
+
+
+@dataclass
+class Echoes:
+    """Links whose record came back with a new version but the same content."""
+
+    versions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Echoes | None:
+    """Echoes to record when every pulled record is one the store holds unchanged; None as
+    soon as one record is new, revived, re-pointed, re-identified or changed."""
+    links = models.Link.__table__
+    echoes = Echoes()
+    with store.sessions() as session:
+        for connection, records in pulled.items():
+            for start in range(0, len(records), LOOKUP_CHUNK):
+                chunk = records[start : start + LOOKUP_CHUNK]
+                stored = {
+                    (row.entity_type, row.external_id): row
+                    for row in session.execute(
+                        select(links).where(
+                            links.c.connection == connection,
+                            links.c.external_id.in_({r.ref.external_id for r in chunk}),
+                        )
+                    )
+                }
+                for record in chunk:
+                    row = stored.get((record.ref.entity_type.value, record.ref.external_id))
+                    if row is None or row.deleted_at is not None:
+                        return None
+                    if not _same(record, row):
+                        return None
+                    if row.version_token != record.ref.version_token:
+                        echoes.versions.append(
+                            {
+                                "_id": row.id,
+                                "version_token": record.ref.version_token,
+                                "source_modified_at": record.ref.source_modified_at,
+                            }
+                        )
+    return echoes
+
+
+def _same(record: PulledRecord, row: Any) -> bool:
+    """The identify stage's own test for a changed record (the content hash of values and
+    references), plus the pmo-sync id it carries."""
+    if record.pmo_id is not None and record.pmo_id != row.canonical_id:
+        return False
+    return bool(row.content_hash == record.hash)
+
+
+def record_echoes(session: Any, echoes: Echoes) -> None:
+    """The new version tokens of unchanged records (in the caller's transaction)."""
+    if echoes.versions:
+        links = models.Link.__table__
+        session.execute(
+            update(links).where(links.c.id == bindparam("_id")),
+            echoes.versions,
+        )

@@ -1,0 +1,122 @@
+"""Quiet runs (sync/quiet.py): once a run converged, a run that pulls nothing new skips
+reconcile, analysis and planning, and any change (a person's edit, a new day, a new mapping)
+brings the whole run back. Real pyairtable against the Airtable emulator, through the CLI."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from ruamel.yaml import YAML
+
+from pmosync.config.loader import load_config
+from pmosync.reports.data import load_report_data
+from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
+from pmosync.sync.store import Store
+from tests.e2e.conftest import TODAY, Slice
+
+QUIET_NOTICE = "nothing changed since run #"
+
+
+def converge(slice_: Slice) -> dict[str, Any]:
+    """Sync until a run plans nothing (the first run writes the consolidated status)."""
+    code, report = slice_.sync("--full")
+    assert code == 0, report
+    for _ in range(3):
+        code, report = slice_.sync()
+        assert code == 0, report
+        if not report["plan"]:
+            return report
+    raise AssertionError(f"no convergence: {report['plan']}")
+
+
+def is_quiet(report: dict[str, Any]) -> bool:
+    return any(n.startswith(QUIET_NOTICE) for n in report["notices"])
+
+
+def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice: Any) -> None:
+    slice_ = make_slice()
+    settled = converge(slice_)
+    assert not is_quiet(settled) and "reconcile" in settled["phases"]
+
+    code, quiet = slice_.sync()
+    assert code == 0, quiet
+    assert is_quiet(quiet), quiet["notices"]
+    assert {"reconcile", "analyse", "plan", "apply"}.isdisjoint(quiet["phases"])
+    assert quiet["plan"] == [] and quiet["writes_applied"] == 0
+    assert quiet["analysis_run"] == settled["run_id"]
+    # the schedule section and roll-ups a person reads in the report are the standing ones
+    assert quiet["schedule"] == settled["schedule"]
+    assert quiet["rollups"] == settled["rollups"]
+    assert quiet["entities"] == settled["entities"]
+
+    # a second quiet run names the same analysis, not the quiet run before it
+    code, again = slice_.sync()
+    assert is_quiet(again) and again["analysis_run"] == settled["run_id"]
+
+    # the reports read the standing analysis through the quiet runs
+    loaded = load_config(slice_.config)
+    store = Store.open(loaded.store_url())
+    try:
+        data = load_report_data(store, "Test")
+    finally:
+        store.close()
+    assert data.run_id == again["run_id"]
+    assert data.findings is not None
+
+
+def test_a_persons_edit_brings_the_whole_run_back(make_slice: Any) -> None:
+    slice_ = make_slice()
+    converge(slice_)
+    emulator = slice_.service().emulator
+    milestones = {r["id"]: r["fields"] for r in emulator.records(BASE_ID, "Milestones")}
+    project_id, target = next(
+        (f["Project"][0], mid)
+        for mid, f in milestones.items()
+        if f.get("Project") and not f.get("Done") and f.get("Due date", "") >= TODAY.isoformat()
+    )
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    emulator.edit_record(BASE_ID, "Milestones", target, {"Due date": tomorrow, "Name": "Go/no-go"})
+
+    code, report = slice_.sync()
+    assert code == 0, report
+    assert not is_quiet(report)
+    assert "reconcile" in report["phases"] and report["writes_applied"] == 1
+    projects = {r["id"]: r["fields"] for r in emulator.records(BASE_ID, "Projects")}
+    assert projects[project_id]["Next milestone"] == "Go/no-go"
+
+
+def test_a_new_day_or_a_full_run_is_never_quiet(make_slice: Any) -> None:
+    slice_ = make_slice()
+    converge(slice_)
+    # RAG and overdue counts depend on the day: the next day's run analyses again
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    code, report = slice_.sync("--today", tomorrow)
+    assert code == 0, report
+    assert not is_quiet(report) and "analyse" in report["phases"]
+    # --full lists everything to find deletions: always the whole run
+    code, report = slice_.sync("--full", "--today", tomorrow)
+    assert code == 0, report
+    assert not is_quiet(report) and "reconcile" in report["phases"]
+
+
+def test_a_changed_mapping_is_never_quiet(make_slice: Any) -> None:
+    slice_ = make_slice()
+    converge(slice_)
+    yaml = YAML()
+    config = yaml.load(slice_.config.read_text())
+    [team] = config["teams"].values()
+    path = slice_.sandbox.directory / team["mapping"]
+    path.write_text(path.read_text() + "\n# a comment is no change of the mapping\n")
+    code, report = slice_.sync()
+    assert code == 0 and is_quiet(report), report["notices"]
+
+    mapping = yaml.load(path.read_text())
+    del mapping["entities"]["project"]["fields"]["overdue_milestones"]
+    with path.open("w") as handle:
+        yaml.dump(mapping, handle)
+    code, report = slice_.sync()
+    assert code == 0, report
+    assert not is_quiet(report) and "plan" in report["phases"]
+    code, report = slice_.sync()
+    assert code == 0 and is_quiet(report), "converged again under the new mapping"
