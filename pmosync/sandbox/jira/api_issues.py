@@ -5,7 +5,6 @@ comments, changelog and assignee.
 from __future__ import annotations
 
 import base64
-from collections import OrderedDict
 from datetime import datetime
 from typing import Any
 
@@ -540,15 +539,17 @@ class IssueRoutes(HandlerBase):
                 if field_ids and not any(i.get("fieldId") in field_ids for i in history.items):
                     continue
                 rows.append((issue, history))
+        # "sorted by changelog date and issue IDs, starting from the oldest changelog and
+        # smallest issue ID" (POST /rest/api/3/changelog/bulkfetch in the v3 spec)
+        rows.sort(key=lambda row: (row[1].created, row[0].id))
         page = rows[offset : offset + size]
-        grouped: OrderedDict[int, list[Any]] = OrderedDict()
+        # consecutive histories of one issue share an entry; the page keeps the date order
+        entries: list[dict[str, Any]] = []
         for issue, history in page:
-            grouped.setdefault(issue.id, []).append(call.view.history(history))
-        out: dict[str, Any] = {
-            "issueChangeLogs": [
-                {"issueId": str(i), "changeHistories": h} for i, h in grouped.items()
-            ]
-        }
+            if not entries or entries[-1]["issueId"] != str(issue.id):
+                entries.append({"issueId": str(issue.id), "changeHistories": []})
+            entries[-1]["changeHistories"].append(call.view.history(history))
+        out: dict[str, Any] = {"issueChangeLogs": entries}
         if offset + size < len(rows):
             out["nextPageToken"] = base64.urlsafe_b64encode(str(offset + size).encode()).decode()
         return out

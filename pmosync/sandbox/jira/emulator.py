@@ -91,6 +91,10 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # entity property paths an app declared as indexed ("pmo-sync.id"); JQL on any other
     # issue.property[...] path finds nothing (see jql.Catalog.lookup)
     "entity_property_indexes": [],
+    # Atlassian: "429 responses may be accompanied by Retry-After and X-RateLimit-Reset"
+    # (developer.atlassian.com/cloud/jira/platform/rate-limiting/): every Nth 429 of the
+    # rate limiter comes without them (0: always sent, 1: never)
+    "omit_retry_after_every": 0,
 }
 
 
@@ -123,6 +127,7 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         )
         self.knobs: dict[str, Any] = dict(DEFAULT_KNOBS)
         self._buckets: dict[str, _Bucket] = {}
+        self._throttled = 0  # 429s the rate limiter answered (omit_retry_after_every)
         self._cursors: OrderedDict[str, SearchCursor] = OrderedDict()
         self._dc_cache: OrderedDict[tuple[str, str, int], list[int]] = OrderedDict()
         self.state: JiraState = build_state(self.seed)
@@ -264,9 +269,9 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
 
     def fault_response(self, burst: Burst) -> Response:
         if burst.status == 429:
+            # an injected 429 without retry_after has no Retry-After (the header is optional)
             headers = self._rate_headers(
-                limit=int(self.knobs["rate_limit_burst"] or 20),
-                retry_after=burst.retry_after if burst.retry_after is not None else 1,
+                limit=int(self.knobs["rate_limit_burst"] or 20), retry_after=burst.retry_after
             )
             return Response(
                 jira_body(["Rate limit exceeded."]),
@@ -281,15 +286,16 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         )
         return Response(json.dumps(body), status=burst.status, mimetype="application/json")
 
-    def _rate_headers(self, *, limit: int, retry_after: int) -> dict[str, str]:
-        reset = datetime.now(UTC) + timedelta(seconds=retry_after)
+    def _rate_headers(self, *, limit: int, retry_after: int | None) -> dict[str, str]:
         headers = {
-            "Retry-After": str(int(retry_after)),
             "X-RateLimit-Limit": str(limit),
             "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
             "RateLimit-Reason": "jira-burst-based",
         }
+        if retry_after is not None:
+            reset = datetime.now(UTC) + timedelta(seconds=retry_after)
+            headers["Retry-After"] = str(int(retry_after))
+            headers["X-RateLimit-Reset"] = reset.strftime("%Y-%m-%dT%H:%MZ")
         if not self.cloud:
             rate = self.knobs["rate_limit_per_second"] or 1
             headers["X-RateLimit-FillRate"] = str(max(1, int(rate)))
@@ -307,7 +313,11 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         if bucket.tokens >= 1:
             bucket.tokens -= 1
             return bucket.tokens
-        retry_after = max(1, math.ceil((1 - bucket.tokens) / rate))
+        retry_after: int | None = max(1, math.ceil((1 - bucket.tokens) / rate))
+        self._throttled += 1
+        omit = int(self.knobs["omit_retry_after_every"] or 0)
+        if omit and self._throttled % omit == 0:
+            retry_after = None
         headers = self._rate_headers(limit=int(burst), retry_after=retry_after)
         headers["RateLimit-Reason"] = reason
         raise JiraHttpError(429, ["Rate limit exceeded."], headers=headers)
@@ -399,7 +409,11 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
 
     def _respond(self, data: Any, status: int = 200) -> Response:
         if data is None:
-            return Response(status=status)
+            # Jira's empty answers (204 on edits, 201 on issueLink) carry no body and no
+            # Content-Type; Flask would label them text/html, which no Jira reply is.
+            response = Response(status=status)
+            del response.headers["Content-Type"]
+            return response
         return Response(json.dumps(data), status=status, mimetype="application/json")
 
     def register_routes(self, app: Flask) -> None:

@@ -596,8 +596,13 @@ class View:
             ]
         if "changelog" in expand:
             histories = issue.histories
-            if state.cloud and len(histories) > cloud_changelog_page:
-                histories = histories[-cloud_changelog_page:]
+            if state.cloud:
+                # Cloud: "a list of recent updates to an issue, sorted by date, starting from
+                # the most recent" (GET /rest/api/3/issue/{issueIdOrKey}, expand, in
+                # tests/fixtures/specs/jira-cloud-platform-v3.openapi.json), one page of them.
+                histories = histories[::-1][:cloud_changelog_page]
+            # DC lists every history, oldest first (seen on Jira Server 8:
+            # github.com/solidify/jira-azuredevops-migrator/issues/559)
             out["changelog"] = {
                 "startAt": 0,
                 "maxResults": len(histories),
