@@ -373,6 +373,8 @@ def test_metadata_document_describes_the_feed(stack: PwaStack) -> None:
 
 
 def test_expand_draft_custom_fields_and_human_task_edit(stack: PwaStack) -> None:
+    # reads ProjectData right after a publish: the reporting lag (on by default) is off
+    stack.pwa.configure({"reporting_lag_seconds": 0})
     pid = _first_project(stack)
     fields = {f.name: f for f in stack.pwa.state.custom_fields}
     status = fields["PMO Status"].json_key

@@ -83,6 +83,8 @@ def _leaf(stack: PwaStack, pid: str) -> dict[str, Any]:
 
 
 def test_check_out_edit_custom_fields_publish(stack: PwaStack) -> None:
+    # reads ProjectData right after a publish: the reporting lag (on by default) is off
+    stack.pwa.configure({"reporting_lag_seconds": 0})
     client = Client(stack)
     pid = _pid(stack)
     task = _leaf(stack, pid)
@@ -395,6 +397,8 @@ def test_throttling_answers_with_integer_retry_after(stack: PwaStack) -> None:
 
 
 def test_human_edit_publishes_and_draft_edits_stay_invisible(stack: PwaStack) -> None:
+    # reads ProjectData right after a publish: the reporting lag (on by default) is off
+    stack.pwa.configure({"reporting_lag_seconds": 0})
     pid = _pid(stack)
     task = _leaf(stack, pid)
     before = stack.pwa.projects()[0]["LastPublishedDate"]

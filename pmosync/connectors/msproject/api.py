@@ -7,11 +7,10 @@ mapping here (that is ``mapper``) and no policy decisions (that is ``connector``
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 
 from pmosync.connectors.msproject import odata
-from pmosync.connectors.msproject.client import PwaClient, changed_filter
+from pmosync.connectors.msproject.client import PwaClient
 
 PROJECT_LIST_SELECT = "Id,Name,LastPublishedDate,LastSavedDate,IsCheckedOut"
 
@@ -42,13 +41,29 @@ class PwaApi:
         )
 
     # -- projects ------------------------------------------------------------------------
-    def projects(
-        self, *, changed_since: datetime | None = None, field: str = "LastPublishedDate"
-    ) -> Iterator[dict[str, Any]]:
+    def projects(self) -> Iterator[dict[str, Any]]:
+        """Every published project, a few columns each. No ``$filter``: Microsoft documents date
+        filters for the reporting feed (ProjectData, learn.microsoft.com/previous-versions/
+        office/project-odata/dn776317 "delta syncs") but not for ``ProjectServer/Projects``, so
+        the connector lists once and compares the dates itself."""
         params = {"$select": PROJECT_LIST_SELECT}
-        if changed_since is not None:
-            params["$filter"] = changed_filter(field, changed_since)
         return self.client.collection("/Projects", what="projects", params=params)
+
+    def reporting_projects(self) -> Iterator[dict[str, Any]]:
+        """ProjectData's view of each project: which publish the reporting feed has caught
+        up with (it lags publishing)."""
+        return self.client.collection(
+            self.client.data_url("Projects"),
+            what="reporting Projects",
+            params={"$select": "ProjectId,ProjectLastPublishedDate"},
+        )
+
+    def task_ids(self, project_id: str) -> Iterator[dict[str, Any]]:
+        return self.client.collection(
+            f"{_p(project_id)}/Tasks",
+            what=f"project {project_id} task ids",
+            params={"$select": "Id"},
+        )
 
     def project(self, project_id: str) -> dict[str, Any]:
         """The published project with its enterprise custom fields (``Custom_x005f_…``) and

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Mapping
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -343,7 +342,3 @@ def _digest_rejected(response: requests.Response) -> bool:
     except ValueError:
         return False
     return bool(error) and "security validation" in error.message.lower()  # type: ignore[union-attr]
-
-
-def changed_filter(field: str, since: datetime) -> str:
-    return f"{field} ge {odata.datetime_literal(since)}"

@@ -41,7 +41,7 @@ from pmosync.connectors.base import Capabilities, Scope
 from pmosync.connectors.isolation import record_problem
 from pmosync.connectors.msproject import mapper
 from pmosync.connectors.msproject.api import PwaApi
-from pmosync.connectors.msproject.auth import Credentials, credentials_for
+from pmosync.connectors.msproject.auth import Credentials, credentials_for, default_cache_path
 from pmosync.connectors.msproject.client import (
     NotFoundError,
     ProjectCheckedOutError,
@@ -51,6 +51,7 @@ from pmosync.connectors.msproject.client import (
 )
 from pmosync.connectors.msproject.customfields import CustomFieldCatalog
 from pmosync.connectors.msproject.odata import datetime_literal, parse_datetime
+from pmosync.connectors.msproject.own_publishes import OwnPublishes, stamps
 from pmosync.connectors.msproject.transport import build_session
 from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
@@ -144,6 +145,12 @@ class PwaConnector:
         self._catalog: CustomFieldCatalog | None = None
         self._calendars: list[dict[str, Any]] | None = None
         self._task_project: dict[str, str] = {}
+        # this run's listing (project id -> Id, Name and publish stamps), for the push
+        self._listed: dict[str, dict[str, Any]] = {}
+        self._tasks_listed: set[str] = set()  # plans whose task ids were read for a lookup
+        cache = config.token_cache or default_cache_path(name)
+        self.own_publishes = OwnPublishes(cache.with_name(f"{cache.stem}.own-publishes.json"))
+        self.echoes_skipped = 0  # plans not re-read because only our own publish changed them
 
     # -- protocol: description -----------------------------------------------------------
     def _fields(self, entity_type: EntityType) -> dict[str, FieldMapping]:
@@ -228,7 +235,8 @@ class PwaConnector:
             return
         if scope.name != PROJECTS_SCOPE.name:
             raise ConfigError(f"unknown scope {scope.name!r}", connection=self.name)
-        listed = list(self.api.projects(changed_since=threshold, field=self.options.changed_by))
+        # One listing of every project; the date test is ours (see PwaApi.projects).
+        listed = list(self.api.projects())
         people: set[str] = set()  # a resource on several teams is yielded once per pull
         calendars_read = False
         for summary in listed:
@@ -237,12 +245,29 @@ class PwaConnector:
             project_id = str(summary.get("Id") or "").lower()
             if not project_id:
                 raise FatalConnectorError("a project in the list has no Id", connection=self.name)
+            self._listed[project_id] = summary
+            if threshold is not None and not self._changed_since(summary, threshold):
+                continue
+            if threshold is not None and self.own_publishes.ours(project_id, summary):
+                # Unchanged since our own publish, which changed only what we wrote: the store
+                # already holds it (the engine records what a write sent). --full reads it.
+                self.echoes_skipped += 1
+                continue
             # The catalog and the calendars are read only when a project changed: a quiet run
             # costs one listing.
             if not calendars_read:
                 calendars_read = True
                 yield from self._pull_calendars()
             yield from self._pull_project(project_id, self.catalog(), people)
+
+    def _changed_since(self, summary: dict[str, Any], threshold: datetime) -> bool:
+        raw = summary.get(self.options.changed_by)
+        moment = parse_datetime(raw)
+        if moment is None:
+            # the 0001-01-01 sentinel: never published (or saved), nothing to read; no date at
+            # all: read the project rather than risk missing it
+            return not raw
+        return moment >= threshold
 
     def _pull_calendars(self) -> Iterator[PulledRecord | Quarantined]:
         """Enterprise base calendars (one request, ``BaseCalendarExceptions`` expanded)."""
@@ -486,6 +511,7 @@ class PwaConnector:
                     version_token=token if write.entity_type is EntityType.PROJECT else None,
                     values=write.values,
                 )
+        self.own_publishes.save()
         return [r for r in results if r is not None]
 
     def _plan(self, write: PlannedWrite, index: int, plans: dict[str, _ProjectPlan]) -> None:
@@ -523,19 +549,53 @@ class PwaConnector:
         plan.members.append(index)
 
     def _project_of(self, task_id: str) -> str:
+        """The plan a task belongs to: known from this run's pull, else from the reporting
+        feed's task index, else from the plans that feed has not caught up with yet."""
         if task_id not in self._task_project:
-            project_id = self.api.task_project(task_id)
+            project_id = self.api.task_project(task_id) or self._find_in_lagging_plans(task_id)
             if project_id is None:
                 raise FatalConnectorError(f"task {task_id} not found", connection=self.name)
             self._task_project[task_id] = project_id
         return self._task_project[task_id]
+
+    def _find_in_lagging_plans(self, task_id: str) -> str | None:
+        """ProjectData is refreshed by a reporting job queued after each publish, so it lags
+        publishing (learn.microsoft.com/previous-versions/office/project-odata/dn776317;
+        support.microsoft.com "Configure rollup of timephased reporting data": the "Reporting
+        Publish" queue job): a task published since is not in its index yet. Only plans whose
+        reporting date is older than their ProjectServer publish can hold such a task; their
+        task ids are read from ProjectServer, which is current."""
+        if not self._listed:
+            for summary in self.api.projects():
+                if self._selected(summary) and summary.get("Id"):
+                    self._listed[str(summary["Id"]).lower()] = summary
+        reported = {
+            str(row.get("ProjectId") or "").lower(): parse_datetime(
+                row.get("ProjectLastPublishedDate")
+            )
+            for row in self.api.reporting_projects()
+        }
+        for project_id, summary in self._listed.items():
+            published = parse_datetime(summary.get("LastPublishedDate"))
+            caught_up = reported.get(project_id)
+            if project_id in self._tasks_listed or (
+                published is not None and caught_up is not None and caught_up >= published
+            ):
+                continue
+            self._tasks_listed.add(project_id)
+            for row in self.api.task_ids(project_id):
+                if row.get("Id"):
+                    self._task_project[str(row["Id"]).lower()] = project_id
+            if task_id in self._task_project:
+                return self._task_project[task_id]
+        return None
 
     def _apply(self, plan: _ProjectPlan) -> str | None:
         """One check-out → update → publish cycle; force check-in on any failure."""
         pid = plan.project_id
         if not (plan.write.custom_fields or plan.write.draft or plan.tasks):
             return None
-        self._check_out(pid)
+        before = self._check_out(pid)
         try:
             if plan.write.custom_fields:
                 job = self.api.update_custom_fields(pid, plan.write.custom_field_dictionary())
@@ -553,17 +613,52 @@ class PwaConnector:
         try:
             published = self.api.project(pid)
         except PmoSyncError:
+            self.own_publishes.forget(pid)
             return None
+        self._remember_publish(plan, before, published)
         moment = parse_datetime(published.get("LastPublishedDate"))
         return moment.isoformat() if moment else None
 
-    def _check_out(self, project_id: str) -> None:
+    def _remember_publish(
+        self, plan: _ProjectPlan, before: dict[str, Any] | None, published: dict[str, Any]
+    ) -> None:
+        """Record the stamps our publish left, so the next pull need not re-read the plan, only
+        when that publish changed nothing but what we wrote (which the store records):
+
+        * the draft we checked out was the plan this run's listing showed (same publish and
+          save stamps): nobody published or saved a draft between our pull and our check-out,
+          so our publish carried no one else's change;
+        * we wrote enterprise custom fields only: a draft or task change makes Project
+          reschedule, which moves dates we did not write;
+        * the site has no formula custom field, whose value could follow the ones we wrote;
+        * the plan was checked in and nobody has it checked out again.
+
+        Otherwise the record is dropped and the next pull reads the plan as before.
+        """
+        pid = plan.project_id
+        listed = self._listed.get(pid)
+        quiet = (
+            listed is not None
+            and before is not None
+            and stamps(before) is not None
+            and stamps(before) == stamps(listed)
+            and not plan.write.draft
+            and not plan.tasks
+            and not self.catalog().has_formulas
+            and published.get("IsCheckedOut") is False
+        )
+        if quiet:
+            self.own_publishes.record(pid, published)
+        else:
+            self.own_publishes.forget(pid)
+
+    def _check_out(self, project_id: str) -> dict[str, Any] | None:
+        """Check the project out; the draft the server answers with (None if it sent none)."""
         wait = self.config.checkout_backoff_seconds
         attempts = self.config.checkout_attempts
         for attempt in range(1, attempts + 1):
             try:
-                self.api.check_out(project_id)
-                return
+                return self.api.check_out(project_id)
             except (ProjectCheckedOutError, ProjectWriteLockError) as exc:
                 if attempt == attempts:
                     raise type(exc)(
@@ -580,6 +675,7 @@ class PwaConnector:
                 )
                 self._sleep(wait)
                 wait *= 2
+        raise AssertionError("checkout_attempts is at least 1")  # the loop returns or raises
 
     def _force_check_in(self, project_id: str, cause: BaseException) -> None:
         wait = self.config.checkout_backoff_seconds

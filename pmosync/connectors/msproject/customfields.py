@@ -51,6 +51,7 @@ class CustomFieldDef:
     lookup_table_id: str | None = None
     multi: bool = False
     entries: tuple[LookupEntry, ...] = field(default=())
+    formula: bool = False  # computed by Project from other fields (PS.CustomField.Formula)
 
     @property
     def json_key(self) -> str:
@@ -154,9 +155,14 @@ class CustomFieldCatalog:
                     lookup_table_id=table_id,
                     multi=bool(raw.get("LookupAllowMultiSelect")),
                     entries=entries,
+                    formula=bool(str(raw.get("Formula") or "").strip()),
                 )
             )
         return cls(defs)
+
+    @property
+    def has_formulas(self) -> bool:
+        return any(f.formula for f in self.fields)
 
     def find(self, ref: str, entity: str | None = None) -> CustomFieldDef | None:
         """By internal name, JSON key, GUID or display name (case-insensitive), optionally

@@ -130,8 +130,12 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # ProjectServer (CSOM-REST) sends ISO wall-clock dates even in verbose (§5.4); set this to
     # serve WCF-style /Date(ms)/ there too, as ProjectData verbose always does.
     "projectserver_ms_dates": False,
-    # ProjectData shows a publish only this many seconds later (the reporting sync lags).
-    "reporting_lag_seconds": 0.0,
+    # ProjectData shows a publish only this many seconds later: the reporting database is
+    # refreshed by a "Reporting (Project Publish)" queue job that runs after the publish job
+    # (learn.microsoft.com/previous-versions/office/project-odata/dn776317; support.microsoft.com
+    # "Configure rollup of timephased reporting data in Project Online"). Seconds on a quiet
+    # farm, longer under load: on by default, as on the real service.
+    "reporting_lag_seconds": 3.0,
     # Serve project NUMBER custom field values as strings ("42.5"), as some sites do (§5.6).
     "numbers_as_strings": False,
     # GET QueueJobs('id') of a finished job answers 404 (it was purged): clients must cope.
@@ -181,6 +185,8 @@ class PwaEmulator(EmulatorBase):
         self.digests: dict[str, float] = {}
         self.known_users: dict[str, dict[str, Any]] = {}
         self.calls: Counter[str] = Counter()
+        # "GET ProjectServer/Projects $filter": which query options each endpoint was sent
+        self.options_used: Counter[str] = Counter()
         self._window: deque[float] = deque()
         self._guard = threading.RLock()
 
@@ -213,6 +219,7 @@ class PwaEmulator(EmulatorBase):
             self.reporting = Reporting(self.state)
             self.digests.clear()
             self.calls.clear()
+            self.options_used.clear()
             self._window.clear()
 
     # -- python API -----------------------------------------------------------------------
@@ -270,6 +277,13 @@ class PwaEmulator(EmulatorBase):
             writes.human_edit(self, self._record(project_id), task_id, publish, custom, changes)
             self.state.version += 1
 
+    def human_add_task(self, project_id: str, name: str) -> str:
+        """A planner adds a task to the plan in PWA and publishes at once; its id."""
+        with self._guard:
+            task_id = writes.human_add_task(self, self._record(project_id), name)
+            self.state.version += 1
+            return task_id
+
     def custom_field_value(self, project_id: str, name: str, *, draft: bool = False) -> Any:
         """A project custom field's value by display name; lookups as their entry texts."""
         record = self._record(project_id)
@@ -299,6 +313,12 @@ class PwaEmulator(EmulatorBase):
         """Cancel a queue job as an administrator would (unblocks the project's queue)."""
         with self._guard:
             return writes.cancel_job(self, Guid(job_id))
+
+    def query_options(self) -> dict[str, int]:
+        """Requests per endpoint and query option sent, e.g.
+        ``GET ProjectServer/Projects $select``."""
+        with self._guard:
+            return dict(self.options_used)
 
     def api_calls(self) -> dict[str, int]:
         """Requests per normalised endpoint (GUIDs replaced by ``{id}``), e.g.
@@ -380,7 +400,10 @@ class PwaEmulator(EmulatorBase):
         dialect = negotiate(request.headers.get("Accept", ""), request.args.get("$format"))
         try:
             with self._guard:
-                self.calls[f"{method} {_normalise(rest)}"] += 1
+                endpoint = f"{method} {_normalise(rest)}"
+                self.calls[endpoint] += 1
+                for option in request.args:
+                    self.options_used[f"{endpoint} {option}"] += 1
                 limited = self._rate_limited()
                 if limited is not None:
                     return limited

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from pmosync.sandbox.pwa.odata import SENTINEL_DATE, Entity, Guid, ODataError, parse_datetime
@@ -542,7 +543,10 @@ def _publish(emulator: PwaEmulator, record: ProjectRecord, *, check_in: bool) ->
         record.reporting_until = time.monotonic() + lag
     record.draft.rollup()
     record.published = record.draft.clone()
-    stamp = emulator.now()
+    # The queue runs one project's jobs one at a time and a publish job takes seconds, so two
+    # publishes of a project never share a LastPublishedDate; at the emulator's one-second
+    # resolution an in-process "person" could publish within our second, so keep them apart.
+    stamp = max(emulator.now(), record.last_published + timedelta(seconds=1))
     record.last_published = stamp
     record.last_saved = stamp
     record.modified = stamp
@@ -839,6 +843,17 @@ def _add_resource(emulator: PwaEmulator, params: dict[str, Any]) -> Entity:
 
 
 # -- the human side ------------------------------------------------------------------------
+def human_add_task(emulator: PwaEmulator, record: ProjectRecord, name: str) -> str:
+    """A planner adds a task in PWA and publishes: the new task's id."""
+    if record.checkout is not None and not record.checkout.owner_id.startswith("human:"):
+        raise RuntimeError(f"{record.name} is checked out to {record.checkout.owner_name}")
+    now = emulator.now()
+    task = _add_task(emulator, record, {"Name": name}, now)
+    record.last_saved = now
+    _publish(emulator, record, check_in=False)
+    return str(task.props["Id"])
+
+
 def human_edit(
     emulator: PwaEmulator,
     record: ProjectRecord,

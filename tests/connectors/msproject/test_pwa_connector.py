@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import stat
 import threading
@@ -31,6 +32,7 @@ from pmosync.connectors import get_connector
 from pmosync.connectors.msproject.auth import sign_in
 from pmosync.connectors.msproject.connector import PwaConnector
 from pmosync.connectors.msproject.discover import discover
+from pmosync.connectors.msproject.own_publishes import OwnPublishes
 from pmosync.errors import RetriableError
 from pmosync.sandbox.entra import DEFAULT_USER_UPN, EntraEmulator
 from pmosync.sandbox.harness import Sandbox
@@ -249,7 +251,8 @@ def _project_write(pid: str, **values: Any) -> PlannedWrite:
 def test_push_custom_fields_in_one_checkout_publish_cycle(
     loaded: LoadedConfig, pwa: PwaEmulator
 ) -> None:
-    pwa.configure({"job_polls": 3})
+    # this test reads ProjectData right after publishing: the reporting lag is off
+    pwa.configure({"job_polls": 3, "reporting_lag_seconds": 0})
     pid = str(pwa.projects()[0]["Id"])
     task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
     connector = _connector(
@@ -391,10 +394,11 @@ def test_discover_lists_projects_and_custom_fields(loaded: LoadedConfig, pwa: Pw
 
 
 def test_scenario_paths_resolve(sandbox: Sandbox) -> None:
+    # delegated sign-in: no client secret anywhere, the user's tokens in a 0600 cache
     info = (sandbox.directory / "sandbox.json").read_text()
-    assert "client_secret" in info and Path(sandbox.directory / "secrets").is_dir()
-    secret = sandbox.directory / "secrets" / f"{NAME}.client_secret"
-    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert "client_secret" not in info and Path(sandbox.directory / "secrets").is_dir()
+    cache = sandbox.directory / "tokens" / f"{NAME}.msal.json"
+    assert stat.S_IMODE(cache.stat().st_mode) == 0o600
 
 
 class _StaleFirst:
@@ -624,3 +628,126 @@ def test_sharepoint_2019_links_are_read_again_with_their_ends(
     # each project's links: once plain, once with $expand=Start,End
     pages = sum(max(1, -(-len(pwa.published(s).links) // PAGE_SIZE)) for s in {p for p, _ in links})
     assert _calls(pwa, "TaskLinks") == 2 * pages
+
+
+# -- incremental pull: documented query options, the reporting lag, our own publishes --------
+def _remembering(connector: PwaConnector, memory: Path) -> PwaConnector:
+    """This connector with its own-publish memory in ``memory`` (one file per test)."""
+    connector.own_publishes = OwnPublishes(memory)
+    return connector
+
+
+def _projects_read(items: list[Any]) -> set[str]:
+    return set(_records(items, EntityType.PROJECT))
+
+
+def test_the_project_listing_sends_no_date_filter(loaded: LoadedConfig, pwa: PwaEmulator) -> None:
+    # Microsoft documents date filters for ProjectData only; ProjectServer/Projects is listed
+    # once with $select and compared here (issue #9, break 5).
+    connector = _connector(loaded)
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    assert _pull(connector, since=since) == []
+    changed = str(pwa.projects()[2]["Id"])
+    pwa.human_edit(changed, custom={"PMO Status": "edited"})
+    assert _projects_read(_pull(connector, since=since)) == {changed}
+    options = pwa.query_options()
+    assert options.get("GET ProjectServer/Projects $select", 0) == 2
+    assert not [
+        k for k in options if k.startswith("GET ProjectServer/Projects ") and "$filter" in k
+    ]
+
+
+def test_a_task_write_finds_its_plan_while_the_reporting_feed_lags(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    # A task published a moment ago is not in ProjectData yet (the reporting job runs after the
+    # publish); a write to it still finds its plan, through ProjectServer.
+    pwa.configure({"reporting_lag_seconds": 600.0})
+    pid = str(pwa.projects()[1]["Id"])
+    task_id = pwa.human_add_task(pid, "Added by a planner")
+    connector = _connector(loaded)  # a run that did not pull this plan
+    write = PlannedWrite(
+        connection=NAME,
+        entity_type=EntityType.WORK_ITEM,
+        canonical_id="canon-task",
+        op="update",
+        changes=[FieldChange("name", None, "Renamed by pmo-sync", "test")],
+        external_id=task_id,
+        outbox_id=7,
+    )
+    [result] = connector.push([write])
+    assert result.ok, result.error
+    task = next(t for t in pwa.published(pid).tasks if str(t["Id"]) == task_id)
+    assert task["Name"] == "Renamed by pmo-sync"
+    # only the lagging plan's task ids were read (one page per PAGE_SIZE tasks), no other's
+    pages = math.ceil(len(pwa.published(pid).tasks) / PAGE_SIZE)
+    assert pwa.query_options().get("GET ProjectServer/Projects('{id}')/Tasks $select") == pages
+
+
+def test_a_quiet_run_after_our_publish_rereads_no_plan_but_reads_a_later_one(
+    loaded: LoadedConfig, pwa: PwaEmulator, tmp_path: Path
+) -> None:
+    memory = tmp_path / "own-publishes.json"
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    writer = _remembering(_connector(loaded), memory)
+    _pull(writer)  # the writing run's pull
+    pid = str(pwa.projects()[0]["Id"])
+    assert writer.push([_project_write(pid, pmo_status="written by pmo-sync")])[0].ok
+    assert stat.S_IMODE(memory.stat().st_mode) == 0o600
+
+    quiet = _remembering(_connector(loaded), memory)  # the next run: nothing changed remotely
+    tasks_before = _calls(pwa, "/Tasks")
+    assert _pull(quiet, since=since) == []  # our publish is after the cursor, yet not re-read
+    assert quiet.echoes_skipped == 1
+    assert _calls(pwa, "/Tasks") == tasks_before
+    # --full still reads it
+    assert pid in _projects_read(_pull(_remembering(_connector(loaded), memory)))
+
+    pwa.human_edit(pid, custom={"PMO Status": "a person's edit"})  # published afterwards
+    later = _remembering(_connector(loaded), memory)
+    read = _records(_pull(later, since=since), EntityType.PROJECT)
+    assert set(read) == {pid} and later.echoes_skipped == 0
+    assert read[pid].values["custom"]["PMO Status"] == "a person's edit"
+
+
+def test_a_publish_between_our_pull_and_our_write_is_still_read(
+    loaded: LoadedConfig, pwa: PwaEmulator, tmp_path: Path
+) -> None:
+    memory = tmp_path / "own-publishes.json"
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    writer = _remembering(_connector(loaded), memory)
+    _pull(writer)
+    pid = str(pwa.projects()[0]["Id"])
+    task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
+    # a planner publishes after our listing: our own publish then carries their change too
+    pwa.human_edit(pid, str(task["Id"]), Name="Renamed after the listing")
+    assert writer.push([_project_write(pid, pmo_status="ours")])[0].ok
+    read = _records(
+        _pull(_remembering(_connector(loaded), memory), since=since), EntityType.WORK_ITEM
+    )
+    assert read[str(task["Id"])].values["name"] == "Renamed after the listing"
+
+
+def test_a_task_write_is_read_again_since_project_reschedules(
+    loaded: LoadedConfig, pwa: PwaEmulator, tmp_path: Path
+) -> None:
+    memory = tmp_path / "own-publishes.json"
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    writer = _remembering(
+        _connector(loaded, mapping_update={"work_item": {"due": {"field": "Finish"}}}), memory
+    )
+    items = _pull(writer)
+    pid = str(pwa.projects()[0]["Id"])
+    task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
+    due = (task["Finish"] + timedelta(days=3)).date().isoformat()
+    write = PlannedWrite(
+        connection=NAME,
+        entity_type=EntityType.WORK_ITEM,
+        canonical_id="canon-task",
+        op="update",
+        changes=[FieldChange("due", None, due, "test")],
+        external_id=str(task["Id"]),
+        outbox_id=8,
+    )
+    assert items and writer.push([write])[0].ok
+    assert pid in _projects_read(_pull(_remembering(_connector(loaded), memory), since=since))
