@@ -30,6 +30,15 @@ class Burst:
     path_prefix: str = ""
     body: Any = None
     method: str = ""  # only requests of this method ("PATCH"): a write refused, reads fine
+    seconds: float = 0.0  # a stall: how long the request hangs before the server handles it
+
+    def matches(self, path: str, method: str) -> bool:
+        """``method`` "" is any request, "WRITE" any but GET/HEAD, else that method."""
+        if self.count <= 0 or not path.startswith(self.path_prefix):
+            return False
+        if self.method.upper() == "WRITE":
+            return method.upper() not in ("GET", "HEAD")
+        return not self.method or self.method.upper() == method.upper()
 
 
 @dataclass
@@ -38,6 +47,10 @@ class FaultInjector:
     bursts: list[Burst] = field(default_factory=list)
     drops: int = 0
     drop_path_prefix: str = ""
+    drop_method: str = ""  # as Burst.method
+    # requests that hang ``seconds`` before the server handles them (a client timeout; the
+    # server still applies the request after the client gave up)
+    stalls: list[Burst] = field(default_factory=list)
     # responses lost AFTER the request was applied (a proxy or network cut on the way back):
     # the client cannot tell a write that landed from one that did not
     lost: list[Burst] = field(default_factory=list)
@@ -54,6 +67,9 @@ class FaultInjector:
             if "drop" in spec:
                 self.drops = int(spec["drop"].get("count", 1))
                 self.drop_path_prefix = spec["drop"].get("path_prefix", "")
+                self.drop_method = spec["drop"].get("method", "")
+            if "stall" in spec:  # {"count": 1, "seconds": 5, "path_prefix": "", "method": ""}
+                self.stalls.append(Burst(status=0, **spec["stall"]))
             if "lose_response" in spec:  # {"count": 1, "path_prefix": "/v0", "method": "PATCH"}
                 self.lost.append(Burst(status=0, **spec["lose_response"]))
 
@@ -62,34 +78,36 @@ class FaultInjector:
             self.latency = 0.0
             self.bursts.clear()
             self.drops = 0
+            self.drop_method = ""
             self.lost.clear()
+            self.stalls.clear()
 
-    def take_drop(self, path: str) -> bool:
+    def take_drop(self, path: str, method: str = "") -> bool:
+        drop = Burst(0, self.drops, path_prefix=self.drop_path_prefix, method=self.drop_method)
         with self.lock:
-            if self.drops and path.startswith(self.drop_path_prefix):
+            if drop.matches(path, method):
                 self.drops -= 1
                 return True
             return False
 
     def take_lost(self, path: str, method: str) -> bool:
-        with self.lock:
-            for lost in self.lost:
-                if lost.method and lost.method.upper() != method.upper():
-                    continue
-                if lost.count > 0 and path.startswith(lost.path_prefix):
-                    lost.count -= 1
-                    return True
-            return False
+        return self._take(self.lost, path, method) is not None
+
+    def take_stall(self, path: str, method: str) -> Burst | None:
+        return self._take(self.stalls, path, method)
 
     def take_burst(self, path: str, method: str = "") -> Burst | None:
+        found = self._take(self.bursts, path, method)
         with self.lock:
-            for burst in self.bursts:
-                if burst.method and burst.method.upper() != method.upper():
-                    continue
-                if burst.count > 0 and path.startswith(burst.path_prefix):
-                    burst.count -= 1
-                    return burst
             self.bursts = [b for b in self.bursts if b.count > 0]
+        return found
+
+    def _take(self, faults: list[Burst], path: str, method: str) -> Burst | None:
+        with self.lock:
+            for fault in faults:
+                if fault.matches(path, method):
+                    fault.count -= 1
+                    return fault
             return None
 
 
@@ -216,7 +234,10 @@ class EmulatorBase:
                 )
             if emulator.faults.latency:
                 time.sleep(emulator.faults.latency)
-            if emulator.faults.take_drop(request.path):
+            stall = emulator.faults.take_stall(request.path, request.method)
+            if stall is not None:
+                time.sleep(stall.seconds)
+            if emulator.faults.take_drop(request.path, request.method):
                 return drop_connection()
             burst = emulator.faults.take_burst(request.path, request.method)
             if burst is not None:
