@@ -317,6 +317,29 @@ def test_batch_update_and_batch_delete(api: Api) -> None:
     assert table.all(formula="FIND('Batch ', {Name}) = 1") == []
 
 
+def test_a_batch_write_to_a_deleted_record_is_422_row_does_not_exist(api: Api) -> None:
+    # Airtable's batch update answers 422 ROW_DOES_NOT_EXIST (github.com/domdomegg/
+    # airtable-mcp-server/issues/28), not the 404 its single-record routes give.
+    table = api.table(BASE_ID, "Milestones")
+    gone = table.create({"Name": "Deleted meanwhile", "Due date": "2026-05-01"})
+    table.delete(gone["id"])
+    for write in (
+        lambda: table.batch_update([{"id": gone["id"], "fields": {"Done": True}}]),
+        lambda: table.batch_upsert(
+            [{"id": gone["id"], "fields": {"Name": "Deleted meanwhile"}}], key_fields=["Name"]
+        ),
+    ):
+        with pytest.raises(requests.HTTPError) as exc:
+            write()
+        assert exc.value.response is not None and exc.value.response.status_code == 422
+        assert exc.value.response.json() == {
+            "error": {
+                "type": "ROW_DOES_NOT_EXIST",
+                "message": f"Record ID {gone['id']} does not exist in this table",
+            }
+        }
+
+
 def test_more_than_ten_records_per_write_is_422(api: Api) -> None:
     table = api.table(BASE_ID, "Milestones")
     with pytest.raises(requests.HTTPError) as exc:

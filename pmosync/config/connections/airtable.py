@@ -24,9 +24,10 @@ class AirtableConnection(BaseModel):
     )
     ca_bundle: Path | None = Field(default=None, description="Extra CA bundle (TLS stays on)")
     # Airtable allows 5 requests/s per base in any one-second window, counted where they
-    # arrive: network jitter can bunch evenly sent requests, and one 429 costs a 30 s lock-out,
-    # so keep a 20 % margin.
-    requests_per_second: float = Field(default=4.0, gt=0, le=5)
+    # arrive (support.airtable.com "Managing API call limits"); one 429 costs a 30 s lock-out.
+    # The pacing never sends more than 5 in any 1.08 s (connectors/http.py TokenBucket), which
+    # absorbs network jitter, so the documented rate is the default.
+    requests_per_second: float = Field(default=5.0, gt=0, le=5)
     lockout_seconds: float = Field(default=30.0, ge=0, description="Wait after a 429")
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per request (retries+1)")

@@ -318,9 +318,10 @@ _ROW_MISSING = re.compile(r"Record ID (rec[A-Za-z0-9]+) does not exist")
 
 
 def _gone_record(error: str, external_id: str | None) -> str | None:
-    """The record a failed write found deleted, from Airtable's answer: 404 MODEL_ID_NOT_FOUND
-    for the record written, 422 ROW_DOES_NOT_EXIST for a record a linked-record cell names
-    (airtable.com/developers/web/api/errors)."""
+    """The record a failed write found deleted, from Airtable's answer: a batch write answers
+    422 ROW_DOES_NOT_EXIST naming the record, whether it is the one written or one a
+    linked-record cell names (github.com/domdomegg/airtable-mcp-server/issues/28); a
+    single-record route answers 404 MODEL_ID_NOT_FOUND (airtable.com/developers/web/api/errors)."""
     missing = _ROW_MISSING.search(error)
     if "ROW_DOES_NOT_EXIST" in error and missing:
         return missing.group(1)

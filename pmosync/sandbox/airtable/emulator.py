@@ -14,7 +14,9 @@ Python API for tests and the demo (connectors never use it): :meth:`add_base`,
 from __future__ import annotations
 
 import copy
+import random
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -94,6 +96,9 @@ class Knobs:
     lockout_seconds: float = 30.0
     offset_ttl_seconds: float = 300.0
     rate_limit_enabled: bool = True
+    # Network, not Airtable: each request reaches the rate limiter up to this many seconds
+    # late (uniformly at random), as requests sent evenly arrive bunched over the internet.
+    arrival_jitter_seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +107,7 @@ class Knobs:
             "lockout_seconds": self.lockout_seconds,
             "offset_ttl_seconds": self.offset_ttl_seconds,
             "rate_limit_enabled": self.rate_limit_enabled,
+            "arrival_jitter_seconds": self.arrival_jitter_seconds,
         }
 
 
@@ -227,7 +233,7 @@ class AirtableEmulator(EmulatorBase):
             for key, value in knobs.items():
                 if key in ("requests_per_second", "token_requests_per_second"):
                     setattr(self.knobs, key, int(value))
-                elif key in ("lockout_seconds", "offset_ttl_seconds"):
+                elif key in ("lockout_seconds", "offset_ttl_seconds", "arrival_jitter_seconds"):
                     setattr(self.knobs, key, float(value))
                 elif key == "rate_limit_enabled":
                     self.knobs.rate_limit_enabled = bool(value)
@@ -266,6 +272,9 @@ class AirtableEmulator(EmulatorBase):
         def _auth_and_rate_limit() -> Response | None:
             if not request.path.startswith("/v0/"):
                 return None
+            jitter = emulator.knobs.arrival_jitter_seconds
+            if jitter > 0:
+                time.sleep(random.uniform(0.0, jitter))  # noqa: S311 - simulated latency
             try:
                 emulator._authenticate()
                 emulator._rate_limit()
@@ -628,7 +637,7 @@ class AirtableEmulator(EmulatorBase):
                 if not isinstance(record_id, str):
                     raise errors.invalid_request('Each record must have an "id"')
                 if record_id not in tbl.records:
-                    raise errors.record_not_found(record_id)
+                    raise errors.row_does_not_exist(record_id)
                 prepared.append(writer.prepare(fields_of(item), record_id))
             writer.commit_choices()
             now = self.clock()

@@ -47,6 +47,16 @@ def record_not_found(record_id: str) -> AirtableError:
     return AirtableError(404, "MODEL_ID_NOT_FOUND", f"Could not find record {record_id}")
 
 
+def row_does_not_exist(record_id: str) -> AirtableError:
+    """A batch update naming a record the table no longer holds: Airtable answers 422, not the
+    404 of the single-record routes (observed reply quoted in github.com/domdomegg/
+    airtable-mcp-server/issues/28: ``{"error": {"type": "ROW_DOES_NOT_EXIST", "message":
+    "Record ID rec… does not exist in this table"}}``)."""
+    return AirtableError(
+        422, "ROW_DOES_NOT_EXIST", f"Record ID {record_id} does not exist in this table"
+    )
+
+
 def invalid_request(message: str = PARAMETER_MESSAGE) -> AirtableError:
     return AirtableError(422, "INVALID_REQUEST_UNKNOWN", message)
 

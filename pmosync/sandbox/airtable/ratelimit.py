@@ -15,17 +15,20 @@ class SlidingWindowLimiter:
         self._windows: dict[str, deque[float]] = {}
         self._penalty_until: dict[str, float] = {}
         self._lock = threading.Lock()
+        self.refused = 0  # requests answered 429, for tests of a client's pacing
 
     def clear(self) -> None:
         with self._lock:
             self._windows.clear()
             self._penalty_until.clear()
+            self.refused = 0
 
     def allow(self, limits: list[tuple[str, int]], lockout: float) -> bool:
         """Count one request against every ``(key, per-second limit)``; False means 429."""
         with self._lock:
             now = self.clock()
             if any(self._penalty_until.get(key, 0.0) > now for key, _ in limits):
+                self.refused += 1
                 return False
             for key, limit in limits:
                 window = self._windows.setdefault(key, deque())
@@ -33,6 +36,7 @@ class SlidingWindowLimiter:
                     window.popleft()
                 if len(window) >= limit:
                     self._penalty_until[key] = now + lockout
+                    self.refused += 1
                     return False
             for key, _ in limits:
                 self._windows[key].append(now)

@@ -280,7 +280,7 @@ def upsert_records(
         record_id = item.get("id")
         if record_id is not None:
             if not isinstance(record_id, str) or record_id not in table.records:
-                raise errors.record_not_found(str(record_id))
+                raise errors.row_does_not_exist(str(record_id))  # a batch write: 422
             prepared.append(writer.prepare(fields_of(item), record_id))
             continue
         candidate = writer.prepare(fields_of(item))
