@@ -9,6 +9,7 @@ other push-only field), per-run rows for the store, and a summary for the run re
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -417,6 +418,35 @@ def _storable(text: str) -> str:
     """Messages quote names from the tools; PostgreSQL text cannot hold NUL, which a hostile
     or corrupted record may carry, so it is shown as the replacement character."""
     return text.replace("\x00", "\ufffd")
+
+
+def analysis_digest(analysis: ScheduleAnalysis) -> str:
+    """sha256 of what record_analysis stores: a run whose schedule and findings equal an
+    earlier run's points at that run's rows instead of storing them again."""
+    digest = hashlib.sha256()
+    result = analysis.result
+    for item_id, ts in sorted(result.tasks.items()) if result is not None else ():
+        digest.update(
+            repr(
+                (
+                    item_id,
+                    ts.early_start,
+                    ts.early_finish,
+                    ts.late_start,
+                    ts.late_finish,
+                    float(ts.total_slack_minutes),
+                    float(ts.free_slack_minutes),
+                    ts.critical,
+                    ts.driving_predecessors[:1],
+                )
+            ).encode()
+        )
+    for f in analysis.findings:
+        digest.update(
+            repr((f.kind, f.severity, f.link, f.items, f.witness, f.shortfall_days)).encode()
+        )
+        digest.update(_storable(f.message).encode())
+    return digest.hexdigest()
 
 
 def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -> None:

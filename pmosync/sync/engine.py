@@ -24,6 +24,7 @@ from pmosync.redact import redact
 from pmosync.sync import models
 from pmosync.sync.analyse import (
     ScheduleAnalysis,
+    analysis_digest,
     record_analysis,
     remote_link_connections,
     report_section,
@@ -39,10 +40,12 @@ from pmosync.sync.outbox import skip_dropped
 from pmosync.sync.plan import plan_creates, plan_cross_links, plan_writes
 from pmosync.sync.pull import Pulled, pull_all
 from pmosync.sync.quiet import (
-    Converged,
     Echoes,
-    converged_run,
+    Previous,
     inputs_fingerprint,
+    open_conflict_entities,
+    people_waiting,
+    previous_run,
     record_echoes,
     unchanged,
 )
@@ -189,6 +192,7 @@ class Engine:
         self.capabilities: dict[str, Capabilities] = {}
         self.overrides: Overrides = {}
         self.schedule: ScheduleAnalysis | None = None
+        self.previous: Previous | None = None  # the last finished run (sync/quiet.py)
 
     def run(self) -> RunReport:
         started = utcnow()
@@ -226,7 +230,13 @@ class Engine:
             with phase("identify"):
                 self._identify(state, pulled)
             with phase("reconcile"):
-                merged = reconcile_state(state, self._readable, self._policy, self.overrides)
+                merged = reconcile_state(
+                    state,
+                    self._readable,
+                    self._policy,
+                    self.overrides,
+                    only=self._reconcile_scope(state),
+                )
                 self.report.conflicts = merged.conflicts
             with phase("analyse"):
                 self._analyse(state)
@@ -282,16 +292,42 @@ class Engine:
         self._share_stored_links(state)
         return state
 
-    # -- quiet runs (sync/quiet.py) ---------------------------------------------------------
-    def _converged(self) -> Converged | None:
+    # -- quiet runs and incremental reconcile (sync/quiet.py) -------------------------------
+    def _converged(self) -> Previous | None:
         """The converged run this one may stand on, or None when it must do the whole work."""
-        self.report.inputs = inputs_fingerprint(self.loaded, list(self.connectors), self._today())
+        self.report.inputs = inputs_fingerprint(self.loaded, list(self.connectors))
+        self.report.today = self._today().isoformat()
+        self.previous = previous_run(self.store)
         opts = self.options
-        if opts.full or opts.window is not None or opts.extra:
+        if opts.full or opts.window is not None or opts.extra or self.previous is None:
             return None
         if any(c.status != "ok" for c in self.report.connections.values()):
             return None
-        return converged_run(self.store, self.report.inputs)
+        if not self.previous.converged_with(self.report.inputs, self._today()):
+            return None
+        return None if people_waiting(self.store) else self.previous
+
+    def _reconcile_scope(self, state: WorkingState) -> set[str] | None:
+        """The entities whose fields may decide differently this run; None: all of them.
+
+        After a run that settled under the same inputs, an entity none of whose links changed
+        has every base equal to what its tools hold, so its merge can only say "unchanged".
+        Held conflicts are decided again every run, and a person's resolution is applied.
+        """
+        opts = self.options
+        if opts.full or opts.window is not None or opts.extra or self.previous is None:
+            return None
+        if not self.previous.settled_with(self.report.inputs):
+            return None
+        scope = {
+            link.canonical_id
+            for link in (*state.links.values(), *state.tombstoned.values())
+            if link.dirty or link.id is None
+        }
+        scope.update(e.id for e in state.entities.values() if e.new or e.dirty)
+        scope.update(canonical_id for canonical_id, _field in self.overrides)
+        scope.update(open_conflict_entities(self.store))
+        return scope
 
     def _unchanged(self, pulled: dict[str, Pulled]) -> Echoes | None:
         if any(c.status != "ok" for c in self.report.connections.values()):
@@ -300,7 +336,7 @@ class Engine:
 
     def _quiet(
         self,
-        converged: Converged,
+        converged: Previous,
         pulled: dict[str, Pulled],
         echoes: Echoes,
         run_id: int | None,
@@ -671,7 +707,18 @@ class Engine:
             record_conflicts(session, self.report.conflicts, self.overrides, run_id, now)
             journal(session, writes, run_id, now)
             if self.schedule is not None:
-                record_analysis(session, self.schedule, run_id)
+                self._record_analysis(session, self.schedule, run_id)
+
+    def _record_analysis(self, session: Session, analysis: ScheduleAnalysis, run_id: int) -> None:
+        """Store the schedule and findings, unless they equal the standing analysis: then
+        this run names that run's rows (tens of thousands a run otherwise)."""
+        digest = analysis_digest(analysis)
+        self.report.analysis_digest = digest
+        previous = self.previous
+        if previous is not None and previous.report.get("analysis_digest") == digest:
+            self.report.analysis_run = previous.analysis_run
+            return
+        record_analysis(session, analysis, run_id)
 
     def _commit_listing(
         self,

@@ -21,6 +21,11 @@ Reconcile, analyse and plan are deterministic functions of the store, the config
 day, so with unchanged inputs they would reproduce the converged run's outcome: nothing to write.
 The run records its cursors and quarantined records as usual, and names the run whose
 analysis stands (``analysis_run``), which the reports read.
+
+A run that does change something still works in proportion to the change where it safely can:
+after a run that settled under the same inputs (``Previous.settled_with``), reconcile decides
+only the entities whose links changed, plus held conflicts and a person's resolutions (see
+``Engine._reconcile_scope``); and a schedule equal to the standing one is not stored again.
 """
 
 from __future__ import annotations
@@ -42,31 +47,54 @@ from pmosync.sync.store import Store
 LOOKUP_CHUNK = 500
 
 
-def inputs_fingerprint(loaded: LoadedConfig, connections: Sequence[str], today: date) -> str:
-    """What a run's outcome depends on besides the store: configuration, mappings, the
-    connections taking part and the portfolio day."""
+def inputs_fingerprint(loaded: LoadedConfig, connections: Sequence[str]) -> str:
+    """What a run's outcome depends on besides the store and the day: configuration,
+    mappings and the connections taking part."""
     digest = hashlib.sha256()
     digest.update(loaded.config.model_dump_json().encode())
     for name in sorted(loaded.mappings):
         digest.update(name.encode())
         digest.update(loaded.mappings[name].model_dump_json().encode())
     digest.update(",".join(sorted(connections)).encode())
-    digest.update(today.isoformat().encode())
     return digest.hexdigest()
 
 
 @dataclass
-class Converged:
-    """The converged run a quiet run stands on."""
+class Previous:
+    """The last finished, non-dry run."""
 
     run_id: int
-    analysis_run: int  # the run whose schedule, findings and roll-ups stand
+    status: str
     report: dict[str, Any]
 
+    @property
+    def analysis_run(self) -> int:
+        """The run whose schedule, findings and roll-ups stand (itself, unless quiet)."""
+        return int(self.report.get("analysis_run") or self.run_id)
 
-def converged_run(store: Store, fingerprint: str) -> Converged | None:
-    """The previous run, when it converged with these inputs and nothing has happened since
-    (no pending write, no conflict resolved by a person); otherwise None."""
+    def settled_with(self, inputs: str) -> bool:
+        """It finished ok under the same inputs: every decision and every write settled, so
+        the merge bases equal what each tool holds for every record not pulled since."""
+        report = self.report
+        return (
+            self.status == "ok"
+            and report.get("inputs") == inputs
+            and not report.get("write_errors")
+            and all(c.get("status") == "ok" for c in (report.get("connections") or {}).values())
+        )
+
+    def converged_with(self, inputs: str, today: date) -> bool:
+        """Settled, on the same day, and nothing was left to write or decide."""
+        report = self.report
+        return (
+            self.settled_with(inputs)
+            and report.get("today") == today.isoformat()
+            and not report.get("plan")
+            and not report.get("conflicts")
+        )
+
+
+def previous_run(store: Store) -> Previous | None:
     with store.sessions() as session:
         last = session.scalars(
             select(models.Run)
@@ -74,13 +102,14 @@ def converged_run(store: Store, fingerprint: str) -> Converged | None:
             .order_by(models.Run.id.desc())
             .limit(1)
         ).first()
-        if last is None or last.status != "ok" or not last.report:
+        if last is None or not last.report:
             return None
-        report = last.report
-        if report.get("inputs") != fingerprint or report.get("plan") or report.get("conflicts"):
-            return None
-        if report.get("write_errors") or report.get("full") is None:
-            return None
+        return Previous(last.id, last.status, last.report)
+
+
+def people_waiting(store: Store) -> bool:
+    """A write pending in the outbox (a run died), or a conflict a person resolved."""
+    with store.sessions() as session:
         pending = session.scalar(
             select(func.count()).select_from(models.Outbox).where(models.Outbox.status == "pending")
         )
@@ -89,9 +118,16 @@ def converged_run(store: Store, fingerprint: str) -> Converged | None:
             .select_from(models.Conflict)
             .where(models.Conflict.status == "resolved")
         )
-        if pending or resolved:
-            return None
-        return Converged(last.id, int(report.get("analysis_run") or last.id), report)
+        return bool(pending or resolved)
+
+
+def open_conflict_entities(store: Store) -> set[str]:
+    """Entities with a conflict held open: decided again every run until a person settles it."""
+    with store.sessions() as session:
+        rows = session.scalars(
+            select(models.Conflict.canonical_id).where(models.Conflict.status == "open")
+        )
+        return set(rows)
 
 
 @dataclass

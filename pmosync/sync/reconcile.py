@@ -9,7 +9,7 @@ field and is never written keeps its own value as its base, so it is not "change
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -129,8 +129,12 @@ def reconcile_state(
     readable: Readable,
     policy_for: PolicyFor,
     overrides: Mapping[tuple[str, str], tuple[Any, int]],
+    *,
+    only: Collection[str] | None = None,
 ) -> Reconciliation:
     """Decide every field two or more systems (or one) carry, and set the resolved values.
+
+    ``only``: the entities to decide (the engine's incremental scope); None decides all.
 
     ``readable(connection, entity_type)`` says which fields a connection reads (None: all it
     recorded); ``overrides`` are a person's resolutions of held conflicts, applied once.
@@ -138,18 +142,24 @@ def reconcile_state(
     out = Reconciliation()
     by_entity: dict[str, list[LinkState]] = defaultdict(list)
     for link in state.links.values():
-        by_entity[link.canonical_id].append(link)
+        if only is None or link.canonical_id in only:
+            by_entity[link.canonical_id].append(link)
     policies: dict[tuple[EntityType, str], FieldPolicy] = {}
+    readable_cache: dict[tuple[str, EntityType], frozenset[str] | None] = {}
     for canonical_id, links in by_entity.items():
         entity = state.entities[canonical_id]
         computed = ENTITY_CLASSES[entity.entity_type].computed
         observed: dict[str, dict[str, Observation]] = defaultdict(dict)
         for link in links:
-            fields = readable(link.connection, link.entity_type)
+            where = (link.connection, link.entity_type)
+            if where not in readable_cache:
+                readable_cache[where] = readable(*where)
+            fields = readable_cache[where]
             for name, value in link.remote_values.items():
                 if name in computed or (fields is not None and name not in fields):
                     continue
                 observed[name][link.connection] = Observation(value, link.source_modified_at)
+        updates: dict[str, Any] = {}  # applied once per entity, not copied per field
         for name, obs in observed.items():
             key = (entity.entity_type, name)
             if key not in policies:
@@ -170,15 +180,15 @@ def reconcile_state(
             if len(obs) > 1 or bases:
                 out.shared.add((canonical_id, name))
             if current != decision.value:
-                entity.values = {**entity.values, name: decision.value}
-                entity.dirty = True
+                updates[name] = decision.value
             if decision.conflict:
+                known = {**entity.values, **updates}
                 out.conflicts.append(
                     {
                         "canonical_id": canonical_id,
                         "entity_type": entity.entity_type.value,
                         # what a person recognises the record by
-                        "label": entity.values.get("code") or entity.values.get("name"),
+                        "label": known.get("code") or known.get("name"),
                         "field": name,
                         "observed": {c: o.value for c, o in obs.items()},
                         "base": None if current is MISSING else current,
@@ -189,6 +199,9 @@ def reconcile_state(
                 )
                 if decision.held:
                     out.held.add((canonical_id, name))
+        if updates:
+            entity.values = {**entity.values, **updates}
+            entity.dirty = True
     return out
 
 

@@ -54,7 +54,9 @@ class RunReport:
     # what the outcome depends on besides the store (sync/quiet.py), and for a quiet run the
     # run whose analysis (schedule, findings, roll-ups) still stands
     inputs: str = ""
+    today: str = ""  # the portfolio day the analysis used
     analysis_run: int | None = None
+    analysis_digest: str = ""  # of the stored schedule and findings (sync/analyse.py)
 
     @property
     def api_calls(self) -> int:
