@@ -248,6 +248,18 @@ def _project_write(pid: str, **values: Any) -> PlannedWrite:
     )
 
 
+def _task_write(task_id: str, **values: Any) -> PlannedWrite:
+    return PlannedWrite(
+        connection=NAME,
+        entity_type=EntityType.WORK_ITEM,
+        canonical_id=f"canon-{task_id}",
+        op="update",
+        changes=[FieldChange(k, None, v, "test") for k, v in values.items()],
+        external_id=task_id,
+        outbox_id=hash(task_id) % 1000,
+    )
+
+
 def test_push_custom_fields_in_one_checkout_publish_cycle(
     loaded: LoadedConfig, pwa: PwaEmulator
 ) -> None:
@@ -266,14 +278,7 @@ def test_push_custom_fields_in_one_checkout_publish_cycle(
     writes = [
         _project_write(pid, rag_computed="R", next_milestone_date="2026-12-18"),
         _project_write(pid, pmo_status="Slipping: vendor late", description="Re-planned"),
-        PlannedWrite(
-            connection=NAME,
-            entity_type=EntityType.WORK_ITEM,
-            canonical_id="canon-task",
-            op="update",
-            changes=[FieldChange("due", None, new_due.isoformat(), "test")],
-            external_id=str(task["Id"]),
-        ),
+        _task_write(str(task["Id"]), due=new_due.isoformat()),
     ]
     results = connector.push(writes)
     assert [r.ok for r in results] == [True, True, True], results
@@ -666,16 +671,7 @@ def test_a_task_write_finds_its_plan_while_the_reporting_feed_lags(
     pid = str(pwa.projects()[1]["Id"])
     task_id = pwa.human_add_task(pid, "Added by a planner")
     connector = _connector(loaded)  # a run that did not pull this plan
-    write = PlannedWrite(
-        connection=NAME,
-        entity_type=EntityType.WORK_ITEM,
-        canonical_id="canon-task",
-        op="update",
-        changes=[FieldChange("name", None, "Renamed by pmo-sync", "test")],
-        external_id=task_id,
-        outbox_id=7,
-    )
-    [result] = connector.push([write])
+    [result] = connector.push([_task_write(task_id, name="Renamed by pmo-sync")])
     assert result.ok, result.error
     task = next(t for t in pwa.published(pid).tasks if str(t["Id"]) == task_id)
     assert task["Name"] == "Renamed by pmo-sync"
@@ -740,14 +736,5 @@ def test_a_task_write_is_read_again_since_project_reschedules(
     pid = str(pwa.projects()[0]["Id"])
     task = next(t for t in pwa.published(pid).tasks if int(t["OutlineLevel"]) == 2)
     due = (task["Finish"] + timedelta(days=3)).date().isoformat()
-    write = PlannedWrite(
-        connection=NAME,
-        entity_type=EntityType.WORK_ITEM,
-        canonical_id="canon-task",
-        op="update",
-        changes=[FieldChange("due", None, due, "test")],
-        external_id=str(task["Id"]),
-        outbox_id=8,
-    )
-    assert items and writer.push([write])[0].ok
+    assert items and writer.push([_task_write(str(task["Id"]), due=due)])[0].ok
     assert pid in _projects_read(_pull(_remembering(_connector(loaded), memory), since=since))
