@@ -52,7 +52,7 @@ TARGETS = {
             lambda: cross_tool.scenario(today=TODAY),
             "delivery_jira",
             "/rest/api",
-            "WRITE",
+            "PUT",  # issue edits (searches may POST, so "any but GET" would hit reads)
         ),
         Target(
             "pwa",
@@ -254,3 +254,32 @@ def reference(target: Target, directory: Path) -> dict[str, Any]:
         assert code == 0, first
         converge(slice_)
         return snapshot(slice_)
+
+
+def secrets_of(slice_: Slice) -> list[str]:
+    """Every credential the sandbox holds (tokens, client secrets, passwords)."""
+    out: set[str] = set()
+    for service in slice_.sandbox.services.values():
+        out.update(v for v in service.spec.secrets.values() if isinstance(v, str))
+        for key, value in service.spec.credentials.items():
+            if isinstance(value, str) and any(
+                word in key.lower() for word in ("token", "secret", "password")
+            ):
+                out.add(value)
+    return sorted(s for s in out if len(s) >= 8)
+
+
+def store_files(slice_: Slice) -> list[Path]:
+    url = YAML().load(slice_.config.read_text())["store"]["url"]
+    database = Path(url.removeprefix("sqlite:///"))
+    return [p for p in database.parent.glob(database.name + "*") if p.is_file()]
+
+
+def leaks(slice_: Slice, logs: list[Path], texts: tuple[str, ...] = ()) -> list[str]:
+    """Where a sandbox secret appears in what pmo-sync wrote: logs, reports, the store."""
+    secrets = secrets_of(slice_)  # named by number: a failure message never shows one
+    found = [f"report: secret #{i}" for i, s in enumerate(secrets) for t in texts if s in t]
+    for path in [*logs, *store_files(slice_)]:
+        data = path.read_bytes()
+        found += [f"{path.name}: secret #{i}" for i, s in enumerate(secrets) if s.encode() in data]
+    return found
