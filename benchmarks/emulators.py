@@ -23,6 +23,7 @@ class EmulatorProcess:
         self.directory = directory
         self.timeout = timeout
         self.ready: dict[str, Any] = {}
+        self.knobs: dict[str, dict[str, Any]] = {}  # re-applied after every reset
         self._process: subprocess.Popen[bytes] | None = None
         self._session = requests.Session()
         self._session.trust_env = False  # an ambient proxy or CA bundle must not apply
@@ -80,8 +81,12 @@ class EmulatorProcess:
         for name, service in self.ready["services"].items():
             if service["kind"] != "entra":
                 self.admin(name, "POST", "reset")
+        for name, knobs in self.knobs.items():
+            self.admin(name, "POST", "config", knobs)
 
     def configure(self, name: str, knobs: dict[str, Any]) -> Any:
+        """Set emulator knobs, kept across resets."""
+        self.knobs.setdefault(name, {}).update(knobs)
         return self.admin(name, "POST", "config", knobs)
 
     def stop(self) -> None:

@@ -128,7 +128,7 @@ def timed_pulls(config: Path, emulators: EmulatorProcess, order: int) -> dict[st
                 result = step()
             except Exception as exc:  # noqa: BLE001 - one tool's failure is a figure, not a crash
                 row[f"{label}_error"] = f"{type(exc).__name__}: {exc}"[:500]
-                print(f"  {name} {label} pull failed: {row[f'{label}_error']}", flush=True)
+                say(f"  {name} {label} pull failed: {row[f'{label}_error']}")
                 continue
             requests = delta(before, emulators.counters())[name]["total"]
             if label == "ours":
@@ -145,10 +145,21 @@ def _mapping(config: Path, name: str) -> dict[str, Any]:
     return dict(YAML(typ="safe").load((config.parent / "teams" / f"{name}.yaml").read_text()))
 
 
+CLOCK = time.perf_counter()
+SETTLE_SECONDS = [1.2]
+
+
+def say(text: str, **_: object) -> None:
+    print(f"{time.perf_counter() - CLOCK:7.1f}s {text}", flush=True)
+
+
+# --settle: set once by main()
+
+
 def settle() -> None:
     """Let Airtable's one-second sliding window empty between steps, so one step's last
     requests never count against the next (a cron run never starts within a second of one)."""
-    time.sleep(1.2)
+    time.sleep(SETTLE_SECONDS[0])
 
 
 def measured_sync(
@@ -167,22 +178,22 @@ def one_round(
     started = time.perf_counter()
     emulators.reset()
     drop_store(config)
-    print(f"[round {index + 1}] pulls: ours vs bare clients", flush=True)
+    say(f"[round {index + 1}] pulls: ours vs bare clients", flush=True)
     pulls = timed_pulls(config, emulators, index)
-    print(f"[round {index + 1}] full sync", flush=True)
+    say(f"[round {index + 1}] full sync", flush=True)
     full = measured_sync(config, emulators, full=True, label=f"full-{index}", work=work)
     store = store_bytes(config)
-    print(f"[round {index + 1}] no-op sync ({full.wall:.1f}s full)", flush=True)
+    say(f"[round {index + 1}] no-op sync ({full.wall:.1f}s full)", flush=True)
     noop = measured_sync(config, emulators, full=False, label=f"noop-{index}", work=work)
     tasks, links, updates = WORKLOADS[size]
-    print(f"[round {index + 1}] CPM {tasks}/{links}", flush=True)
+    say(f"[round {index + 1}] CPM {tasks}/{links}", flush=True)
     schedule = cpm(tasks, links)
     pushed = None
     if push:
-        print(f"[round {index + 1}] Airtable push of {updates}", flush=True)
+        say(f"[round {index + 1}] Airtable push of {updates}", flush=True)
         settle()
         pushed = airtable_push(config, "pmo_airtable", updates)
-    print(f"[round {index + 1}] done in {time.perf_counter() - started:.0f}s", flush=True)
+    say(f"[round {index + 1}] done in {time.perf_counter() - started:.0f}s", flush=True)
     return {
         "pulls": pulls,
         "full": _run_dict(full),
@@ -225,14 +236,28 @@ def main() -> None:
     parser.add_argument(
         "--push-repeats", type=int, default=None, help="rounds with the Airtable push (all)"
     )
+    parser.add_argument(
+        "--lockout-seconds",
+        type=float,
+        default=None,
+        help="shorten the Airtable emulator's 30 s lock-out after a 429 (the CI smoke run: "
+        "it checks the suite works, its figures are not the benchmark's)",
+    )
+    parser.add_argument("--settle", type=float, default=1.2, help="pause between steps (s)")
     args = parser.parse_args()
+    SETTLE_SECONDS[0] = args.settle
     work = args.work or Path(tempfile.mkdtemp(prefix=f"pmo-bench-{args.size}-"))
     started = datetime.now(UTC)
     try:
         with EmulatorProcess(args.size, work) as emulators:
             config = work / "pmo-sync.yaml"
             pacing = tune_config(config)
-            print(f"seeded {args.size} in {emulators.ready['seed_seconds']}s", flush=True)
+            if args.lockout_seconds is not None:
+                emulators.configure("pmo_airtable", {"lockout_seconds": args.lockout_seconds})
+                pacing["pmo_airtable"] += (
+                    f"; SMOKE RUN: the emulator's lock-out shortened to {args.lockout_seconds} s"
+                )
+            say(f"seeded {args.size} in {emulators.ready['seed_seconds']}s")
             push_rounds = args.repeats if args.push_repeats is None else args.push_repeats
             rounds = [
                 one_round(i, args.size, config, emulators, work, i < push_rounds)
@@ -256,6 +281,7 @@ def main() -> None:
         "seed_seconds": ready["seed_seconds"],
         "sandbox_start_seconds": ready["start_seconds"],
         "pacing": pacing,
+        "settle_seconds": args.settle,
         "rounds": rounds,
     }
     paths = write_outputs(document, args.out)
