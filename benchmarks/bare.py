@@ -64,29 +64,21 @@ def bare_jira(loaded: LoadedConfig, name: str, fields: list[str]) -> tuple[float
 
 
 def bare_airtable(loaded: LoadedConfig, name: str, tables: list[str]) -> tuple[float, int]:
-    """pyairtable paging the mapped tables, paced at the documented 5 requests/s (pyairtable
-    does not pace itself; a script without pacing gets 30 s lock-outs)."""
+    """pyairtable paging the mapped tables with the usual script pacing: a 0.2 s pause after
+    each page (5 requests/s at most, however the responses bunch), since pyairtable does not
+    pace itself and Airtable locks a base out for 30 s after a sixth request in a second."""
     info = _sandbox(loaded.path)
     service = info["services"][name]
     api = Api(service["credentials"]["token"], endpoint_url=service["url"], retry_strategy=None)
     api.session.verify = info["ca_bundle"]
     api.session.trust_env = False
     base = service["credentials"]["base_id"]
-    gap = 1.0 / AIRTABLE_RATE
     records = 0
     started = time.perf_counter()
-    last = 0.0
     for table in tables:
-        pages = api.table(base, table).iterate(page_size=AIRTABLE_PAGE, use_field_ids=True)
-        while True:
-            wait = last + gap - time.monotonic()
-            if wait > 0:
-                time.sleep(wait)
-            last = time.monotonic()
-            page = next(pages, None)
-            if page is None:
-                break
+        for page in api.table(base, table).iterate(page_size=AIRTABLE_PAGE, use_field_ids=True):
             records += len(page)
+            time.sleep(1.0 / AIRTABLE_RATE)
     return time.perf_counter() - started, records
 
 

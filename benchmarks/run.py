@@ -32,6 +32,8 @@ import argparse
 import json
 import os
 import shutil
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -246,6 +248,8 @@ def main() -> None:
     parser.add_argument("--settle", type=float, default=1.2, help="pause between steps (s)")
     args = parser.parse_args()
     SETTLE_SECONDS[0] = args.settle
+    # a kill ends the run through the with-blocks, so the emulator process goes with it
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = args.work or Path(tempfile.mkdtemp(prefix=f"pmo-bench-{args.size}-"))
     started = datetime.now(UTC)
     try:
