@@ -1,11 +1,12 @@
 """The SIGKILL campaign (issue #11): `pmo-sync sync` killed at random points, re-run until it
 converges, and every tool's final state compared with an uninterrupted run, field by field.
 
-A trial builds a fresh sandbox, starts `pmo-sync sync --full` in a subprocess and SIGKILLs it
-after a seeded random share of an uninterrupted run's wall time, ``kills`` times in a row
+A trial builds a fresh sandbox, starts `pmo-sync sync --full` in a subprocess and, once the
+run has begun its first stage, SIGKILLs it after a seeded random share of the time an
+uninterrupted run takes from there to its end, ``kills`` times in a row
 (each re-run resumes what the killed one journaled), then syncs until a run plans nothing.
 Every emulator answers with a little latency so the kills land inside pulls and between write
-chunks, not only in the interpreter's start-up. Trials rotate over the emulators' sandboxes.
+chunks. Trials rotate over the emulators' sandboxes.
 
 The same trial greps everything pmo-sync wrote (its log at -v, its JSON reports, the store)
 for the sandbox's secrets.
@@ -83,18 +84,30 @@ def _slow(slice_: Slice) -> None:
         service.emulator.faults.set({"latency_ms": LATENCY_MS})
 
 
+def started(proc: subprocess.Popen[bytes], log: Path) -> bool:
+    """Wait until the run has started its first stage (the interpreter's start-up is over);
+    False if the process ended first."""
+    while proc.poll() is None:
+        if f"load: {STAGES['load']}" in log.read_text(errors="replace"):
+            return True
+        time.sleep(0.01)
+    return False
+
+
 def uninterrupted(target: Target, directory: Path) -> tuple[dict[str, Any], float]:
     """The reference: every tool's state after an uninterrupted run (and its convergence), and
-    that run's wall time in a subprocess."""
+    how long that run took in a subprocess from its first stage to its end."""
     with open_slice(target, directory) as slice_:
         _slow(slice_)
+        log = directory / "reference.log"
+        proc = start(slice_, log)
+        assert started(proc, log), log.read_text()[-2000:]
         began = time.monotonic()
-        proc = start(slice_, directory / "reference.log")
         code = proc.wait(300)
-        wall = time.monotonic() - began
-        assert code == 0, (directory / "reference.log").read_text()[-2000:]
+        span = time.monotonic() - began
+        assert code == 0, log.read_text()[-2000:]
         converge(slice_)
-        return snapshot(slice_), wall
+        return snapshot(slice_), span
 
 
 def stage_reached(log: Path) -> str:
@@ -110,7 +123,7 @@ def stage_reached(log: Path) -> str:
 def trial(
     target: Target, reference: tuple[dict[str, Any], float], directory: Path, seed: int, kills: int
 ) -> Trial:
-    expected, wall = reference
+    expected, span = reference
     rng = random.Random(seed)
     result = Trial(target.name, seed)
     with open_slice(target, directory) as slice_:
@@ -123,7 +136,8 @@ def trial(
             logs.append(log)
             proc = start(slice_, log)
             try:
-                proc.wait(rng.uniform(0.1, 0.95) * wall)
+                if started(proc, log):  # then a random point of the run's own span
+                    proc.wait(rng.uniform(0.0, 1.0) * span)
                 result.finished_before_kill += 1
             except subprocess.TimeoutExpired:
                 proc.send_signal(signal.SIGKILL)
