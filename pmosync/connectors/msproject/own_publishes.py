@@ -37,24 +37,35 @@ def stamps(project: Mapping[str, object]) -> dict[str, str] | None:
 
 
 class OwnPublishes:
+    """Read on first use (an incremental pull or a push), written by ``save`` after a push."""
+
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._stamps: dict[str, dict[str, str]] = {}
+        self._loaded: dict[str, dict[str, str]] | None = None
         self._changed = False
+
+    @property
+    def _stamps(self) -> dict[str, dict[str, str]]:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> dict[str, dict[str, str]]:
         try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return
+            return {}
         except (OSError, ValueError) as exc:
             # a hint only: without it every plan we published is read again, nothing is lost
-            log.warning("ignoring %s (%s); our own publishes are read again", path, exc)
-            return
-        if isinstance(loaded, dict):
-            self._stamps = {
-                str(pid): {k: str(v) for k, v in entry.items()}
-                for pid, entry in loaded.items()
-                if isinstance(entry, dict)
-            }
+            log.warning("ignoring %s (%s); our own publishes are read again", self.path, exc)
+            return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {
+            str(pid): {k: str(v) for k, v in entry.items()}
+            for pid, entry in loaded.items()
+            if isinstance(entry, dict)
+        }
 
     def ours(self, project_id: str, listed: Mapping[str, object]) -> bool:
         """True when the listed stamps are the ones our last publish of the plan left."""
