@@ -58,6 +58,20 @@ class PwaApi:
             params={"$select": "ProjectId,ProjectLastPublishedDate"},
         )
 
+    def reporting_publish_date(self, project_id: str) -> Any:
+        """The publish ProjectData shows for a project (``ProjectLastPublishedDate``), or None
+        when the reporting feed does not have the project yet."""
+        for row in self.client.collection(
+            self.client.data_url("Projects"),
+            what=f"reporting project {project_id}",
+            params={
+                "$filter": f"ProjectId eq {odata.guid_literal(project_id)}",
+                "$select": "ProjectId,ProjectLastPublishedDate",
+            },
+        ):
+            return row.get("ProjectLastPublishedDate")
+        return None
+
     def task_ids(self, project_id: str) -> Iterator[dict[str, Any]]:
         return self.client.collection(
             f"{_p(project_id)}/Tasks",

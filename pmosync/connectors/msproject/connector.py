@@ -54,7 +54,7 @@ from pmosync.connectors.msproject.odata import datetime_literal, parse_datetime
 from pmosync.connectors.msproject.own_publishes import OwnPublishes, stamps
 from pmosync.connectors.msproject.transport import build_session
 from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
-from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
+from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError, RetriableError
 
 log = logging.getLogger(__name__)
 
@@ -483,8 +483,34 @@ class PwaConnector:
         tasks carry baseline 0 themselves)."""
         if self.options.baseline is None:
             return {}
+        self._await_reporting(project_id)
         rows = self.api.reporting("TaskBaselines", project_id)
         return mapper.reporting_baselines(rows, time_factors)
+
+    def _await_reporting(self, project_id: str) -> None:
+        """Wait until ProjectData shows the publish this run's listing saw. It lags publishing
+        (a reporting job runs after each publish), and baselines read before it caught up
+        would be the previous publish's, kept until the plan's next publish. Polled every
+        ``queue_poll_seconds`` for up to ``queue_timeout_seconds``; past that the pull fails,
+        retriable, and its cursor stays, so the next run reads the project again."""
+        listed = parse_datetime((self._listed.get(project_id) or {}).get("LastPublishedDate"))
+        if listed is None:
+            return
+        deadline = time.monotonic() + self.config.queue_timeout_seconds
+        while True:
+            reported = parse_datetime(self.api.reporting_publish_date(project_id))
+            if reported is not None and reported >= listed:
+                return
+            if time.monotonic() >= deadline:
+                waited = self.config.queue_timeout_seconds
+                raise RetriableError(
+                    f"project {project_id}: the reporting feed (ProjectData) still shows the "
+                    f"publish before {listed.isoformat()} after {waited:g} s, so its baselines "
+                    "cannot be read yet; the next run reads the project again (check the "
+                    "Reporting jobs in Manage Queue Jobs if this persists)",
+                    connection=self.name,
+                )
+            self._sleep(self.config.queue_poll_seconds)
 
     # -- push ----------------------------------------------------------------------------
     def push(self, writes: Sequence[PlannedWrite]) -> list[WriteResult]:

@@ -198,16 +198,21 @@ def test_light_json_gives_the_same_records(loaded: LoadedConfig, pwa: PwaEmulato
     assert as_dict(light) == as_dict(verbose) == as_dict(minimal)
 
 
-def test_projectdata_baseline_matches_the_task_baseline(
-    loaded: LoadedConfig, pwa: PwaEmulator
-) -> None:
-    own = _records(_pull(_connector(loaded)), EntityType.MILESTONE)
+def _baseline_connector(loaded: LoadedConfig, **config_update: Any) -> PwaConnector:
+    """A connector reading baseline 0 from ProjectData (the ``baseline`` option)."""
     config = loaded.config.connections[NAME]
     assert isinstance(config, PwaConnection)
     data = loaded.mappings_for(NAME)[0].model_dump(mode="json")
     data["entities"]["project"]["options"]["baseline"] = 0
-    config = config.model_copy(update={"requests_per_second": 1000.0})
-    connector = PwaConnector(NAME, config, [TeamMapping.model_validate(data)])
+    config = config.model_copy(update={"requests_per_second": 1000.0, **config_update})
+    return PwaConnector(NAME, config, [TeamMapping.model_validate(data)])
+
+
+def test_projectdata_baseline_matches_the_task_baseline(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    own = _records(_pull(_connector(loaded)), EntityType.MILESTONE)
+    connector = _baseline_connector(loaded)
     reported = _records(_pull(connector), EntityType.MILESTONE)
     assert {k: v.values["baseline_due"] for k, v in reported.items()} == {
         k: v.values["baseline_due"] for k, v in own.items()
@@ -738,3 +743,29 @@ def test_a_task_write_is_read_again_since_project_reschedules(
     due = (task["Finish"] + timedelta(days=3)).date().isoformat()
     assert items and writer.push([_task_write(str(task["Id"]), due=due)])[0].ok
     assert pid in _projects_read(_pull(_remembering(_connector(loaded), memory), since=since))
+
+
+def test_baselines_are_not_read_before_the_reporting_feed_caught_up(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    # ProjectData still shows the previous publish: baselines read now would be stale until
+    # the plan's next publish, so the pull fails (retriable, cursor kept) instead.
+    pwa.configure({"reporting_lag_seconds": 600.0})
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    pid = str(pwa.projects()[0]["Id"])
+    pwa.human_edit(pid, custom={"PMO Status": "republished"})
+    connector = _baseline_connector(loaded, queue_timeout_seconds=0.3, queue_poll_seconds=0.05)
+    with pytest.raises(RetriableError, match="reporting feed"):
+        _pull(connector, since=since)
+
+
+def test_baselines_wait_for_a_reporting_lag_that_ends(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    pwa.configure({"reporting_lag_seconds": 1.5})
+    since = datetime.now(UTC) - timedelta(seconds=2)
+    pid = str(pwa.projects()[0]["Id"])
+    pwa.human_edit(pid, custom={"PMO Status": "republished"})
+    connector = _baseline_connector(loaded, queue_poll_seconds=0.05)
+    assert _projects_read(_pull(connector, since=since)) == {pid}
+    assert pwa.query_options().get("GET ProjectData/Projects $filter", 0) > 1  # it waited
