@@ -156,8 +156,9 @@ class TokenBucket:
     Even spacing alone is not enough: the server counts requests where they *arrive*, and
     requests sent exactly 1/rate apart arrive jittered, so the (n+1)th can land less than a
     second after the first, and Airtable answers that with 429 and a 30 s lock-out (issue #13
-    measured 16 of them at 5/s). So at most ``n = floor(rate)`` requests go out in any window
-    of ``n / rate + margin`` seconds: the margin absorbs up to that much arrival jitter.
+    measured 16 of them at 5/s). So with ``burst=1`` at most ``n = floor(rate)`` requests go
+    out in any window of ``n / rate + margin`` seconds: the margin absorbs up to that much
+    arrival jitter. A bucket with a larger burst (APIs that allow bursts) keeps its pace.
     """
 
     def __init__(
@@ -188,7 +189,7 @@ class TokenBucket:
                 now = self._clock()
                 self._tokens += (now - self._last) * self.rate
                 self._last = now
-            if len(self._sent) == self._window_size:
+            if self.burst == 1 and len(self._sent) == self._window_size:
                 # the oldest of the last n sends must be a full window ago
                 late = self._sent[0] + self._window - now
                 if late > 0:
