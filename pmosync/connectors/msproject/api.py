@@ -61,15 +61,22 @@ class PwaApi:
     def reporting_publish_date(self, project_id: str) -> Any:
         """The publish ProjectData shows for a project (``ProjectLastPublishedDate``), or None
         when the reporting feed does not have the project yet."""
+        row = self._reporting_row("Projects", "ProjectId", project_id, "ProjectLastPublishedDate")
+        return row.get("ProjectLastPublishedDate") if row else None
+
+    def _reporting_row(
+        self, entity_set: str, key: str, value: str, column: str
+    ) -> dict[str, Any] | None:
+        """The ProjectData row whose GUID ``key`` is ``value`` (``key`` and ``column`` only)."""
         for row in self.client.collection(
-            self.client.data_url("Projects"),
-            what=f"reporting project {project_id}",
+            self.client.data_url(entity_set),
+            what=f"reporting {entity_set} {value}",
             params={
-                "$filter": f"ProjectId eq {odata.guid_literal(project_id)}",
-                "$select": "ProjectId,ProjectLastPublishedDate",
+                "$filter": f"{key} eq {odata.guid_literal(value)}",
+                "$select": f"{key},{column}",
             },
         ):
-            return row.get("ProjectLastPublishedDate")
+            return row
         return None
 
     def task_ids(self, project_id: str) -> Iterator[dict[str, Any]]:
@@ -164,17 +171,8 @@ class PwaApi:
 
     def task_project(self, task_id: str) -> str | None:
         """The project of a task, through the reporting feed (no global ProjectServer index)."""
-        for row in self.client.collection(
-            self.client.data_url("Tasks"),
-            what=f"task {task_id}",
-            params={
-                "$filter": f"TaskId eq {odata.guid_literal(task_id)}",
-                "$select": "ProjectId,TaskId",
-            },
-        ):
-            if row.get("ProjectId"):
-                return str(row["ProjectId"]).lower()
-        return None
+        row = self._reporting_row("Tasks", "TaskId", task_id, "ProjectId")
+        return str(row["ProjectId"]).lower() if row and row.get("ProjectId") else None
 
     # -- write flow ----------------------------------------------------------------------
     def check_out(self, project_id: str) -> dict[str, Any] | None:

@@ -241,28 +241,24 @@ def test_incremental_pull_only_rereads_changed_projects(
     assert 0 < pages_for_one_project <= 4
 
 
-def _project_write(pid: str, **values: Any) -> PlannedWrite:
+def _write(entity_type: EntityType, external_id: str, **values: Any) -> PlannedWrite:
     return PlannedWrite(
         connection=NAME,
-        entity_type=EntityType.PROJECT,
-        canonical_id=f"canon-{pid}",
+        entity_type=entity_type,
+        canonical_id=f"canon-{external_id}",
         op="update",
         changes=[FieldChange(k, None, v, "test") for k, v in values.items()],
-        external_id=pid,
-        outbox_id=hash(pid) % 1000,
+        external_id=external_id,
+        outbox_id=hash(external_id) % 1000,
     )
+
+
+def _project_write(pid: str, **values: Any) -> PlannedWrite:
+    return _write(EntityType.PROJECT, pid, **values)
 
 
 def _task_write(task_id: str, **values: Any) -> PlannedWrite:
-    return PlannedWrite(
-        connection=NAME,
-        entity_type=EntityType.WORK_ITEM,
-        canonical_id=f"canon-{task_id}",
-        op="update",
-        changes=[FieldChange(k, None, v, "test") for k, v in values.items()],
-        external_id=task_id,
-        outbox_id=hash(task_id) % 1000,
-    )
+    return _write(EntityType.WORK_ITEM, task_id, **values)
 
 
 def test_push_custom_fields_in_one_checkout_publish_cycle(
