@@ -128,9 +128,11 @@ def section(matrix: list[dict[str, Any]], trials: list[Trial], kills: int, secon
         "",
         "### SIGKILL campaign",
         "",
-        "`pmo-sync sync --full` in a subprocess, SIGKILLed after a seeded random share of an "
-        "uninterrupted run's wall time, three times in a row per trial, then `sync` until a run "
-        "plans nothing (`tests/reliability/campaign.py`).",
+        "`pmo-sync -v sync --full` in a subprocess; once the run has begun its first stage, "
+        "SIGKILLed after a seeded random share (up to 80 %) of the time an uninterrupted run "
+        "takes from there to its end; three times in a row per trial (a run that finishes "
+        "first is not counted), then `sync` until a run plans nothing "
+        "(`tests/reliability/campaign.py`).",
         "",
         *_campaign_section(trials),
         END,
