@@ -156,9 +156,12 @@ class TokenBucket:
     Even spacing alone is not enough: the server counts requests where they *arrive*, and
     requests sent exactly 1/rate apart arrive jittered, so the (n+1)th can land less than a
     second after the first, and Airtable answers that with 429 and a 30 s lock-out (issue #13
-    measured 16 of them at 5/s). So with ``burst=1`` at most ``n = floor(rate)`` requests go
-    out in any window of ``n / rate + margin`` seconds: the margin absorbs up to that much
-    arrival jitter. A bucket with a larger burst (APIs that allow bursts) keeps its pace.
+    measured 16 of them at 5/s). So with ``burst=1`` a request goes out only when the n-th
+    request before it (``n = floor(rate)``) had its answer ``n / rate + margin`` seconds ago:
+    a request arrives before its answer and after it is sent, so any n + 1 requests then
+    arrive more than ``n / rate`` seconds apart, whatever the latency and its jitter
+    (``done()`` records the answer). A bucket with a larger burst (APIs that allow bursts)
+    keeps its pace.
     """
 
     def __init__(
@@ -174,7 +177,9 @@ class TokenBucket:
         self._lock = threading.Lock()
         self._window_size = max(1, int(rate))
         self._window = self._window_size / rate + margin
-        self._sent: deque[float] = deque(maxlen=self._window_size)
+        # the last n requests: when each was answered (when it was sent, while in flight)
+        self._sent: deque[list[float]] = deque(maxlen=self._window_size)
+        self._mine = threading.local()  # the request this thread sent last
 
     def acquire(self) -> float:
         """Take one token, sleeping until there is one. Returns the time slept."""
@@ -190,8 +195,8 @@ class TokenBucket:
                 self._tokens += (now - self._last) * self.rate
                 self._last = now
             if self.burst == 1 and len(self._sent) == self._window_size:
-                # the oldest of the last n sends must be a full window ago
-                late = self._sent[0] + self._window - now
+                # the oldest of the last n requests must have been answered a window ago
+                late = self._sent[0][0] + self._window - now
                 if late > 0:
                     time.sleep(late)
                     wait += late
@@ -199,8 +204,17 @@ class TokenBucket:
                     self._tokens += (now - self._last) * self.rate
                     self._last = now
             self._tokens -= 1
-            self._sent.append(now)
+            self._mine.cell = [now]
+            self._sent.append(self._mine.cell)
             return wait
+
+    def done(self) -> None:
+        """The request this thread took a token for has its answer (or failed): it reached
+        the server, if at all, by now."""
+        cell = getattr(self._mine, "cell", None)
+        if cell is not None:
+            cell[0] = self._clock()  # one item store: atomic, no lock needed
+            self._mine.cell = None
 
     def penalise(self, seconds: float) -> None:
         """Hold every caller back for ``seconds`` (after a 429 lock-out)."""
@@ -216,9 +230,9 @@ class HttpPolicy:
     read_timeout: float = 60.0
     requests_per_second: float | None = None
     burst: int = 1
-    # Arrival jitter the pacing absorbs: at most floor(rate) requests in any window of one
-    # second plus this (see TokenBucket); at 5/s it costs under 10 % of the throughput.
-    window_margin_seconds: float = 0.08
+    # Slack on the one-second window the pacing keeps between a request's answer and the
+    # n-th request after it (see TokenBucket): server clock granularity, not network jitter.
+    window_margin_seconds: float = 0.02
     max_attempts: int = 6
     max_total_wait: float = 180.0
     max_backoff: float = 60.0
@@ -355,7 +369,11 @@ class PolicyAdapter(HTTPAdapter):
             with self._stats_lock:
                 self.stats.requests += 1
                 self.stats.by_method[method] += 1
-            response = super(PolicyAdapter, self).send(request, **kwargs)
+            try:
+                response = super(PolicyAdapter, self).send(request, **kwargs)
+            finally:
+                if self._bucket:
+                    self._bucket.done()
             with self._stats_lock:
                 self.stats.by_status[response.status_code] += 1
             return response

@@ -25,8 +25,9 @@ class AirtableConnection(BaseModel):
     ca_bundle: Path | None = Field(default=None, description="Extra CA bundle (TLS stays on)")
     # Airtable allows 5 requests/s per base in any one-second window, counted where they
     # arrive (support.airtable.com "Managing API call limits"); one 429 costs a 30 s lock-out.
-    # The pacing never sends more than 5 in any 1.08 s (connectors/http.py TokenBucket), which
-    # absorbs network jitter, so the documented rate is the default.
+    # The pacing sends a request only once the 5th before it was answered over a second ago
+    # (connectors/http.py TokenBucket), so no jitter puts 6 into one window: the documented
+    # rate is the default.
     requests_per_second: float = Field(default=5.0, gt=0, le=5)
     lockout_seconds: float = Field(default=30.0, ge=0, description="Wait after a 429")
     timeout_seconds: float = Field(default=60.0, gt=0)
