@@ -35,6 +35,9 @@ def test_edits_and_transitions_flow_from_cloud_to_data_center(tmp_path: Path) ->
         with config.open("w") as handle:
             yaml.dump(store, handle)
         cloud = sandbox.services["cloud_site"].emulator
+        # search lag off: this test is about edits flowing Cloud -> DC right after a person
+        # makes them, not about how soon Cloud's search shows an edit (tests/connectors/jira)
+        cloud.configure({"search_lag_seconds": 0})
         dc = sandbox.services["dc_site"].emulator
         first = sync(config, "--full")
         assert first["writes_applied"] == 0 and not first["conflicts"], first["conflicts"][:3]

@@ -9,6 +9,7 @@ of our errors, with a message that names the call but never the token.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -44,6 +45,8 @@ T = TypeVar("T")
 
 # search/jql guarantees read-after-write for at most this many ids [SPEC].
 RECONCILE_MAX = 50
+# A trailing ORDER BY (outside quotes), dropped when a query is narrowed to some ids.
+ORDER_BY = re.compile(r"\s+ORDER\s+BY\s+[^\"']*$", re.IGNORECASE)
 # A DC listing that shifted under us while paging is read again, at most this often.
 _MAX_RELISTS = 3
 
@@ -313,8 +316,34 @@ class JiraClient:
         size: int,
         properties: str | None,
     ) -> Iterator[dict[str, Any]]:
-        ids = [int(i) for i in list(reconcile)[-RECONCILE_MAX:] if str(i).isdigit()]
+        # reconcileIssues makes a search read-after-write consistent for at most 50 ids
+        # (developer.atlassian.com/cloud/jira/platform/search-and-reconcile). The newest 50
+        # ride on the search itself; each further 50 get a small search of their own, the
+        # same JQL narrowed to them, and the main listing skips their (maybe stale) versions.
+        # Without that, an issue we wrote would come back with its old values and read as a
+        # person's edit.
+        ids = list(dict.fromkeys(int(i) for i in reconcile if str(i).isdigit()))
+        head, extra = ids[-RECONCILE_MAX:], ids[:-RECONCILE_MAX]
+        others = set(extra)
+        for issue in self._search_pages(jql, fields, expand, head, size, properties):
+            if int(issue.get("id") or 0) not in others:
+                yield issue
+        narrow = ORDER_BY.sub("", jql).strip()
+        for start in range(0, len(extra), RECONCILE_MAX):
+            chunk = extra[start : start + RECONCILE_MAX]
+            listed = ", ".join(str(i) for i in chunk)
+            scoped = f"({narrow}) AND id in ({listed})" if narrow else f"id in ({listed})"
+            yield from self._search_pages(scoped, fields, expand, chunk, size, properties)
 
+    def _search_pages(
+        self,
+        jql: str,
+        fields: list[str],
+        expand: str | None,
+        reconcile: list[int],
+        size: int,
+        properties: str | None,
+    ) -> Iterator[dict[str, Any]]:
         def fetch(token: str | None) -> tuple[list[dict[str, Any]], str | None]:
             with self._refusals(jql, first=token is None):
                 page = self.jira.enhanced_search_issues(
@@ -323,7 +352,7 @@ class JiraClient:
                     maxResults=size,
                     fields=list(fields),
                     expand=expand,
-                    reconcileIssues=ids or None,
+                    reconcileIssues=reconcile or None,
                     properties=properties,
                     json_result=True,
                 )

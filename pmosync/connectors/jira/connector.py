@@ -76,8 +76,9 @@ from pmosync.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-# The recent writes kept for reconcileIssues (the API takes at most 50).
-RECENT_WRITES = 50
+# The recent writes kept for reconcileIssues (50 per search; the client adds one small
+# search per further 50, see JiraClient._search_cloud).
+RECENT_WRITES = 500
 CATALOG_ENTITIES = (EntityType.PROJECT, EntityType.MILESTONE, EntityType.RELEASE)
 # A fix version always gives these (mapper.map_version); its mapping usually names no fields.
 VERSION_FIELDS: dict[EntityType, frozenset[str]] = {

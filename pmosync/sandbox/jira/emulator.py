@@ -52,6 +52,7 @@ from pmosync.sandbox.jira.api_catalog import CatalogRoutes
 from pmosync.sandbox.jira.api_issues import IssueRoutes
 from pmosync.sandbox.jira.api_links import LinkRoutes
 from pmosync.sandbox.jira.api_search import SearchCursor, SearchRoutes
+from pmosync.sandbox.jira.bodies import body_problem
 from pmosync.sandbox.jira.jql import JqlError
 from pmosync.sandbox.jira.render import View
 from pmosync.sandbox.jira.seed import SeedSpec, build_state
@@ -63,6 +64,8 @@ from pmosync.sandbox.jira.state import (
     now_ms,
 )
 
+TRANSITION = "POST issue/{issueIdOrKey}/transitions"
+REMOTE_LINK = "POST issue/{issueIdOrKey}/remotelink"
 NOT_AUTHENTICATED = "You are not authenticated. Authentication required to perform this operation."
 
 DEFAULT_KNOBS: dict[str, Any] = {
@@ -96,6 +99,17 @@ DEFAULT_KNOBS: dict[str, Any] = {
     # rate limiter comes without them (0: always sent, 1: never)
     "omit_retry_after_every": 0,
 }
+
+
+def _refuse_unbindable(operation: str) -> None:
+    """A JSON body Atlassian's schema refuses is a 400 (bodies.py); not JSON: the handler's."""
+    try:
+        payload = json.loads(request.data) if request.data else None
+    except ValueError:
+        return
+    problem = body_problem(operation, payload)
+    if problem is not None:
+        raise JiraHttpError(400, [f"Can not deserialize the request body: {problem}."])
 
 
 @dataclass
@@ -154,6 +168,14 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
             self._cursors.clear()
             self._dc_cache.clear()
             self._failed_logins.clear()
+
+    def mark_seed(self) -> None:
+        """The scenario's seed is history: what it wrote while seeding (human_edit on the
+        cross-tool epic, status issues) is searchable, not lagging behind."""
+        with self.lock:
+            for issue in self.state.issues.values():
+                issue.last_write, issue.search_view, issue.has_search_view = 0.0, None, False
+        super().mark_seed()
 
     def configure(self, knobs: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
@@ -427,7 +449,10 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
             anonymous: bool = False,
             cloud_only: bool = False,
             agile: bool = False,
+            body: str | None = None,
         ) -> None:
+            """``body`` names the request schema a POST/PUT body must meet (bodies.py)."""
+
             def view(**kwargs: Any) -> Response:
                 api = kwargs.pop("ver", "agile")
                 try:
@@ -446,6 +471,8 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
                             "2" if agile else api,
                             emulator._view(request.host_url, "2" if agile else api, user),
                         )
+                        if body is not None and request.method in ("POST", "PUT"):
+                            _refuse_unbindable(body)
                         result = handler(call, **kwargs)
                     if isinstance(result, Response):
                         response = result
@@ -479,10 +506,10 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         add("serverInfo", e.h_server_info, anonymous=True)
         add("myself", e.h_myself)
         add("field", e.h_fields)
-        add("search/jql", e.h_search_jql, ("GET", "POST"), cloud_only=True)
+        add("search/jql", e.h_search_jql, ("GET", "POST"), cloud_only=True, body="POST search/jql")
         add("search/approximate-count", e.h_approximate_count, ("POST",), cloud_only=True)
         add("search", e.h_search, ("GET", "POST"))
-        add("issue", e.h_issue_create, ("POST",))
+        add("issue", e.h_issue_create, ("POST",), body="POST issue")
         add("issue/bulk", e.h_issue_bulk, ("POST",))
         add("issue/createmeta", e.h_createmeta)
         add("issue/createmeta/<project_ref>/issuetypes", e.h_createmeta_types)
@@ -490,11 +517,11 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         add("issue/bulkfetch", e.h_issue_bulkfetch, ("POST",), cloud_only=True)
         add("mypermissions", e.h_my_permissions)
         add("issue/<ref>", e.h_issue_get)
-        add("issue/<ref>", e.h_issue_edit, ("PUT",))
+        add("issue/<ref>", e.h_issue_edit, ("PUT",), body="PUT issue/{issueIdOrKey}")
         add("issue/<ref>", e.h_issue_delete, ("DELETE",))
         add("issue/<ref>/editmeta", e.h_editmeta)
         add("issue/<ref>/transitions", e.h_transitions)
-        add("issue/<ref>/transitions", e.h_transition, ("POST",))
+        add("issue/<ref>/transitions", e.h_transition, ("POST",), body=TRANSITION)
         add("issue/<ref>/comment", e.h_comments)
         add("issue/<ref>/comment", e.h_comment_add, ("POST",))
         add("issue/<ref>/comment/<comment_id>", e.h_comment_get)
@@ -508,12 +535,12 @@ class JiraEmulator(SearchRoutes, IssueRoutes, LinkRoutes, CatalogRoutes, AgileRo
         add("issue/<ref>/properties/<key>", e.h_property_put, ("PUT",))
         add("issue/<ref>/properties/<key>", e.h_property_delete, ("DELETE",))
         add("issue/<ref>/remotelink", e.h_remote_links)
-        add("issue/<ref>/remotelink", e.h_remote_link_post, ("POST",))
+        add("issue/<ref>/remotelink", e.h_remote_link_post, ("POST",), body=REMOTE_LINK)
         add("issue/<ref>/remotelink", e.h_remote_link_delete_global, ("DELETE",))
         add("issue/<ref>/remotelink/<int:link_id>", e.h_remote_link_get)
         add("issue/<ref>/remotelink/<int:link_id>", e.h_remote_link_put, ("PUT",))
         add("issue/<ref>/remotelink/<int:link_id>", e.h_remote_link_delete, ("DELETE",))
-        add("issueLink", e.h_link_create, ("POST",))
+        add("issueLink", e.h_link_create, ("POST",), body="POST issueLink")
         add("issueLink/<link_id>", e.h_link_get)
         add("issueLink/<link_id>", e.h_link_delete, ("DELETE",))
         add("issueLinkType", e.h_link_types)

@@ -500,3 +500,18 @@ def test_a_scope_jql_jira_refuses_is_a_configuration_error(fresh: Site) -> None:
     with pytest.raises(ConfigError) as refused:
         pull(fresh.connector(mapping=mapping))
     assert "nosuchfield" in str(refused.value)
+
+
+def test_more_recent_writes_than_one_search_reconciles_are_all_read_fresh(fresh: Site) -> None:
+    """reconcileIssues takes 50 ids; the rest get small searches of their own, so none of our
+    own writes comes back stale (a stale value would read as a person's edit)."""
+    cursor = datetime.now(UTC)
+    edited = [i for i in issues_of(fresh, "Story") + issues_of(fresh, "Task")][:70]
+    assert len(edited) > 50
+    for issue in edited:
+        fresh.emulator.human_edit(issue.key, {"summary": f"fresh {issue.key}"})
+    ids = [str(i.id) for i in edited]
+    seen = records(pull(fresh.connector(recent_writes=ids), since=cursor), WORK)
+    assert all(seen[i].values["name"].startswith("fresh ") for i in ids)
+    blind = records(pull(fresh.connector(), since=cursor), WORK)
+    assert (set(ids) & set(blind) == set()) is fresh.cloud  # the lag the handover beats
