@@ -7,7 +7,10 @@ on DC, v3 rich text as ADF, Jira's error bodies, 401 on bad credentials (Cloud: 
 ``email:api_token``; DC: ``Bearer <PAT>`` or basic ``username:password``), per-user rate limiting
 with Jira's 429 headers.
 
-Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds``, ``rate_limit_per_second``
+Knobs (``configure`` or ``POST /_admin/config``): ``search_lag_seconds`` (3 s by default:
+Cloud search is eventually consistent), ``entity_property_indexes`` (property paths an app
+declared for JQL), ``omit_retry_after_every`` (N: every Nth 429 without Retry-After),
+``rate_limit_per_second``
 (None: off), ``rate_limit_burst``, ``cloud_max_results`` (100), ``cloud_max_results_ids`` (5000),
 ``dc_max_results`` (1000), ``bulk_create_max`` (50 Cloud, 1000 DC), ``page_token_ttl_seconds``,
 ``changelog_page_size`` (histories in a Cloud ``expand=changelog``, 100),
