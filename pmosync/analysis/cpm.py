@@ -398,21 +398,23 @@ def _compute(
     order = _topological_order(n, succ_nodes, leaf_ids)
 
     # -- project starts ----------------------------------------------------------------------
+    # the earliest entered start per project, in one pass (not one pass per project)
+    earliest: dict[str | None, datetime] = {}
+    for t in tasks:
+        first = t.start or t.actual_start
+        if first is not None and (t.project not in earliest or first < earliest[t.project]):
+            earliest[t.project] = first
+
     def start_of(project: str | None) -> datetime:
         if isinstance(project_start, datetime):
             return project_start
         if isinstance(project_start, Mapping) and project in project_start:
             return project_start[project]
-        entered = [
-            t.start or t.actual_start
-            for t in tasks
-            if t.project == project and (t.start or t.actual_start) is not None
-        ]
-        if not entered:
+        if project not in earliest:
             raise ConfigError(
                 f"project {project!r}: no project start given and no task has a start"
             )
-        return min(d for d in entered if d is not None)
+        return earliest[project]
 
     pstart_dt: dict[str | None, datetime] = {}
     pstart = [0.0] * n

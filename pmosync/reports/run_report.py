@@ -62,6 +62,11 @@ def render_text(report: RunReport, *, verbose: bool = False) -> str:
             for t in items[:20]:
                 gone = " (no tool holds it: it stops counting)" if t["entity_tombstoned"] else ""
                 lines.append(f"    {t['connection']} {t['entity_type']} {t['label']}{gone}")
+    if report.quiet_since is not None:
+        lines.append(
+            f"  nothing changed since run #{report.quiet_since}: the analysis of run "
+            f"#{report.analysis_run} stands (reconcile, analysis and planning skipped)"
+        )
     for notice in report.notices:
         lines.append(f"  note: {notice}")
     lines.extend(_schedule_lines(report))

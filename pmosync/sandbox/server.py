@@ -12,6 +12,11 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # The real services speak HTTP/1.1 (or 2) with persistent connections (RFC 9112 §9.3:
+    # persistence is the default), so a client pays one TLS handshake per connection, not per
+    # request. Werkzeug's default, HTTP/1.0, closed the connection after every answer.
+    protocol_version = "HTTP/1.1"
+
     def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
         logging.getLogger("pmosync.sandbox").debug(message, *args)
 

@@ -229,6 +229,10 @@ class Engine:
                 mark_entities(state)
             with phase("identify"):
                 self._identify(state, pulled)
+                for result in pulled.values():
+                    # the links hold what was read now: free the records before the analysis
+                    # (the run's peak memory); scopes and quarantined stay for the commit
+                    result.records = []
             with phase("reconcile"):
                 merged = reconcile_state(
                     state,
@@ -346,10 +350,7 @@ class Engine:
         self.report.analysis_run = converged.analysis_run
         self.report.schedule = converged.report.get("schedule") or {}
         self.report.rollups = converged.report.get("rollups") or {}
-        self.report.notices.append(
-            f"nothing changed since run #{converged.run_id}: the analysis of run "
-            f"#{converged.analysis_run} stands (reconcile, analysis and planning skipped)"
-        )
+        self.report.quiet_since = converged.run_id
         if self.options.dry_run or run_id is None:
             return
         with self._phase("commit"), self.store.session() as session:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pmosync.canonical_model import ENTITY_CLASSES, EntityType
 from pmosync.sync.state import LinkState, WorkingState
@@ -22,8 +22,9 @@ MISSING: Any = object()
 Mode = Literal["authority", "latest", "hold"]
 
 
-@dataclass(frozen=True)
-class Observation:
+class Observation(NamedTuple):
+    """One system's value of one field (a tuple: made per field and system, so it is cheap)."""
+
     value: Any
     modified_at: datetime | None
 
@@ -145,6 +146,9 @@ def reconcile_state(
         if only is None or link.canonical_id in only:
             by_entity[link.canonical_id].append(link)
     policies: dict[tuple[EntityType, str], FieldPolicy] = {}
+    # deciding everything: skip the per-field lookups for entities with no merge base at all
+    # (every one, on a first run)
+    based = {cid for cid, _name, _conn in state.bases} if only is None else None
     readable_cache: dict[tuple[str, EntityType], frozenset[str] | None] = {}
     for canonical_id, links in by_entity.items():
         entity = state.entities[canonical_id]
@@ -164,11 +168,15 @@ def reconcile_state(
             key = (entity.entity_type, name)
             if key not in policies:
                 policies[key] = policy_for(entity.entity_type, name)
-            bases = {
-                conn: state.bases[(canonical_id, name, conn)]
-                for conn in obs
-                if (canonical_id, name, conn) in state.bases
-            }
+            bases = (
+                {
+                    conn: state.bases[(canonical_id, name, conn)]
+                    for conn in obs
+                    if (canonical_id, name, conn) in state.bases
+                }
+                if based is None or canonical_id in based
+                else {}
+            )
             current = entity.values.get(name, MISSING)
             override = overrides.get((canonical_id, name))
             if override is not None:

@@ -56,6 +56,7 @@ class RunReport:
     inputs: str = ""
     today: str = ""  # the portfolio day the analysis used
     analysis_run: int | None = None
+    quiet_since: int | None = None  # a quiet run: the converged run nothing changed since
     analysis_digest: str = ""  # of the stored schedule and findings (sync/analyse.py)
 
     @property

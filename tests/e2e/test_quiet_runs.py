@@ -7,17 +7,17 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from click.testing import CliRunner
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
+from pmosync.cli import main
 from pmosync.config.loader import load_config
 from pmosync.reports.data import load_report_data
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
 from tests.e2e.conftest import TODAY, Slice
-
-QUIET_NOTICE = "nothing changed since run #"
 
 
 def converge(slice_: Slice) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def converge(slice_: Slice) -> dict[str, Any]:
 
 
 def is_quiet(report: dict[str, Any]) -> bool:
-    return any(n.startswith(QUIET_NOTICE) for n in report["notices"])
+    return report["quiet_since"] is not None
 
 
 def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice: Any) -> None:
@@ -44,6 +44,7 @@ def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice:
     code, quiet = slice_.sync()
     assert code == 0, quiet
     assert is_quiet(quiet), quiet["notices"]
+    assert quiet["quiet_since"] == settled["run_id"]
     assert {"reconcile", "analyse", "plan", "apply"}.isdisjoint(quiet["phases"])
     assert quiet["plan"] == [] and quiet["writes_applied"] == 0
     standing = settled["analysis_run"] or settled["run_id"]
@@ -57,6 +58,14 @@ def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice:
     code, again = slice_.sync()
     assert is_quiet(again) and again["analysis_run"] == standing
 
+    # and a person reading the text report is told why the run was short
+    result = CliRunner().invoke(
+        main, ["sync", "--config", str(slice_.config), "--today", TODAY.isoformat()]
+    )
+    assert result.exit_code == 0, result.output
+    assert f"nothing changed since run #{again['run_id']}" in result.output
+    assert f"the analysis of run #{standing} stands" in result.output
+
     # the reports read the standing analysis through the quiet runs
     loaded = load_config(slice_.config)
     store = Store.open(loaded.store_url())
@@ -66,7 +75,7 @@ def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice:
             stored = set(session.scalars(select(models.ScheduleResult.run_id).distinct()))
     finally:
         store.close()
-    assert data.run_id == again["run_id"]
+    assert data.run_id == again["run_id"] + 1  # the text run just above
     assert data.findings is not None and data.schedule is not None
     # a run whose schedule equals the standing one stores no rows of its own
     assert standing in stored and again["run_id"] not in stored and quiet["run_id"] not in stored
