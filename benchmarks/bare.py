@@ -12,6 +12,7 @@ import json
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import requests
 from jira import JIRA
@@ -111,7 +112,9 @@ def bare_pwa(loaded: LoadedConfig, name: str) -> tuple[float, int]:
             response.raise_for_status()
             body = response.json()
             items += body.get("value", [])
-            next_url, params = body.get("odata.nextLink") or body.get("@odata.nextLink"), None
+            link = body.get("odata.nextLink") or body.get("@odata.nextLink")
+            # nometadata next links are relative to the request (OData v3 JSON light)
+            next_url, params = (urljoin(response.url, link) if link else None), None
         return items
 
     records = 0
