@@ -10,7 +10,7 @@ Source of the document: tests/fixtures/specs/README.md.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -27,9 +27,9 @@ from schemathesis.checks import (
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.core.parameters import ParameterLocation
 
-from pmosync.sandbox.jira import SeedSpec
-from pmosync.sandbox.jira.testing import ServedJira, served_jira
+from pmosync.sandbox.jira.testing import ServedJira
 from tests import fixture_dirs
+from tests.sandbox.test_jira_fidelity import cloud  # noqa: F401 - a fixture
 
 SPEC = fixture_dirs.SPECS / "jira-cloud-platform-v3.openapi.json"
 ISSUE = {"issueIdOrKey": "APP-2"}
@@ -103,10 +103,9 @@ SPEC_DEFECTS: dict[tuple[str, str] | str, dict[str, str]] = {
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedJira]:
-    seed = SeedSpec(projects=1, issues_per_project=10)
-    with served_jira("cloud", tmp_path_factory.mktemp("jira-st"), seed) as served:
-        yield served
+def site(cloud: ServedJira) -> ServedJira:  # noqa: F811 - the imported fixture
+    """A Cloud site of this module's own (the fixture is module-scoped where it is defined)."""
+    return cloud
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from typing import Any
 
 import requests
 from click.testing import CliRunner
-from ruamel.yaml import YAML
 
 from pmosync.cli import main
 from pmosync.connectors.jira.marker import MARKER_PREFIX
@@ -42,12 +41,7 @@ def test_a_lost_create_answer_is_neither_failed_nor_duplicated(tmp_path: Path) -
     cloud_spec.mapping["entities"]["work_item"]["create_missing"] = True
     identity = {"project": "code", "work_item": "key", "person": "name"}
     with Sandbox(Scenario(services=services, sync={"identity": identity}), tmp_path) as sandbox:
-        config = sandbox.config_path
-        yaml = YAML()
-        data = yaml.load(config.read_text())
-        data["store"]["url"] = f"sqlite:///{tmp_path / 'store.db'}"
-        with config.open("w") as handle:
-            yaml.dump(data, handle)
+        config = sandbox.config_path  # its store: a SQLite file next to it, in tmp_path
         cloud, dc = (sandbox.services[n] for n in ("cloud_site", "dc_site"))
         code, first = sync(config)
         assert code == 0 and first["writes_applied"] == 0, first
