@@ -98,6 +98,12 @@ class PwaConnection(BaseModel):
     checkout_backoff_seconds: float = Field(
         default=10.0, ge=0, description="First wait before retrying a check-out (doubles)"
     )
+    # Each plan's check-out → update → publish cycle waits on its own queue jobs, so cycles of
+    # different plans overlap. 4 is the Project Queue's default number of job processor threads
+    # (PWA Settings → Queue Settings), past which jobs only wait in the queue.
+    publish_concurrency: int = Field(
+        default=4, ge=1, le=16, description="Plans written (checked out and published) at once"
+    )
 
     @field_validator("site_url")
     @classmethod

@@ -20,8 +20,10 @@ reported as failed writes while the other projects go on.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -150,6 +152,7 @@ class PwaConnector:
         self._tasks_listed: set[str] = set()  # plans whose task ids were read for a lookup
         cache = config.token_cache or default_cache_path(name)
         self.own_publishes = OwnPublishes(cache.with_name(f"{cache.stem}.own-publishes.json"))
+        self._publishes_lock = threading.Lock()
         self.echoes_skipped = 0  # plans not re-read because only our own publish changed them
 
     # -- protocol: description -----------------------------------------------------------
@@ -521,10 +524,8 @@ class PwaConnector:
                 self._plan(write, index, plans)
             except (mapper.MappingError, PmoSyncError) as exc:
                 results[index] = _failed(write, str(exc))
-        for plan in plans.values():
-            try:
-                token = self._apply(plan)
-            except PmoSyncError as exc:
+        for plan, token, exc in self._apply_all(list(plans.values())):
+            if exc is not None:
                 for index in plan.members:
                     results[index] = _failed(writes[index], str(exc))
                 continue
@@ -539,6 +540,26 @@ class PwaConnector:
                 )
         self.own_publishes.save()
         return [r for r in results if r is not None]
+
+    def _apply_all(
+        self, plans: list[_ProjectPlan]
+    ) -> list[tuple[_ProjectPlan, str | None, PmoSyncError | None]]:
+        """Each plan's cycle, up to ``publish_concurrency`` plans at once (their queue jobs
+        run side by side on the server). A bug (not a PmoSyncError) is raised once every
+        started cycle has ended, so no plan is left checked out by an abandoned thread."""
+
+        def one(plan: _ProjectPlan) -> tuple[_ProjectPlan, str | None, PmoSyncError | None]:
+            try:
+                return plan, self._apply(plan), None
+            except PmoSyncError as exc:
+                return plan, None, exc
+
+        workers = min(self.config.publish_concurrency, len(plans))
+        if workers <= 1:
+            return [one(plan) for plan in plans]
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pwa-publish") as pool:
+            futures = [pool.submit(one, plan) for plan in plans]
+        return [future.result() for future in futures]  # the pool has waited for them all
 
     def _plan(self, write: PlannedWrite, index: int, plans: dict[str, _ProjectPlan]) -> None:
         if write.op != "update" or not write.external_id:
@@ -639,9 +660,11 @@ class PwaConnector:
         try:
             published = self.api.project(pid)
         except PmoSyncError:
-            self.own_publishes.forget(pid)
+            with self._publishes_lock:
+                self.own_publishes.forget(pid)
             return None
-        self._remember_publish(plan, before, published)
+        with self._publishes_lock:  # cycles of several plans end side by side (_apply_all)
+            self._remember_publish(plan, before, published)
         moment = parse_datetime(published.get("LastPublishedDate"))
         return moment.isoformat() if moment else None
 

@@ -765,3 +765,35 @@ def test_baselines_wait_for_a_reporting_lag_that_ends(
     connector = _baseline_connector(loaded, queue_poll_seconds=0.05)
     assert _projects_read(_pull(connector, since=since)) == {pid}
     assert pwa.query_options().get("GET ProjectData/Projects $filter", 0) > 1  # it waited
+
+
+def _cycle_order(pwa: PwaEmulator) -> list[tuple[str, str]]:
+    """(step, project id) of every check-out and publish, in the order the server saw them."""
+    out = []
+    for key in pwa.counters.snapshot()["writes"]:
+        found = re.search(r"Projects\('([^']+)'\)/(?:Draft/)?(checkOut|publish)", key)
+        if found:
+            out.append((found.group(2), found.group(1).lower()))
+    return out
+
+
+@pytest.mark.parametrize("concurrency", [1, 3])
+def test_plans_are_published_side_by_side(
+    loaded: LoadedConfig, pwa: PwaEmulator, concurrency: int
+) -> None:
+    pwa.configure({"job_polls": 3})  # each queue job takes several polls, as on the server
+    pwa.counters.clear()
+    pids = [str(p["Id"]).lower() for p in pwa.projects()]
+    connector = _connector(loaded, publish_concurrency=concurrency)
+    results = connector.push([_project_write(pid, rag_computed="A") for pid in pids])
+    assert all(r.ok for r in results) and len(results) == len(pids), results
+    for pid in pids:
+        assert pwa.checked_out_by(pid) is None
+        assert pwa.custom_field_value(pid, "PMO RAG") == ["Amber"]
+    order = _cycle_order(pwa)
+    assert sorted(order) == sorted([("checkOut", p) for p in pids] + [("publish", p) for p in pids])
+    first_publish = next(i for i, (step, _p) in enumerate(order) if step == "publish")
+    checked_out_before = sum(1 for step, _p in order[:first_publish] if step == "checkOut")
+    # one at a time: each plan's cycle ends before the next begins; side by side: every plan
+    # is checked out while the first publish is still waiting on its queue jobs
+    assert checked_out_before == (1 if concurrency == 1 else len(pids))
