@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 import requests
 
 from pmosync.sandbox.pwa import SeedSpec
+from pmosync.sandbox.pwa import emulator as pwa_emulator
 from pmosync.sandbox.pwa.stack import PwaStack, pwa_stack
 
 PJ = "Microsoft.ProjectServer.PJClientCallableException"
@@ -394,6 +396,35 @@ def test_throttling_answers_with_integer_retry_after(stack: PwaStack) -> None:
     assert [r.status_code for r in codes] == [200, 200, 429]
     assert int(codes[2].headers["Retry-After"]) >= 1
     assert codes[2].headers["RateLimit-Limit"] == "2"
+
+
+def test_a_retry_before_retry_after_lengthens_the_throttling(
+    stack: PwaStack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # SharePoint: "Throttled requests count towards usage limits, so failure to honor
+    # Retry-After may result in more throttling" (how-to-avoid-getting-throttled-or-blocked-in-
+    # sharepoint-online). The emulator's window runs on this clock.
+    clock = [1000.0]
+    monkeypatch.setattr(pwa_emulator, "time", SimpleNamespace(monotonic=lambda: clock[0]))
+    session = stack.session("json")
+    url = f"{stack.api}/ProjectServer/Projects"
+    stack.pwa.configure({"rate_limit_per_minute": 2})
+
+    def status_at(moment: float) -> tuple[int, str | None]:
+        clock[0] = moment
+        reply = session.get(url)
+        return reply.status_code, reply.headers.get("Retry-After")
+
+    # a client that waits as told gets through
+    assert [status_at(1000)[0], status_at(1000)[0]] == [200, 200]
+    assert status_at(1000) == (429, "60")
+    assert status_at(1061)[0] == 200
+    # one that retries early twice is still throttled when the first wait is over
+    assert [status_at(2000)[0], status_at(2000)[0]] == [200, 200]
+    assert status_at(2000) == (429, "60")
+    assert status_at(2030)[0] == 429
+    assert status_at(2045)[0] == 429
+    assert status_at(2061) == (429, "44")  # its own early retries now fill the window
 
 
 def test_human_edit_publishes_and_draft_edits_stay_invisible(stack: PwaStack) -> None:

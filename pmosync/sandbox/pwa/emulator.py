@@ -36,7 +36,8 @@ Wire behaviour (api-wire-protocol §5):
   ``CICONotCheckedOut``, 10103 ``CICOCheckedOutInOtherSession`` (someone else holds it).
 * **Throttling**: ``throttle={"status": 429|503, "count": n, "retry_after": s}`` answers the
   next n API calls with that status and an integer ``Retry-After``; ``rate_limit_per_minute``
-  enforces a sliding window with ``RateLimit-*`` headers.
+  enforces a sliding window with ``RateLimit-*`` headers, in which throttled requests count
+  too (a retry before ``Retry-After`` lengthens the wait).
 
 Knobs (``configure({...})``, ``POST /_admin/config``; defaults in :data:`DEFAULT_KNOBS`):
 ``page_size``, ``expand_page_size``, ``job_polls``, ``job_seconds``, ``fail_next_publish``,
@@ -440,7 +441,14 @@ class PwaEmulator(EmulatorBase):
         while self._window and now - self._window[0] > 60:
             self._window.popleft()
         if len(self._window) >= int(limit):
-            wait = max(1, math.ceil(60 - (now - self._window[0])))
+            # "Throttled requests count towards usage limits, so failure to honor Retry-After
+            # may result in more throttling" (learn.microsoft.com/sharepoint/dev/
+            # general-development/how-to-avoid-getting-throttled-or-blocked-in-sharepoint-
+            # online): this request counts too, and Retry-After is when one more fits, so a
+            # client that retries early only pushes its wait further out.
+            self._window.append(now)
+            expire = len(self._window) - int(limit) + 1  # entries that must leave the window
+            wait = max(1, math.ceil(60 - (now - self._window[expire - 1])))
             error = ODataError(
                 429,
                 "-2147024860, Microsoft.SharePoint.SPException",
