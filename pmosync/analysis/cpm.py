@@ -401,9 +401,9 @@ def _compute(
     # the earliest entered start per project, in one pass (not one pass per project)
     earliest: dict[str | None, datetime] = {}
     for t in tasks:
-        first = t.start or t.actual_start
-        if first is not None and (t.project not in earliest or first < earliest[t.project]):
-            earliest[t.project] = first
+        entered = t.start or t.actual_start
+        if entered is not None and (t.project not in earliest or entered < earliest[t.project]):
+            earliest[t.project] = entered
 
     def start_of(project: str | None) -> datetime:
         if isinstance(project_start, datetime):

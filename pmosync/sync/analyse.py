@@ -457,7 +457,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
     result = analysis.result
     if result is not None and result.tasks:
         session.execute(
-            insert(models.ScheduleResult.__table__),  # Core executemany: no ORM per row
+            insert(models.table_of(models.ScheduleResult)),  # Core executemany: no ORM per row
             [
                 {
                     "run_id": run_id,
@@ -478,7 +478,7 @@ def record_analysis(session: Session, analysis: ScheduleAnalysis, run_id: int) -
         )
     if analysis.findings:
         session.execute(
-            insert(models.DependencyFinding.__table__),
+            insert(models.table_of(models.DependencyFinding)),
             [
                 {
                     "run_id": run_id,

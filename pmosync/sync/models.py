@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, DateTime, Float, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -155,3 +165,8 @@ class DependencyFinding(Base):
     items: Mapped[dict[str, Any]]  # {"ids": [...], "witness": [...]}
     shortfall_days: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text)
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's Core table, for the bulk ``executemany`` paths (no ORM work per row)."""
+    return cast(Table, model.__table__)

@@ -7,15 +7,16 @@ quiet run costs O(records pulled).
 
 The rule is conservative; the run is quiet only when all of these hold:
 
-* the previous non-dry run finished ``ok`` and planned no write (it converged: every tool
-  already held what the analysis computed), had no conflict and no failed write;
+* the previous non-dry run finished ``ok`` with no conflict and either planned no write or
+  saw every write it planned (updates only) succeed: it converged, every tool holds what the
+  analysis computed;
 * its inputs fingerprint equals this run's: the same configuration and mappings, the same
   connections, the same portfolio day (RAG and slack depend on today);
 * no write is pending in the outbox and no person has resolved a conflict since;
 * this run is incremental (not ``--full``, not a backfill window, not a file import), every
   connection pulled, and every record pulled is one the store links already, alive, with the
   same values, the same references and no unknown pmo-sync id (an echo of our own write, or a
-  record inside the overlap, is no change).
+  record inside the overlap, is no change; a tool that changed what we wrote is).
 
 Reconcile, analyse and plan are deterministic functions of the store, the configuration and the
 day, so with unchanged inputs they would reproduce the converged run's outcome: nothing to write.
@@ -84,13 +85,22 @@ class Previous:
         )
 
     def converged_with(self, inputs: str, today: date) -> bool:
-        """Settled, on the same day, and nothing was left to write or decide."""
+        """Settled, on the same day, nothing left to decide, and nothing left to write: it
+        planned no write, or every write it planned was an update that succeeded. (A create
+        may leave a reference for the next run to fill in, so a run with creates does not
+        count.) Whether the tools kept what we wrote is the echo check's question."""
         report = self.report
-        return (
-            self.settled_with(inputs)
-            and report.get("today") == today.isoformat()
-            and not report.get("plan")
-            and not report.get("conflicts")
+        if not self.settled_with(inputs) or report.get("today") != today.isoformat():
+            return False
+        if report.get("conflicts"):
+            return False
+        plan = report.get("plan") or []
+        if any(w.get("op") != "update" for w in plan):
+            return False
+        connections = (report.get("connections") or {}).values()
+        return all(
+            c.get("writes_applied") == c.get("writes_planned") and not c.get("writes_failed")
+            for c in connections
         )
 
 
@@ -132,7 +142,8 @@ def open_conflict_entities(store: Store) -> set[str]:
 
 @dataclass
 class Echoes:
-    """Links whose record came back with a new version but the same content."""
+    """Links whose record came back unchanged but with a new version (our own write's echo,
+    or a save that changed nothing we map): what the identify stage would have stored."""
 
     versions: list[dict[str, Any]] = field(default_factory=list)
 
@@ -140,7 +151,7 @@ class Echoes:
 def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Echoes | None:
     """Echoes to record when every pulled record is one the store holds unchanged; None as
     soon as one record is new, revived, re-pointed, re-identified or changed."""
-    links = models.Link.__table__
+    links = models.table_of(models.Link)
     echoes = Echoes()
     with store.sessions() as session:
         for connection, records in pulled.items():
@@ -157,33 +168,46 @@ def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Ech
                 }
                 for record in chunk:
                     row = stored.get((record.ref.entity_type.value, record.ref.external_id))
-                    if row is None or row.deleted_at is not None:
+                    if row is None or row.deleted_at is not None or not _same(record, row):
                         return None
-                    if not _same(record, row):
-                        return None
-                    if row.version_token != record.ref.version_token:
+                    record_hash = record.hash
+                    if (
+                        row.version_token != record.ref.version_token
+                        or row.content_hash != record_hash
+                    ):
                         echoes.versions.append(
                             {
                                 "_id": row.id,
                                 "version_token": record.ref.version_token,
                                 "source_modified_at": record.ref.source_modified_at,
+                                "content_hash": record_hash,
                             }
                         )
     return echoes
 
 
+_MISSING = object()
+
+
 def _same(record: PulledRecord, row: Any) -> bool:
-    """The identify stage's own test for a changed record (the content hash of values and
-    references), plus the pmo-sync id it carries."""
+    """The identify stage's own tests: no pmo-sync id other than the link's, and either the
+    same content hash as when last read, or every value and reference equal to what the store
+    last knew the tool held, our own writes included (an echo of our write is no change)."""
     if record.pmo_id is not None and record.pmo_id != row.canonical_id:
         return False
-    return bool(row.content_hash == record.hash)
+    if row.content_hash == record.hash:
+        return True
+    remote, pointers = row.remote_values or {}, row.pointers or {}
+    return all(remote.get(k, _MISSING) == v for k, v in record.values.items()) and all(
+        pointers.get(k) == p.external_id for k, p in record.pointers.items()
+    )
 
 
 def record_echoes(session: Any, echoes: Echoes) -> None:
-    """The new version tokens of unchanged records (in the caller's transaction)."""
+    """The new versions and content hashes of unchanged records (in the caller's
+    transaction), as the identify stage would have stored them."""
     if echoes.versions:
-        links = models.Link.__table__
+        links = models.table_of(models.Link)
         session.execute(
             update(links).where(links.c.id == bindparam("_id")),
             echoes.versions,

@@ -85,9 +85,9 @@ def load_state(store: Store) -> WorkingState:
     state = WorkingState()
     with store.sessions() as session:
         # Core rows, not ORM objects: loading tens of thousands of rows is most of a no-op run.
-        for row in session.execute(select(models.Entity.__table__)):
+        for row in session.execute(select(models.table_of(models.Entity))):
             state.entities[row.id] = EntityState(row.id, EntityType(row.entity_type), row.values)
-        links = models.Link.__table__
+        links = models.table_of(models.Link)
         for link in session.execute(select(links)):
             ls = LinkState(
                 id=link.id,
@@ -105,7 +105,7 @@ def load_state(store: Store) -> WorkingState:
                 deleted_at=aware(link.deleted_at),
             )
             (state.tombstoned if ls.deleted_at else state.links)[ls.key] = ls
-        for base in session.execute(select(models.FieldBase.__table__)):
+        for base in session.execute(select(models.table_of(models.FieldBase))):
             state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
     state.cursors = load_cursors(store)
     return state
@@ -114,7 +114,7 @@ def load_state(store: Store) -> WorkingState:
 def load_cursors(store: Store) -> dict[tuple[str, str], datetime]:
     cursors: dict[tuple[str, str], datetime] = {}
     with store.sessions() as session:
-        for cursor in session.execute(select(models.Cursor.__table__)):
+        for cursor in session.execute(select(models.table_of(models.Cursor))):
             value = aware(cursor.value)
             assert value is not None
             cursors[(cursor.connection, cursor.scope)] = value
@@ -156,7 +156,7 @@ def persist(store: Store, state: WorkingState, session: Any | None = None) -> No
 
 
 def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
-    table = models.Entity.__table__
+    table = models.table_of(models.Entity)
     new_rows, changed_rows = [], []
     for e in state.entities.values():
         if e.new:
@@ -181,7 +181,7 @@ def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
 
 
 def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
-    table = models.Link.__table__
+    table = models.table_of(models.Link)
     new_links = [link for link in state.links.values() if link.id is None]
     if new_links:
         # No RETURNING: SQLAlchemy splices each RETURNING batch onto everything returned so
@@ -207,7 +207,7 @@ def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
 
 
 def _persist_bases(session: Any, state: WorkingState) -> None:
-    table = models.FieldBase.__table__
+    table = models.table_of(models.FieldBase)
     if state.new_bases:
         session.execute(
             insert(table),

@@ -20,16 +20,17 @@ from pmosync.sync.store import Store
 from tests.e2e.conftest import TODAY, Slice
 
 
-def converge(slice_: Slice) -> dict[str, Any]:
-    """Sync until a run plans nothing (the first run writes the consolidated status)."""
+def converge(slice_: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Sync until a run is quiet: (the run it stands on, the quiet run)."""
     code, report = slice_.sync("--full")
     assert code == 0, report
     for _ in range(3):
-        code, report = slice_.sync()
-        assert code == 0, report
-        if not report["plan"]:
-            return report
-    raise AssertionError(f"no convergence: {report['plan']}")
+        code, after = slice_.sync()
+        assert code == 0, after
+        if after["quiet_since"] is not None:
+            return report, after
+        report = after
+    raise AssertionError(f"never quiet: {report['plan']}")
 
 
 def is_quiet(report: dict[str, Any]) -> bool:
@@ -38,12 +39,8 @@ def is_quiet(report: dict[str, Any]) -> bool:
 
 def test_a_run_after_a_converged_one_is_quiet_and_keeps_its_analysis(make_slice: Any) -> None:
     slice_ = make_slice()
-    settled = converge(slice_)
+    settled, quiet = converge(slice_)
     assert not is_quiet(settled) and "reconcile" in settled["phases"]
-
-    code, quiet = slice_.sync()
-    assert code == 0, quiet
-    assert is_quiet(quiet), quiet["notices"]
     assert quiet["quiet_since"] == settled["run_id"]
     assert {"reconcile", "analyse", "plan", "apply"}.isdisjoint(quiet["phases"])
     assert quiet["plan"] == [] and quiet["writes_applied"] == 0
@@ -100,6 +97,19 @@ def test_a_persons_edit_brings_the_whole_run_back(make_slice: Any) -> None:
     assert "reconcile" in report["phases"] and report["writes_applied"] == 1
     projects = {r["id"]: r["fields"] for r in emulator.records(BASE_ID, "Projects")}
     assert projects[project_id]["Next milestone"] == "Go/no-go"
+
+    # that run's one write landed: the next run reads its echo (inside the overlap), knows it
+    # by value, and is quiet
+    code, echo = slice_.sync()
+    assert code == 0 and echo["quiet_since"] == report["run_id"], echo
+    assert echo["connections"]["pmo_airtable"]["pulled"] >= 2  # the edit and our write
+
+    # a person overwriting what we wrote is a change again
+    emulator.edit_record(BASE_ID, "Projects", project_id, {"Next milestone": "typed over"})
+    code, again = slice_.sync()
+    assert code == 0 and not is_quiet(again) and again["writes_applied"] == 1, again
+    projects = {r["id"]: r["fields"] for r in emulator.records(BASE_ID, "Projects")}
+    assert projects[project_id]["Next milestone"] == "Go/no-go"  # push-only: computed wins
 
 
 def test_a_new_day_or_a_full_run_is_never_quiet(make_slice: Any) -> None:

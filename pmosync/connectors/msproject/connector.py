@@ -524,10 +524,10 @@ class PwaConnector:
                 self._plan(write, index, plans)
             except (mapper.MappingError, PmoSyncError) as exc:
                 results[index] = _failed(write, str(exc))
-        for plan, token, exc in self._apply_all(list(plans.values())):
-            if exc is not None:
+        for plan, token, error in self._apply_all(list(plans.values())):
+            if error is not None:
                 for index in plan.members:
-                    results[index] = _failed(writes[index], str(exc))
+                    results[index] = _failed(writes[index], str(error))
                 continue
             for index in plan.members:
                 write = writes[index]
