@@ -7,7 +7,7 @@ nothing about the store, other connectors or the merge.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol, TypeVar, runtime_checkable
@@ -70,6 +70,11 @@ class Connector(Protocol):
 
     def api_calls(self) -> int:
         """HTTP requests made so far (for the run report)."""
+        ...
+
+    def waits(self) -> Mapping[str, float]:
+        """Seconds spent waiting so far, by reason (pacing, Retry-After, backoff, queue
+        jobs, search lag), for the run report."""
         ...
 
     def close(self) -> None: ...

@@ -12,7 +12,7 @@ import enum
 import random
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -260,6 +260,15 @@ class CallStats:
     slept: float = 0.0
     by_status: Counter[int] = field(default_factory=Counter)
     by_method: Counter[str] = field(default_factory=Counter)
+    # seconds waited, by why: the run report says how long a run waited and for what
+    waited: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
+# Why a request waited (CallStats.waited keys, shown in the run report).
+WAIT_PACING = "pacing"  # the rate limit the connection keeps
+WAIT_RETRY_AFTER = "Retry-After"  # the server said how long
+WAIT_BACKOFF_429 = "429 backoff"  # throttled without Retry-After: exponential, jittered
+WAIT_BACKOFF_ERROR = "error backoff"  # a dropped connection or a 5xx
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
@@ -298,6 +307,13 @@ class PolicyAdapter(HTTPAdapter):
             else None
         )
         self._stats_lock = threading.Lock()
+        self._penalty_unserved = 0.0  # 429 waits handed to the bucket, not slept yet
+
+    def note_wait(self, reason: str, seconds: float) -> None:
+        """Count a wait that is no HTTP retry (a queue job polled, a search that lags) with
+        the connection's other waits, for the run report."""
+        with self._stats_lock:
+            self.stats.waited[reason] += seconds
 
     def _retriable_response(self, method: str, response: requests.Response) -> bool:
         action = classify_status(response.status_code, self.policy.status_overrides)
@@ -324,21 +340,29 @@ class PolicyAdapter(HTTPAdapter):
         outcome = state.outcome
         response = None if outcome is None or outcome.failed else outcome.result()
         wait: float | None = None
+        reason = WAIT_BACKOFF_ERROR
         if response is not None:
             wait = retry_after_seconds(response)  # in full: it is under the ceiling here
+            reason = WAIT_RETRY_AFTER
             if wait is None and response.status_code == 429:
                 self._lockouts += 1
                 delay = self.policy.lockout_seconds * 2 ** (self._lockouts - 1)
                 delay = max(self.policy.lockout_seconds, min(delay, self.policy.max_backoff))
                 wait = delay * random.uniform(1.0, 1.25)  # jitter only upwards: never early
+                reason = WAIT_BACKOFF_429
         if wait is None:
             base = min(self.policy.max_backoff, 0.5 * 2 ** (state.attempt_number - 1))
             wait = random.uniform(0, base)  # full jitter: many workers must not retry in step
-        if response is not None and response.status_code == 429 and self._bucket:
-            self._bucket.penalise(wait)
-            wait = 0.0  # the bucket now holds every thread back, this one included
+            reason = WAIT_BACKOFF_ERROR
         with self._stats_lock:
             self.stats.retries += 1
+            self.stats.waited[reason] += wait
+            if response is not None and response.status_code == 429 and self._bucket:
+                # the bucket now holds every thread back, this one included: the next pacing
+                # sleeps serve this wait, and are counted here rather than as pacing
+                self._bucket.penalise(wait)
+                self._penalty_unserved += wait
+                return 0.0
             self.stats.slept += wait
         return wait
 
@@ -366,6 +390,10 @@ class PolicyAdapter(HTTPAdapter):
                 if slept:
                     with self._stats_lock:
                         self.stats.slept += slept
+                        served = min(slept, self._penalty_unserved)
+                        self._penalty_unserved -= served
+                        if slept > served:
+                            self.stats.waited[WAIT_PACING] += slept - served
             with self._stats_lock:
                 self.stats.requests += 1
                 self.stats.by_method[method] += 1
@@ -434,3 +462,10 @@ def mount_policy(
     if ca_bundle:
         session.verify = ca_bundle
     return adapter
+
+
+def note_wait(session: requests.Session, reason: str, seconds: float) -> None:
+    """:meth:`PolicyAdapter.note_wait` for the adapter a session sends https through."""
+    adapter = session.get_adapter("https://")
+    if isinstance(adapter, PolicyAdapter):
+        adapter.note_wait(reason, seconds)

@@ -32,6 +32,9 @@ def render_text(report: RunReport, *, verbose: bool = False) -> str:
             f" (failed {conn.writes_failed}), API calls {conn.api_calls}"
         )
         lines.append(line)
+        if conn.waited:
+            why = ", ".join(f"{k} {v:.1f}s" for k, v in sorted(conn.waited.items()))
+            lines.append(f"    waited {sum(conn.waited.values()):.1f}s: {why}")
         if conn.error:
             lines.append(f"    error ({conn.error_kind}): {conn.error}")
     if report.entities:

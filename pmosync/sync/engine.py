@@ -268,7 +268,9 @@ class Engine:
         finally:
             shared.close()
             for connector in self.connectors.values():
-                self.report.connections[connector.name].api_calls = connector.api_calls()
+                conn_report = self.report.connections[connector.name]
+                conn_report.api_calls = connector.api_calls()
+                conn_report.waited = {k: round(v, 2) for k, v in connector.waits().items() if v}
                 connector.close()
             self.report.entities = self._entity_counts()
             self.report.finished_at = utcnow().isoformat()

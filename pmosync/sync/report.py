@@ -22,6 +22,8 @@ class ConnectionReport:
     writes_failed: int = 0
     api_calls: int = 0
     scopes: dict[str, int] = field(default_factory=dict)
+    # seconds waited, by why (pacing, Retry-After, backoff, queue jobs, search lag)
+    waited: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -158,6 +158,9 @@ class AirtableConnector:
     def api_calls(self) -> int:
         return self.adapter.stats.requests
 
+    def waits(self) -> dict[str, float]:
+        return dict(self.adapter.stats.waited)
+
     def close(self) -> None:
         self.api.session.close()
 

@@ -100,6 +100,9 @@ class FilesConnector:
     def api_calls(self) -> int:
         return 0  # files: no API
 
+    def waits(self) -> dict[str, float]:
+        return {}  # files: nothing to wait for
+
     def close(self) -> None:
         pass  # the worker process is gone once read_schedule_files returns
 

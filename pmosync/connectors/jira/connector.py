@@ -204,6 +204,9 @@ class JiraConnector:
     def api_calls(self) -> int:
         return self.client.api_calls()
 
+    def waits(self) -> dict[str, float]:
+        return dict(self.client.adapter.stats.waited)
+
     def close(self) -> None:
         self.client.close()
 

@@ -511,6 +511,7 @@ class IssueWriter:
             if found is not None or left <= 0:
                 return found
             time.sleep(min(pause, left))
+            self.client.adapter.note_wait("search lag", min(pause, left))
             pause *= 2
 
     def _post_issue(self, body: dict[str, Any]) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ import requests
 
 from pmosync.config.connections.pwa import PwaConnection
 from pmosync.connectors.base import paginate
+from pmosync.connectors.http import note_wait
 from pmosync.connectors.msproject import odata
 from pmosync.connectors.msproject.auth import Credentials, login_command
 from pmosync.connectors.msproject.rest import MicrosoftRestClient
@@ -312,6 +313,7 @@ class PwaClient(MicrosoftRestClient):
                     connection=self.name,
                 )
             self._sleep(self.config.queue_poll_seconds)
+            note_wait(self.session, "queue jobs", self.config.queue_poll_seconds)
             polls += 1
             try:
                 job = self.entity(path, what=f"{what} (queue job)")

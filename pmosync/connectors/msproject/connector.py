@@ -199,6 +199,9 @@ class PwaConnector:
     def api_calls(self) -> int:
         return self.adapter.stats.requests
 
+    def waits(self) -> dict[str, float]:
+        return dict(self.adapter.stats.waited)
+
     def close(self) -> None:
         self.session.close()
 

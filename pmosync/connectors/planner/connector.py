@@ -179,6 +179,9 @@ class PlannerConnector:
     def api_calls(self) -> int:
         return self.adapter.stats.requests
 
+    def waits(self) -> dict[str, float]:
+        return dict(self.adapter.stats.waited)
+
     def close(self) -> None:
         self.session.close()
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from pmosync.connectors.http import note_wait
 from pmosync.connectors.planner.client import DataverseClient
 from pmosync.errors import PmoSyncError, RetriableError
 
@@ -182,6 +183,7 @@ class OperationSetRunner:
                     connection=self.client.name,
                 )
             self._sleep(self.poll_seconds)
+            note_wait(self.client.session, "operation sets", self.poll_seconds)
 
     def _failed(self, set_id: str, status: int, polls: int) -> SetOutcome:
         details = self.client.rows(
