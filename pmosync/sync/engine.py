@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
 from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
@@ -33,7 +33,7 @@ from pmosync.sync.analyse import (
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
 from pmosync.sync.identify import ingest
-from pmosync.sync.lock import RunLock, run_lock
+from pmosync.sync.lock import RunLock, lease_seconds, run_lock
 from pmosync.sync.named_refs import resolve_named
 from pmosync.sync.naming import label_plan
 from pmosync.sync.outbox import skip_dropped
@@ -225,8 +225,7 @@ class Engine:
             if shared.enter_context(self.lock.store_stages()):
                 # workers share this store (sync/lock.py): another may have committed while
                 # we pulled, so the shared stages start from the store as it is now
-                state = load_state(self.store)
-                mark_entities(state)
+                state = self._load_state()
             with phase("identify"):
                 self._identify(state, pulled)
                 for result in pulled.values():
@@ -361,12 +360,15 @@ class Engine:
 
     def _start_run(self, started: datetime) -> int:
         with self.store.session() as session:
-            # We hold the run lock, so a run still marked running was killed mid-way.
-            session.execute(
-                update(models.Run)
-                .where(models.Run.status == "running")
-                .values(status="interrupted")
-            )
+            # We hold the run lock, so a run still marked running was killed mid-way; with
+            # workers sharing the store, only one past any run's lease (another may be live)
+            stale = update(models.Run).where(models.Run.status == "running")
+            lease = lease_seconds(self.loaded.config.sync.max_run_seconds)
+            if not self.lock.exclusive and lease is not None:
+                stale = stale.where(models.Run.started_at < started - timedelta(seconds=lease))
+            elif not self.lock.exclusive:
+                stale = stale.where(false())
+            session.execute(stale.values(status="interrupted"))
             run = models.Run(started_at=started, status="running", dry_run=False)
             session.add(run)
             session.flush()

@@ -57,6 +57,9 @@ def lease_seconds(max_seconds: float | None) -> float | None:
 class RunLock:
     """What a run holds; ``store_stages`` serialises the stages that write shared rows."""
 
+    # the run holds the whole store (no other run is live)
+    exclusive = True
+
     def store_stages(self) -> AbstractContextManager[bool]:
         """Held around the stages after the pull; True: workers share the store (reload it)."""
         return nullcontext(False)  # the whole run already holds the store's only lock
@@ -229,6 +232,8 @@ _STAGES_POLL_SECONDS = 0.2
 
 
 class _PgWorkerLock(RunLock):
+    exclusive = False  # other workers' runs may be live
+
     def __init__(self, store: Store, name: str, max_seconds: float | None) -> None:
         self.store = store
         self.name = name

@@ -14,12 +14,14 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from pmosync.sync import models
 from pmosync.sync.lock import run_lock
-from pmosync.sync.store import Store
+from pmosync.sync.store import Store, utcnow
 from tests.e2e.conftest import TODAY, fast_airtable
 
 BASES = ("pmo_a", "pmo_b", "pmo_c")
@@ -60,6 +62,20 @@ def _round(config: str, *extra: str) -> list[dict[str, Any]]:
     return reports
 
 
+def _running(store: Store, age: timedelta) -> int:
+    """A run row marked running, started ``age`` ago (as another worker's would be)."""
+    with store.session() as session:
+        run = models.Run(started_at=utcnow() - age, status="running", dry_run=False)
+        session.add(run)
+        session.flush()
+        return run.id
+
+
+def _status(store: Store, run_id: int) -> str:
+    with store.sessions() as session:
+        return str(session.get(models.Run, run_id).status)  # type: ignore[union-attr]
+
+
 @pytest.mark.parametrize("store_url", ["postgresql"], indirect=True)
 def test_two_workers_split_the_connections_and_make_no_write_twice(
     make_slice: Any, store_url: str
@@ -93,6 +109,12 @@ def test_two_workers_split_the_connections_and_make_no_write_twice(
             assert code == 4 and "connection pmo_c" in report["output"], (code, report)
             code, report = slice_.sync("--connection", "pmo_a", "--dry-run")
             assert code == 0 and report["plan"] == [], (code, report)
+            # another worker's live run is not marked interrupted by this one; a run
+            # "running" past any lease (its process was killed) is
+            live, dead = _running(store, timedelta(0)), _running(store, timedelta(days=2))
+            code, report = slice_.sync("--connection", "pmo_a")
+            assert code == 0, report
+            assert _status(store, live) == "running" and _status(store, dead) == "interrupted"
         # and a whole-store lock (no connections named) excludes every worker
         with run_lock(store):
             code, report = slice_.sync("--connection", "pmo_a", "--dry-run")
