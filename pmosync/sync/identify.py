@@ -129,7 +129,11 @@ def ingest(
                 stats.changed[name] += 1
             record_hash = record.hash
             if link.content_hash != record_hash or link.id is None:
-                link.remote_values = {**link.remote_values, **record.values}
+                # a new link takes the record's own dict (the record is dropped after this
+                # stage): one copy of every value less at a portfolio's first run
+                link.remote_values = (
+                    {**link.remote_values, **record.values} if link.remote_values else record.values
+                )
                 link.content_hash = record_hash
                 link.dirty = True
             link.external_key = ref.external_key

@@ -184,7 +184,10 @@ def reconcile_state(
                 decision = Decision(value, f"resolved by a person (conflict #{conflict_id})")
             else:
                 decision = merge(obs, bases, current, policies[key])
-            out.decisions[(canonical_id, name)] = decision
+            if len(obs) > 1 or bases or decision.conflict or override is not None:
+                # kept for the bases and the plan's reasons; a field one system alone carries
+                # needs neither, and on a portfolio's first run that is most of millions
+                out.decisions[(canonical_id, name)] = decision
             if len(obs) > 1 or bases:
                 out.shared.add((canonical_id, name))
             if current != decision.value:

@@ -4,8 +4,10 @@ written back in bulk at the run's commit points."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -155,6 +157,16 @@ def persist(store: Store, state: WorkingState, session: Any | None = None) -> No
             run(own)
 
 
+BULK_ROWS = 5000  # rows per executemany: bounded memory for the parameters, few round trips
+
+
+def _bulk(session: Any, statement: Any, rows: Iterable[dict[str, Any]]) -> None:
+    """One statement over many rows, in chunks of BULK_ROWS (nothing when there are none)."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, BULK_ROWS)):
+        session.execute(statement, chunk)
+
+
 def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
     table = models.table_of(models.Entity)
     new_rows, changed_rows = [], []
@@ -171,13 +183,8 @@ def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
         elif e.dirty:
             changed_rows.append({"_id": e.id, "values": e.values, "updated_at": now})
         e.dirty = e.new = False
-    if new_rows:
-        session.execute(insert(table), new_rows)
-    if changed_rows:
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id")),
-            changed_rows,
-        )
+    _bulk(session, insert(table), new_rows)
+    _bulk(session, update(table).where(table.c.id == bindparam("_id")), changed_rows)
 
 
 def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
@@ -188,7 +195,7 @@ def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
         # far (quadratic in the rows). Rows above the highest id before the insert are ours
         # (the run lock, or on PostgreSQL the sequence's order) and are matched by their key.
         floor = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
-        session.execute(insert(table), [_link_row(link, now) for link in new_links])
+        _bulk(session, insert(table), (_link_row(link, now) for link in new_links))
         by_key = {link.key: link for link in new_links}
         query = select(table.c.id, table.c.connection, table.c.entity_type, table.c.external_id)
         for row in session.execute(query.where(table.c.id > floor)):
@@ -197,43 +204,37 @@ def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
                 link.id = row.id
                 link.dirty = False
     dirty = [link for link in (*state.links.values(), *state.tombstoned.values()) if link.dirty]
-    if dirty:
-        session.execute(
-            update(table).where(table.c.id == bindparam("_id")),
-            [{"_id": link.id, **_link_row(link, now)} for link in dirty],
-        )
+    _bulk(
+        session,
+        update(table).where(table.c.id == bindparam("_id")),
+        ({"_id": link.id, **_link_row(link, now)} for link in dirty),
+    )
     for link in dirty:
         link.dirty = False
 
 
 def _persist_bases(session: Any, state: WorkingState) -> None:
     table = models.table_of(models.FieldBase)
-    if state.new_bases:
-        session.execute(
-            insert(table),
-            [
-                {
-                    "canonical_id": c,
-                    "field": f,
-                    "connection": n,
-                    "value": {"v": state.bases[(c, f, n)]},
-                }
-                for (c, f, n) in state.new_bases
-            ],
-        )
-    updated = state.dirty_bases - state.new_bases
-    if updated:
-        session.execute(
-            update(table).where(
-                table.c.canonical_id == bindparam("_c"),
-                table.c.field == bindparam("_f"),
-                table.c.connection == bindparam("_n"),
-            ),
-            [
-                {"_c": c, "_f": f, "_n": n, "value": {"v": state.bases[(c, f, n)]}}
-                for (c, f, n) in updated
-            ],
-        )
+    _bulk(
+        session,
+        insert(table),
+        (
+            {"canonical_id": c, "field": f, "connection": n, "value": {"v": state.bases[(c, f, n)]}}
+            for (c, f, n) in state.new_bases
+        ),
+    )
+    _bulk(
+        session,
+        update(table).where(
+            table.c.canonical_id == bindparam("_c"),
+            table.c.field == bindparam("_f"),
+            table.c.connection == bindparam("_n"),
+        ),
+        (
+            {"_c": c, "_f": f, "_n": n, "value": {"v": state.bases[(c, f, n)]}}
+            for (c, f, n) in state.dirty_bases - state.new_bases
+        ),
+    )
     state.new_bases.clear()
     state.dirty_bases.clear()
 
