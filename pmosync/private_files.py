@@ -8,6 +8,8 @@ have written them 0644).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 PRIVATE_FILE = 0o600
@@ -32,3 +34,28 @@ def private_dir(path: Path) -> Path:
     path.mkdir(parents=True, exist_ok=True)
     os.chmod(path, PRIVATE_DIR)
     return path
+
+
+@contextmanager
+def owner_only() -> Iterator[None]:
+    """Every file and directory created inside is owner-only from its first byte (umask
+    077): for the reports, which hold the portfolio and are written by several libraries
+    (openpyxl, python-pptx, matplotlib) that take no mode. The CLI writes them from one
+    thread, so the process-wide umask is safe there; existing files keep their mode but are
+    tightened by :func:`tighten`."""
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def tighten(paths: Iterable[Path]) -> None:
+    """Take group and world access away from files written over an older, wider file."""
+    for path in paths:
+        try:
+            mode = path.stat().st_mode & 0o777
+            if mode & 0o077:
+                os.chmod(path, mode & 0o700)
+        except OSError:
+            pass  # a file someone removed meanwhile: nothing to protect

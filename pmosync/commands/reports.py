@@ -55,10 +55,14 @@ def _day(value: Any) -> date:
 
 def _run(config_path: Path, programme: str | None, write: Callable[..., list[Path]]) -> None:
     from pmosync.config.loader import load_config
+    from pmosync.private_files import owner_only, tighten
     from pmosync.reports.outputs import load
 
     data = load(load_config(config_path), programme)
-    for path in write(data):
+    with owner_only():  # the reports hold the portfolio (issue #11)
+        paths = write(data)
+    tighten(paths)
+    for path in paths:
         click.echo(str(path))
 
 

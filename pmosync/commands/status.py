@@ -28,11 +28,14 @@ def report_status(config_path: Path, out_dir: Path, as_json: bool) -> None:
     With --json: the files written and every project row, for scripts.
     """
     from pmosync.config.loader import load_config
+    from pmosync.private_files import owner_only, tighten
     from pmosync.reports.status import project_rows, write_status_reports
     from pmosync.sync.store import Store
 
     loaded = load_config(config_path)
-    paths = write_status_reports(loaded, out_dir, today=date.today())
+    with owner_only():  # the portfolio's status, names and dates (issue #11)
+        paths = write_status_reports(loaded, out_dir, today=date.today())
+    tighten(paths)
     if as_json:
         store = Store.open(loaded.store_url())
         try:

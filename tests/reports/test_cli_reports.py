@@ -52,6 +52,11 @@ def test_each_report_writes_what_its_help_says(
     assert result.exit_code == 0, result.output
     assert result.output.split() == [str(out / name) for name in files]
     assert all((out / name).stat().st_size > 200 for name in files)
+    # they hold the portfolio: owner-only from the first byte, whatever the library (#11)
+    assert {name: (out / name).stat().st_mode & 0o777 for name in files} == dict.fromkeys(
+        files, 0o600
+    )
+    assert out.stat().st_mode & 0o777 == 0o700
     help_text = CliRunner().invoke(main, ["report", command, "--help"]).output
     for name in files:
         assert name in help_text
@@ -115,3 +120,5 @@ def test_status_report_has_the_programme_and_neutralises_formulas(
     assert rows["ALP"]["Programme"] == "Digital" and rows["GAM"]["Programme"] == "Operations"
     assert rows["HOS"]["Programme"] == ""
     assert rows["HOS"]["Why"] == "'" + '=HYPERLINK("http://evil","click")'
+    for name in ("status.csv", "status.html"):  # the portfolio: owner-only
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
