@@ -286,7 +286,9 @@ def markdown(document: dict[str, Any]) -> str:
         f"Seeded: {json.dumps(document['seeded'])}  ",
         f"Seeding took {document['seed_seconds']} s in the emulator process "
         f"(+{document['sandbox_start_seconds']} s to start the servers). "
-        f"{document['repeats']} rounds, interleaved; figures are min / median. "
+        f"{document['repeats']} rounds, interleaved"
+        + (f" (from {len(document['runs'])} runs of the suite)" if document.get("runs") else "")
+        + "; figures are min / median. "
         f"Machine: {document['machine']['cpus']} CPUs; {document['machine']['note']}.",
         "",
         "| what | measured (min / median) | goal | |",
@@ -300,13 +302,27 @@ def markdown(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def merge(first: dict[str, Any], *more: dict[str, Any]) -> dict[str, Any]:
+    """One document holding the rounds of several runs of the same size (each run interleaved
+    in itself), e.g. L, where one round takes half an hour; the table says how many runs."""
+    for other in more:
+        if other["size"] != first["size"]:
+            raise ValueError(f"cannot merge size {other['size']} into {first['size']}")
+        first["rounds"] += other["rounds"]
+        first["repeats"] += other["repeats"]
+        first.setdefault("runs", [first["started_at"]]).append(other["started_at"])
+    return first
+
+
 def main() -> None:
-    """``python benchmarks/results_table.py RESULT.json``: rewrite its tables (after a change
-    to the goals or the layout, without re-running the benchmark)."""
+    """``python benchmarks/results_table.py RESULT.json [MORE.json ...]``: rewrite the tables of
+    RESULT (after a change to the goals or the layout, without re-running the benchmark),
+    with the rounds of MORE (runs of the same size) added to it."""
     import sys
 
     path = Path(sys.argv[1])
-    document = json.loads(path.read_text())
+    document = merge(*(json.loads(Path(p).read_text()) for p in sys.argv[1:]))
+    document.pop("summary", None)
     for written in write_outputs(document, path.parent):
         print(written)
 
