@@ -18,6 +18,7 @@ from pmosync.canonical_model.entities import (
     StatusReport,
     WorkItem,
     entity_fields,
+    validate_computed,
     validate_fields,
 )
 from pmosync.canonical_model.provenance import (
@@ -57,5 +58,6 @@ __all__ = [
     "WriteResult",
     "content_hash",
     "entity_fields",
+    "validate_computed",
     "validate_fields",
 ]

@@ -476,5 +476,17 @@ def validate_fields(entity_type: EntityType, values: dict[str, Any]) -> dict[str
     return dumped
 
 
+def validate_computed(entity_type: EntityType, values: dict[str, Any]) -> dict[str, Any]:
+    """:func:`validate_fields` for values pmo-sync computed: a date the model cannot hold (a
+    forecast past 2999, from an item due on its last day) is left out, the rest stands. A
+    computed figure must never end a run the way a typo in one record may not either."""
+    kept = {
+        k: v
+        for k, v in values.items()
+        if not (isinstance(v, date) and not YEARS[0] <= v.year <= YEARS[1])
+    }
+    return validate_fields(entity_type, kept)
+
+
 # The years a canonical date may fall in.
 YEARS = (1900, 2999)

@@ -37,7 +37,7 @@ from pmosync.analysis.dependencies import (
 from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
 from pmosync.analysis.rag import project_rag
 from pmosync.analysis.whatif import SlipResult
-from pmosync.canonical_model import EntityType, validate_fields
+from pmosync.canonical_model import EntityType, validate_computed
 from pmosync.config.calendar import portfolio_work_calendar
 from pmosync.config.loader import LoadedConfig
 from pmosync.config.models import PortfolioConfig
@@ -301,7 +301,7 @@ def computed_fields(analysis: ScheduleAnalysis, state: WorkingState) -> dict[str
         if node is None:
             continue
         if node.entity_type == EntityType.MILESTONE.value:
-            out[item_id] = validate_fields(
+            out[item_id] = validate_computed(
                 EntityType.MILESTONE,
                 {
                     "critical": ts.critical,
@@ -311,7 +311,7 @@ def computed_fields(analysis: ScheduleAnalysis, state: WorkingState) -> dict[str
             )
             continue
         driver = ts.driving_predecessors[0] if ts.driving_predecessors else None
-        out[item_id] = validate_fields(
+        out[item_id] = validate_computed(
             EntityType.WORK_ITEM,
             {
                 "critical": ts.critical,

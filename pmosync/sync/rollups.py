@@ -32,6 +32,7 @@ from pmosync.canonical_model import (
     EntityType,
     FieldChange,
     PlannedWrite,
+    validate_computed,
     validate_fields,
 )
 from pmosync.connectors.base import Capabilities
@@ -244,7 +245,7 @@ def project_fields(
         }
         if schedule is not None and schedule.result is not None:
             values["critical"] = pid in critical_projects
-        out[pid] = validate_fields(EntityType.PROJECT, values)
+        out[pid] = validate_computed(EntityType.PROJECT, values)
     return out
 
 
@@ -336,11 +337,11 @@ def run_rollups(
         report.changed += _apply(facts.projects[pid], values)
     rollups, portfolio = programme_rollups(facts, schedule, today, rules)
     for gid, rollup in rollups.items():
-        values = validate_fields(EntityType.PROGRAMME, rollup.fields())
+        values = validate_computed(EntityType.PROGRAMME, rollup.fields())
         report.changed += _apply(facts.programmes[gid], values)
         report.programmes.append(_rollup_dict(rollup))
     for entity in facts.portfolios.values():
-        values = validate_fields(EntityType.PORTFOLIO, portfolio.fields())
+        values = validate_computed(EntityType.PORTFOLIO, portfolio.fields())
         report.changed += _apply(entity, values)
     report.portfolio = _rollup_dict(portfolio)
     return report

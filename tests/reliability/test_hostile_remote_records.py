@@ -165,12 +165,6 @@ def test_hostile_project_server_tasks_and_projects_never_fail_the_connection(
     assert code == 0, report
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: a milestone due 2999-12-31 (a valid canonical date) gets a CPM "
-    "forecast of 3000-01-01, which validate_fields refuses in sync/analyse.py computed_fields: "
-    "the whole run ends in an internal error instead of leaving that forecast out",
-)
 @ON_SQLITE
 def test_a_milestone_due_on_the_last_canonical_day_does_not_fail_the_run(make_slice: Any) -> None:
     slice_ = make_slice(fast_airtable())
