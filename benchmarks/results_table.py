@@ -289,7 +289,8 @@ def markdown(document: dict[str, Any]) -> str:
         f"{document['repeats']} rounds, interleaved"
         + (f" (from {len(document['runs'])} runs of the suite)" if document.get("runs") else "")
         + "; figures are min / median. "
-        f"Machine: {document['machine']['cpus']} CPUs; {document['machine']['note']}.",
+        f"Machine: {document['machine']['cpus']} CPUs; {document['machine']['note']}. "
+        f"Code: {document.get('code', 'not recorded')}.",
         "",
         "| what | measured (min / median) | goal | |",
         "|---|---|---|---|",
@@ -323,13 +324,23 @@ def main() -> None:
     path = Path(sys.argv[1])
     document = merge(*(json.loads(Path(p).read_text()) for p in sys.argv[1:]))
     document.pop("summary", None)
-    for written in write_outputs(document, path.parent):
+    for written in write_outputs(document, path.parent, path.stem):
         print(written)
 
 
-def write_outputs(document: dict[str, Any], out: Path) -> list[Path]:
+def free_stem(out: Path, document: dict[str, Any]) -> str:
+    """``DATE-SIZE``, or ``DATE-SIZE-2``, ... when a run of that size already wrote that day."""
+    base = f"{document['date']}-{document['size']}"
+    stem, n = base, 1
+    while (out / f"{stem}.json").exists():
+        n += 1
+        stem = f"{base}-{n}"
+    return stem
+
+
+def write_outputs(document: dict[str, Any], out: Path, stem: str | None = None) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
-    stem = f"{document['date']}-{document['size']}"
+    stem = stem or free_stem(out, document)
     json_path = out / f"{stem}.json"
     # the raw rounds first: a bug in the summary must never lose a long run's measurements
     json_path.write_text(json.dumps(document, indent=2) + "\n")

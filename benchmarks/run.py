@@ -33,6 +33,7 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -229,6 +230,19 @@ def _run_dict(run: ChildRun) -> dict[str, Any]:
     }
 
 
+def code_version() -> str:
+    """The commit measured, and whether pmosync/ had uncommitted edits (a shared checkout)."""
+    root = Path(__file__).resolve().parents[1]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    dirty = [line for line in git("status", "--porcelain", "pmosync").splitlines() if line]
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{head}" + (f" + {len(dirty)} uncommitted files in pmosync/" if dirty else "")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="S", choices=("S", "M", "L"))
@@ -252,6 +266,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     work = args.work or Path(tempfile.mkdtemp(prefix=f"pmo-bench-{args.size}-"))
     started = datetime.now(UTC)
+    code = code_version()
     try:
         with EmulatorProcess(args.size, work) as emulators:
             config = work / "pmo-sync.yaml"
@@ -275,6 +290,7 @@ def main() -> None:
         "date": started.strftime("%Y-%m-%d"),
         "started_at": started.isoformat(timespec="seconds"),
         "size": args.size,
+        "code": code,
         "repeats": args.repeats,
         "machine": {
             "cpus": os.cpu_count(),
