@@ -28,6 +28,11 @@ def test_demo_syncs_three_tools_and_writes_the_reports(tmp_path: Path) -> None:
     assert all(c["status"] == "ok" for c in first["connections"].values())
     assert first["writes_applied"] > 0
     assert second["writes_applied"] == 0 and second["status"] == "ok"
+    # the sandbox keeps the real services' harsh defaults, and the report says what they cost:
+    # Airtable's 5 requests/s per base, Project Server's queue jobs (#9)
+    waited = {name: c["waited"] for name, c in first["connections"].items()}
+    assert waited["pmo_airtable"].get("pacing", 0) > 0, waited
+    assert waited["plans_pwa"].get("queue jobs", 0) > 0, waited
     names = (
         "status.csv",
         "status.html",
