@@ -63,20 +63,39 @@ def entity(payload: Any) -> dict[str, Any]:
     return clean(body)
 
 
+# property name -> kept by clean(); the same few hundred names repeat on every row of every
+# page, so each is judged once (bounded: a hostile payload cannot grow it without end)
+_KEPT: dict[str, bool] = {}
+_KEPT_MAX = 10_000
+
+
+def _kept(key: str) -> bool:
+    kept = not (key.startswith("__") or key.startswith("odata.") or "@odata." in key)
+    if len(_KEPT) < _KEPT_MAX:
+        _KEPT[key] = kept
+    return kept
+
+
 def clean(item: dict[str, Any]) -> dict[str, Any]:
-    """Drop OData bookkeeping and flatten collection values; keep expanded navigation."""
+    """Drop OData bookkeeping and flatten collection values; keep expanded navigation.
+
+    Called on every row of every page (tens of thousands of tasks with ~100 properties
+    each), so it looks each name up once and tests exact types."""
     out: dict[str, Any] = {}
     for key, value in item.items():
-        if key.startswith("__") or key.startswith("odata.") or "@odata." in key:
+        kept = _KEPT.get(key)
+        if not (_kept(key) if kept is None else kept):
             continue
-        if isinstance(value, dict):
+        kind = type(value)
+        if kind is dict or (kind is not list and isinstance(value, dict)):
             if "__deferred" in value:
                 continue  # a navigation property that was not expanded
-            if "results" in value and isinstance(value["results"], list):
-                value = [clean(v) if isinstance(v, dict) else v for v in value["results"]]
+            results = value.get("results")
+            if isinstance(results, list):
+                value = [clean(v) if isinstance(v, dict) else v for v in results]
             else:
                 value = clean(value)
-        elif isinstance(value, list):
+        elif kind is list:
             value = [clean(v) if isinstance(v, dict) else v for v in value]
         out[key] = value
     return out
