@@ -122,6 +122,18 @@ def summarise(document: dict[str, Any]) -> dict[str, Any]:
                 for name, c in rounds[0]["noop"]["connections"].items()
             },
         },
+        # the next no-op: the run a cron job makes every 15 minutes once nothing changes
+        "steady": (
+            {
+                "wall": over(lambda r: r["steady"]["wall"]),
+                "requests": over(lambda r: _total(r["steady"]["requests"])),
+                "records_reread": over(lambda r: r["steady"]["records"]),
+                "max_rss_mb": over(lambda r: r["steady"]["max_rss_mb"]),
+                "quiet": all(r["steady"].get("quiet_since") is not None for r in rounds),
+            }
+            if all("steady" in r for r in rounds)
+            else None
+        ),
         "pulls": {},
         "cpm": over(lambda r: r["cpm"]["seconds"])
         | {
@@ -217,6 +229,30 @@ def goal_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, bool | None]
     ]
     for phase, s in noop["phases"].items():
         rows.append((f"  no-op: {phase} (s)", _mm(s, "{:,.2f}"), "—", None))
+    steady = summary.get("steady")
+    if steady:
+        quiet = "quiet" if steady["quiet"] else "not quiet"
+        rows += [
+            (
+                f"steady no-op (the next run, {quiet}): wall (s)",
+                _mm(steady["wall"]),
+                "seconds",
+                steady["wall"]["median"] < 10,
+            ),
+            (
+                "  steady no-op: requests / records re-read",
+                f"{steady['requests']['median']:,.0f} / {steady['records_reread']['median']:,.0f}",
+                f"≤ {noop['scopes']} / 0",
+                steady["requests"]["median"] <= noop["scopes"]
+                and steady["records_reread"]["median"] == 0,
+            ),
+            (
+                "  steady no-op: peak RSS (MB)",
+                _mm(steady["max_rss_mb"], "{:,.0f}"),
+                "≤ 600",
+                steady["max_rss_mb"]["median"] <= 600,
+            ),
+        ]
     for name, n in noop["per_connection"].items():
         rows.append(
             (

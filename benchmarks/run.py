@@ -188,6 +188,8 @@ def one_round(
     store = store_bytes(config)
     say(f"[round {index + 1}] no-op sync ({full.wall:.1f}s full)", flush=True)
     noop = measured_sync(config, emulators, full=False, label=f"noop-{index}", work=work)
+    say(f"[round {index + 1}] steady no-op sync (a cron run once nothing changes)", flush=True)
+    steady = measured_sync(config, emulators, full=False, label=f"steady-{index}", work=work)
     tasks, links, updates = WORKLOADS[size]
     say(f"[round {index + 1}] CPM {tasks}/{links}", flush=True)
     schedule = cpm(tasks, links)
@@ -202,6 +204,7 @@ def one_round(
         "full": _run_dict(full),
         "store_bytes": store,
         "noop": _run_dict(noop),
+        "steady": _run_dict(steady),
         "cpm": schedule,
         "airtable_push": pushed,
     }
@@ -218,6 +221,8 @@ def _run_dict(run: ChildRun) -> dict[str, Any]:
         "phases": run.phases,
         "api_calls": report.get("api_calls"),
         "writes_applied": report.get("writes_applied"),
+        "quiet_since": report.get("quiet_since"),
+        "waited": {n: c.get("waited") for n, c in report.get("connections", {}).items()},
         "requests": run.requests,
         "connections": {
             name: {

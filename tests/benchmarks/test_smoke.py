@@ -72,7 +72,7 @@ def test_every_figure_is_measured(results: tuple[dict[str, Any], str]) -> None:
 def test_every_run_succeeded(results: tuple[dict[str, Any], str]) -> None:
     document, _ = results
     [round_] = document["rounds"]
-    for run in ("full", "noop"):
+    for run in ("full", "noop", "steady"):
         assert round_[run]["status"] == "ok", round_[run]
         for name, connection in round_[run]["connections"].items():
             assert connection["status"] == "ok", (run, name, connection)
@@ -100,6 +100,10 @@ def test_figures_are_sane(results: tuple[dict[str, Any], str]) -> None:
     assert noop["records_reread"]["min"] <= full["records"]
     assert noop["requests"]["min"] <= full["requests"]["min"]
     assert noop["scopes"] >= len(seeded)
+    # once nothing changes, the cron run after is quiet and reads no more than the no-op did
+    steady = summary["steady"]
+    assert steady["quiet"], round_["steady"]
+    assert steady["requests"]["min"] <= noop["requests"]["min"]
 
 
 def test_markdown_table_names_every_goal(results: tuple[dict[str, Any], str]) -> None:
