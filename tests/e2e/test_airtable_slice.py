@@ -499,8 +499,9 @@ def test_a_connector_bug_fails_only_its_connection(make_slice: Any) -> None:
         return connector
 
     store = Store.open(_store_url(slice_))
-    with store.session() as session:  # a run that was killed mid-way, long ago
-        session.add(models.Run(started_at=datetime.now(UTC), status="running"))
+    with store.session() as session:  # a run that was killed mid-way, long ago (past any
+        # run's lease: on PostgreSQL a younger one may be another worker's live run)
+        session.add(models.Run(started_at=datetime.now(UTC) - timedelta(days=2), status="running"))
     report = run_sync(loaded, SyncOptions(full=True, today=TODAY), factory=factory)
     assert report.status == "partial"
     assert report.connections["pmo_b"].status == "failed"
