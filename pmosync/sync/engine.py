@@ -352,6 +352,8 @@ class Engine:
         self.report.schedule = converged.report.get("schedule") or {}
         self.report.rollups = converged.report.get("rollups") or {}
         self.report.quiet_since = converged.run_id
+        # still open and unchanged: reported again (and `sync` still exits 7 for them)
+        self.report.conflicts = converged.held_conflicts
         if self.options.dry_run or run_id is None:
             return
         with self._phase("commit"), self.store.session() as session:

@@ -7,9 +7,9 @@ quiet run costs O(records pulled).
 
 The rule is conservative; the run is quiet only when all of these hold:
 
-* the previous non-dry run finished ``ok`` with no conflict and either planned no write or
-  saw every write it planned (updates only) succeed: it converged, every tool holds what the
-  analysis computed;
+* the previous non-dry run finished ``ok`` with no conflict other than ones held for a person,
+  and either planned no write or saw every write it planned (updates only) succeed: it
+  converged, every tool holds what the analysis computed;
 * its inputs fingerprint equals this run's: the same configuration and mappings, the same
   connections, the same portfolio day (RAG and slack depend on today);
 * no write is pending in the outbox and no person has resolved a conflict since;
@@ -69,6 +69,11 @@ class Previous:
     report: dict[str, Any]
 
     @property
+    def held_conflicts(self) -> list[dict[str, Any]]:
+        """The conflicts it held for a person: still open, reported again by a quiet run."""
+        return [c for c in self.report.get("conflicts") or () if c.get("held")]
+
+    @property
     def analysis_run(self) -> int:
         """The run whose schedule, findings and roll-ups stand (itself, unless quiet)."""
         return int(self.report.get("analysis_run") or self.run_id)
@@ -92,7 +97,9 @@ class Previous:
         report = self.report
         if not self.settled_with(inputs) or report.get("today") != today.isoformat():
             return False
-        if report.get("conflicts"):
+        # a conflict held for a person stays held, unchanged, until they resolve it (which
+        # ends quiet runs: people_waiting); one a policy settled this time must be seen again
+        if any(not c.get("held") for c in report.get("conflicts") or ()):
             return False
         plan = report.get("plan") or []
         if any(w.get("op") != "update" for w in plan):

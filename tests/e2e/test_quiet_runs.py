@@ -11,13 +11,13 @@ from click.testing import CliRunner
 from ruamel.yaml import YAML
 from sqlalchemy import select
 
-from pmosync.cli import main
+from pmosync.cli import EXIT_HELD, main
 from pmosync.config.loader import load_config
 from pmosync.reports.data import load_report_data
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
-from tests.e2e.conftest import TODAY, Slice
+from tests.e2e.conftest import TODAY, Slice, fast_airtable
 
 
 def converge(slice_: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -146,3 +146,39 @@ def test_a_changed_mapping_is_never_quiet(make_slice: Any) -> None:
     assert not is_quiet(report) and "plan" in report["phases"]
     code, report = slice_.sync()
     assert code == 0 and is_quiet(report), "converged again under the new mapping"
+
+
+def test_a_conflict_held_for_a_person_stays_reported_through_quiet_runs(make_slice: Any) -> None:
+    def hold_status(mapping: dict[str, Any]) -> None:
+        mapping["entities"]["project"]["fields"]["status"]["conflict"] = "hold"
+
+    slice_ = make_slice(fast_airtable(("pmo_a", "pmo_b")), mapping_edit=hold_status)
+    converge(slice_)
+    a, b = slice_.service("pmo_a").emulator, slice_.service("pmo_b").emulator
+    rec_a = a.records(BASE_ID, "Projects")[0]
+    code_ = rec_a["fields"]["Code"]
+    rec_b = next(r for r in b.records(BASE_ID, "Projects") if r["fields"]["Code"] == code_)
+    a.edit_record(BASE_ID, "Projects", rec_a["id"], {"Status": "Done"})
+    b.edit_record(BASE_ID, "Projects", rec_b["id"], {"Status": "On hold"})
+    code, held = slice_.sync()
+    assert code == EXIT_HELD and [c["held"] for c in held["conflicts"]] == [True], held
+    quiet = held
+    for _ in range(3):  # the run that held it may have written other fields
+        code, quiet = slice_.sync()
+        if is_quiet(quiet):
+            break
+    assert is_quiet(quiet), quiet["plan"]
+    # quiet, and the person is still told: same conflict, same exit code for cron
+    assert code == EXIT_HELD
+    assert [(c["canonical_id"], c["field"]) for c in quiet["conflicts"]] == [
+        (c["canonical_id"], c["field"]) for c in held["conflicts"]
+    ]
+    listed = CliRunner().invoke(main, ["conflicts", "list", "--config", str(slice_.config)])
+    conflict_id = listed.output.split()[0].lstrip("#")
+    resolved = CliRunner().invoke(
+        main,
+        ["conflicts", "resolve", conflict_id, "--take", "pmo_a", "--config", str(slice_.config)],
+    )
+    assert resolved.exit_code == 0, resolved.output
+    code, applied = slice_.sync()  # a person's decision is never skipped by a quiet run
+    assert code == 0 and not is_quiet(applied) and applied["writes_applied"] == 1, applied
