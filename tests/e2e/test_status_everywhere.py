@@ -1,7 +1,8 @@
 """`pmo-sync demo`'s three tools receive the consolidated status, Jira included, read back
 through the real clients (jira, pyairtable): project properties and the status epic in Jira,
-project and programme fields plus a status history in Airtable, custom fields in Project
-Server. A second run writes nothing and adds no history row."""
+project and programme fields plus a status history in Airtable, custom fields (RAG and status
+line computed from all three tools) in Project Server. A second run writes nothing and adds no
+history row."""
 
 from __future__ import annotations
 
@@ -132,13 +133,21 @@ def test_demo_tools_hold_the_consolidated_status_and_a_rerun_writes_nothing(
         assert len(history) == len(register)  # one row per project on the first run
         assert {len(r["fields"]["Project"]) for r in history} == {1}
 
-        # -- Project Server: the project custom fields
+        # -- Project Server: the project custom fields, RAG computed from all three tools
         pwa: Any = sandbox.services["plans_pwa"].emulator
+        by_name = {fields.get("Name"): fields for fields in register.values()}
         for project in pwa.projects():
             status = pwa.custom_field_value(project["Id"], "PMO Status")
             assert status and status == next(
                 p["pmo_status"] for p in projects.values() if p.get("name") == project["Name"]
             )
+            # the schedule's planned finish (authority) has passed for every seeded plan
+            rag = pwa.custom_field_value(project["Id"], "PMO RAG")
+            assert rag == ["Red"], (project["Name"], rag, status)  # a lookup: list of entries
+            entry = by_name[project["Name"]]
+            overdue = entry.get("Overdue milestones", 0)
+            assert "planned finish" in status and f"{overdue} milestones overdue" in status
+            assert entry["Next milestone"] in status
 
         limiter.configure({"rate_limit_enabled": True})
         second = run_sync(loaded, SyncOptions(today=TODAY))
