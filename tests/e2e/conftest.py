@@ -78,3 +78,21 @@ def make_slice(tmp_path: Path, store_url: str) -> Iterator[Callable[..., Slice]]
     yield make
     for sandbox in started:
         sandbox.stop()
+
+
+def pull_next_milestone_forward(slice_: Slice, name: str = "Go/no-go") -> str:
+    """A person's edit: a project's next milestone moves to tomorrow under a new name.
+    Returns that project's Airtable record id."""
+    from datetime import timedelta
+
+    emulator: Any = slice_.service().emulator
+    base = airtable_pmo.BASE_ID
+    milestones = {r["id"]: r["fields"] for r in emulator.records(base, "Milestones")}
+    project_id, target = next(
+        (f["Project"][0], mid)
+        for mid, f in milestones.items()
+        if f.get("Project") and not f.get("Done") and f.get("Due date", "") >= TODAY.isoformat()
+    )
+    tomorrow = (TODAY + timedelta(days=1)).isoformat()
+    emulator.edit_record(base, "Milestones", target, {"Due date": tomorrow, "Name": name})
+    return str(project_id)

@@ -14,7 +14,7 @@ from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
 
-from .conftest import TODAY, Slice, fast_airtable
+from .conftest import TODAY, Slice, fast_airtable, pull_next_milestone_forward
 
 
 def by_name(slice_: Slice, table: str) -> dict[str, dict[str, Any]]:
@@ -89,16 +89,9 @@ def test_round_trip_then_a_noop_run(make_slice: Any) -> None:
 def test_a_human_edit_flows_into_the_consolidated_field(make_slice: Any) -> None:
     slice_ = make_slice()
     assert slice_.sync("--full")[0] == 0
-    emulator = slice_.service().emulator
-    milestones = by_name(slice_, "Milestones")
     # pick a project's next milestone and pull it forward to tomorrow under a new name
-    project_id, target = next(
-        (f["Project"][0], mid)
-        for mid, f in milestones.items()
-        if f.get("Project") and not f.get("Done") and f.get("Due date", "") >= TODAY.isoformat()
-    )
+    project_id = pull_next_milestone_forward(slice_)
     tomorrow = (TODAY + timedelta(days=1)).isoformat()
-    emulator.edit_record(BASE_ID, "Milestones", target, {"Due date": tomorrow, "Name": "Go/no-go"})
     before = slice_.counters()
     code, report = slice_.sync()
     assert code == 0, report

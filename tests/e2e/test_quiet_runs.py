@@ -17,7 +17,7 @@ from pmosync.reports.data import load_report_data
 from pmosync.sandbox.scenarios.airtable_pmo import BASE_ID
 from pmosync.sync import models
 from pmosync.sync.store import Store
-from tests.e2e.conftest import TODAY, Slice, fast_airtable
+from tests.e2e.conftest import TODAY, Slice, fast_airtable, pull_next_milestone_forward
 
 
 def converge(slice_: Slice) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -82,14 +82,7 @@ def test_a_persons_edit_brings_the_whole_run_back(make_slice: Any) -> None:
     slice_ = make_slice()
     converge(slice_)
     emulator = slice_.service().emulator
-    milestones = {r["id"]: r["fields"] for r in emulator.records(BASE_ID, "Milestones")}
-    project_id, target = next(
-        (f["Project"][0], mid)
-        for mid, f in milestones.items()
-        if f.get("Project") and not f.get("Done") and f.get("Due date", "") >= TODAY.isoformat()
-    )
-    tomorrow = (TODAY + timedelta(days=1)).isoformat()
-    emulator.edit_record(BASE_ID, "Milestones", target, {"Due date": tomorrow, "Name": "Go/no-go"})
+    project_id = pull_next_milestone_forward(slice_)
 
     code, report = slice_.sync()
     assert code == 0, report
