@@ -87,12 +87,14 @@ class PwaApi:
         )
 
     def project(self, project_id: str) -> dict[str, Any]:
-        """The published project with its enterprise custom fields (``Custom_x005f_…``) and
-        its calendar (``PublishedProject.Calendar``, expanded: no extra request)."""
+        """The published project with its enterprise custom fields (``Custom_x005f_…``), its
+        calendar (``PublishedProject.Calendar``) and its summary task (``PS.Project``'s
+        ``ProjectSummaryTask`` navigation property in the PS EDMX, which holds the rolled-up
+        percent complete), both expanded: one request instead of three."""
         return self.client.entity(
             f"{_p(project_id)}/IncludeCustomFields",
             what=f"project {project_id}",
-            params={"$expand": "Calendar"},
+            params={"$expand": "Calendar,ProjectSummaryTask"},
         )
 
     def calendars(self) -> list[dict[str, Any]]:

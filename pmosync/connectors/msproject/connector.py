@@ -391,7 +391,7 @@ class PwaConnector:
             links = list(self.api.task_links(project_id, expand_ends=True))
         assignments = list(self.api.assignments(project_id))
         resources = list(self.api.project_resources(project_id))
-        percent = self._project_percent(project_id)
+        percent = self._project_percent(project_id, project)
         time_factors = mapper.ProjectTime.of(project)
         baselines = self._baselines(project_id, time_factors)
 
@@ -474,8 +474,12 @@ class PwaConnector:
                 continue
             yield self._record(EntityType.DEPENDENCY, link_id, mapper.map_link, link, time_factors)
 
-    def _project_percent(self, project_id: str) -> Any:
-        # The project itself has no PercentComplete; its summary task rolls it up.
+    def _project_percent(self, project_id: str, project: dict[str, Any]) -> Any:
+        # The project itself has no PercentComplete; its summary task rolls it up. It comes
+        # expanded with the project; a server that leaves it out is asked for it.
+        expanded = project.get("ProjectSummaryTask")
+        if isinstance(expanded, dict):
+            return expanded.get("PercentComplete")
         try:
             return self.api.project_summary_task(project_id).get("PercentComplete")
         except NotFoundError:

@@ -150,6 +150,8 @@ def test_full_pull_follows_every_page_and_maps_exactly(
         assert project["rag"] == RAG[pwa.custom_field_value(pid, "PMO RAG")[0]]
         assert project["stage"] == pwa.custom_field_value(pid, "Programme")[0]
         assert project["code"] == plan.props["ProjectIdentifier"]
+        top = next(t for t in plan.tasks if int(t["OutlineLevel"]) == 0)
+        assert float(project["percent_complete"]) == float(top["PercentComplete"])
         tasks = [t for t in plan.tasks if int(t["OutlineLevel"]) > 0]
         expected_tasks += len(tasks)
         for task in tasks:
@@ -179,6 +181,8 @@ def test_full_pull_follows_every_page_and_maps_exactly(
     assert any(d.values["lag_minutes"] for d in dependencies.values())
     # every collection was read past its first page
     assert _calls(pwa, "/Tasks") > 3 and _calls(pwa, "CustomFields") > 1
+    # the summary task (its rolled-up percent) comes expanded with the project
+    assert _calls(pwa, "ProjectSummaryTask") == 0
     labelled = [w for w in work_items.values() if w.values.get("labels")]
     assert labelled  # the task custom field Workstream
     raid = _records(items, EntityType.RAID_ITEM)
