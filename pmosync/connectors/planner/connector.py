@@ -3,8 +3,10 @@
 Pull (one scope, ``plans``): programmes, then every plan changed since the cursor minus the
 overlap, re-read whole (project, tasks with hierarchy and buckets, links, assignments, team).
 "Changed" is ``modifiedon ge`` the threshold on the project or on any of its child rows, one
-probe per table, so a quiet run costs a handful of requests. Everything of a run is read before
-anything is yielded: a failure raises and the cursor does not move.
+probe per table, so a quiet run costs a handful of requests. A plan whose every changed row still
+has the version our own write left (``own_writes.py``) is not re-read: the store holds what we
+wrote. Everything of a run is read before anything is yielded: a failure raises and the cursor
+does not move.
 
 Push: project columns (the custom status columns a mapping names) and task fields the mapping
 gives this connection authority over go through ONE operation set per project per run (split
@@ -34,11 +36,12 @@ from pmosync.canonical_model import (
 from pmosync.config.connections.planner import PlannerConnection
 from pmosync.config.mapping import EntityMapping, FieldMapping, TeamMapping
 from pmosync.connectors.base import Capabilities, Scope
-from pmosync.connectors.msproject.auth import Credentials, MsalCredentials
+from pmosync.connectors.msproject.auth import Credentials, MsalCredentials, default_cache_path
 from pmosync.connectors.msproject.transport import build_session
 from pmosync.connectors.planner import mapper
 from pmosync.connectors.planner.client import DataverseClient
 from pmosync.connectors.planner.opsets import OperationSetRunner, SetOutcome, Update
+from pmosync.connectors.planner.own_writes import OwnWrites, etag_version
 from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
 from pmosync.errors import ConfigError, FatalConnectorError, PmoSyncError
 
@@ -53,6 +56,30 @@ CHILD_TABLES = {
     "msdyn_projectbuckets": "_msdyn_project_value",
     "msdyn_projectteams": "_msdyn_project_value",
 }
+# entity set -> its primary key, which Dataverse returns with every row whatever the $select
+ROW_KEYS = {
+    "msdyn_projects": "msdyn_projectid",
+    "msdyn_projecttasks": "msdyn_projecttaskid",
+    "msdyn_projecttaskdependencies": "msdyn_projecttaskdependencyid",
+    "msdyn_resourceassignments": "msdyn_resourceassignmentid",
+    "msdyn_projectbuckets": "msdyn_projectbucketid",
+    "msdyn_projectteams": "msdyn_projectteamid",
+}
+WRITTEN_SETS = {"msdyn_project": "msdyn_projects", "msdyn_projecttask": "msdyn_projecttasks"}
+# Columns whose change the scheduling engine answers by recomputing others (finish from start
+# and duration, effort and roll-ups from progress, successors' dates): the schedule APIs exist
+# for these "schedule impacting requests" (schedule-api-preview, "OperationSet"). A row we wrote
+# one of them to may hold values we did not write, so it is never taken for our own echo.
+SCHEDULE_COLUMNS = frozenset(
+    {
+        "msdyn_scheduledstart",
+        "msdyn_scheduledend",
+        "msdyn_finish",
+        "msdyn_duration",
+        "msdyn_progress",
+        "msdyn_effort",
+    }
+)
 PROJECTS_PER_FILTER = 20  # keeps a $filter of "or"ed ids well under URL limits
 MILESTONE_WRITABLE = {"name": "msdyn_subject", "due": "msdyn_scheduledend"}
 
@@ -133,6 +160,13 @@ class PlannerConnector:
         )
         self.zone = ZoneInfo(config.time_zone)
         self._task_project: dict[str, str] = {}
+        cache = config.token_cache or default_cache_path(name)
+        self.own_writes = OwnWrites(cache.with_name(f"{cache.stem}.own-writes.json"))
+        self.echoes_skipped = 0  # plans not re-read because only our own writes changed them
+        # This run's pull: the oldest change it can have missed (its threshold) and the version
+        # of every row it listed, so the push can tell a row nobody touched since.
+        self._guard: str | None = None
+        self._seen: dict[str, str] = {}
 
     # -- description ----------------------------------------------------------------------
     def _fields(self, entity_type: EntityType) -> dict[str, FieldMapping]:
@@ -195,6 +229,7 @@ class PlannerConnector:
         if since is not None:
             since = since if since.tzinfo else since.replace(tzinfo=UTC)
             threshold = _literal(since - self.overlap)
+        self._guard = threshold or _literal(datetime.now(UTC) - self.overlap)
         changed = f"modifiedon ge {threshold}" if threshold else None
         programmes = list(self._rows("msdyn_programs", "programmes", changed))
         plans = self._changed_plans(threshold)
@@ -217,40 +252,60 @@ class PlannerConnector:
             params["$select"] = select
         return self.client.rows(entity_set, what=what, params=params)
 
+    def _seen_row(self, table: str, row: dict[str, Any]) -> str:
+        """Note the version of a row this pull listed; its id ("" when it came without one)."""
+        row_id = str(row.get(ROW_KEYS[table]) or "").lower()
+        version = etag_version(row)
+        if row_id and version:
+            self._seen[row_id] = version
+        return row_id
+
     def _changed_plans(self, threshold: str | None) -> dict[str, _Plan]:
         if threshold is None:
             projects = list(self._rows("msdyn_projects", "projects"))
             plans = {
                 str(p["msdyn_projectid"]).lower(): _Plan(p) for p in projects if self._selected(p)
             }
+            for project in projects:
+                self._seen_row("msdyn_projects", project)
             self._read_children(plans, None)
             return plans
-        changed_ids = {
-            str(p["msdyn_projectid"]).lower()
-            for p in self._rows(
-                "msdyn_projects",
-                "changed projects",
-                f"modifiedon ge {threshold}",
-                "msdyn_projectid",
-            )
-        }
-        for table, lookup in CHILD_TABLES.items():
-            for row in self._rows(table, f"changed {table}", f"modifiedon ge {threshold}", lookup):
-                if row.get(lookup):
-                    changed_ids.add(str(row[lookup]).lower())
-        if not changed_ids:
-            return {}
+        ids = self._plans_changed_by_others(threshold)
         plans = {}
-        ids = sorted(changed_ids)
         for start in range(0, len(ids), PROJECTS_PER_FILTER):
             chunk = ids[start : start + PROJECTS_PER_FILTER]
             clause = " or ".join(f"msdyn_projectid eq {i}" for i in chunk)
             for project in self._rows("msdyn_projects", "changed projects", clause):
+                self._seen_row("msdyn_projects", project)
                 if self._selected(project):
                     plans[str(project["msdyn_projectid"]).lower()] = _Plan(project)
         if plans:
             self._read_children(plans, sorted(plans))
         return plans
+
+    def _plans_changed_by_others(self, threshold: str) -> list[str]:
+        """The plans with a row changed since the threshold (one probe per table) that is not
+        our own write as we left it. A plan whose every changed row is ours is skipped: the
+        store holds what we wrote (the engine records what a write sent); --full reads it."""
+        others: dict[str, bool] = {}  # plan -> some changed row is not our own write
+        listed: set[str] = set()
+        for table, lookup in (("msdyn_projects", "msdyn_projectid"), *CHILD_TABLES.items()):
+            key = ROW_KEYS[table]
+            select = ",".join(dict.fromkeys((key, lookup)))
+            for row in self._rows(table, f"changed {table}", f"modifiedon ge {threshold}", select):
+                project = str(row.get(lookup) or "").lower()
+                if not project:
+                    continue
+                row_id = self._seen_row(table, row)
+                ours = self.own_writes.ours(row_id, etag_version(row))
+                if ours:
+                    listed.add(row_id)
+                others[project] = others.get(project, False) or not ours
+        # a stamp whose row was not listed as we left it can never match again: drop it
+        self.own_writes.keep_only(listed)
+        self.own_writes.save()
+        self.echoes_skipped += sum(1 for other in others.values() if not other)
+        return sorted(project for project, other in others.items() if other)
 
     def _read_children(self, plans: dict[str, _Plan], ids: list[str] | None) -> None:
         def rows(table: str) -> Iterator[dict[str, Any]]:
@@ -266,11 +321,13 @@ class PlannerConnector:
             return plans.get(str(row.get(CHILD_TABLES[table]) or "").lower())
 
         for row in rows("msdyn_projectbuckets"):
+            self._seen_row("msdyn_projectbuckets", row)
             if plan := owner(row, "msdyn_projectbuckets"):
                 plan.buckets[str(row["msdyn_projectbucketid"]).lower()] = str(
                     row.get("msdyn_name") or ""
                 )
         for row in rows("msdyn_projectteams"):
+            self._seen_row("msdyn_projectteams", row)
             if plan := owner(row, "msdyn_projectteams"):
                 plan.team[str(row["msdyn_projectteamid"]).lower()] = row
         for table, target in (
@@ -279,6 +336,7 @@ class PlannerConnector:
             ("msdyn_resourceassignments", "assignments"),
         ):
             for row in rows(table):
+                self._seen_row(table, row)
                 if plan := owner(row, table):
                     getattr(plan, target).append(row)
 
@@ -381,6 +439,7 @@ class PlannerConnector:
         # project id -> (entity, record id) -> columns, and which writes each row carries
         updates: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         members: dict[tuple[str, str], list[int]] = {}
+        landed: dict[tuple[str, str], str] = {}
         for index, write in enumerate(writes):
             try:
                 project_id, entity, record_id, columns = self._plan(write)
@@ -389,6 +448,7 @@ class PlannerConnector:
                 continue
             updates.setdefault(project_id, {}).setdefault((entity, record_id), {}).update(columns)
             members.setdefault((entity, record_id), []).append(index)
+        untouched = self._untouched_since_pull(updates)
         for project_id, rows in updates.items():
             batch = [
                 Update(entity, record_id, columns) for (entity, record_id), columns in rows.items()
@@ -403,7 +463,78 @@ class PlannerConnector:
                         results[index] = _failed(writes[index], str(exc))
                 continue
             self._report(batch, outcomes, members, writes, results)
+            landed.update(self._landed(batch, outcomes, untouched))
+        self._remember_writes(landed)
         return [r for r in results if r is not None]
+
+    # -- own writes (echo) ----------------------------------------------------------------
+    def _listed_since(self, table: str) -> dict[str, tuple[str | None, str | None]] | None:
+        """Row id -> (version, modifiedon) of every row of the table changed since this run's
+        pull threshold; None when it could not be read (then nothing is recorded: a hint)."""
+        key = ROW_KEYS[table]
+        try:
+            rows = list(
+                self._rows(
+                    table,
+                    f"rows changed in {table}",
+                    f"modifiedon ge {self._guard}",
+                    f"{key},modifiedon",
+                )
+            )
+        except PmoSyncError as exc:
+            log.warning("[%s] %s; our writes there are read again next run", self.name, exc)
+            return None
+        return {str(r.get(key) or "").lower(): (etag_version(r), r.get("modifiedon")) for r in rows}
+
+    def _untouched_since_pull(
+        self, updates: dict[str, dict[tuple[str, str], dict[str, Any]]]
+    ) -> set[str]:
+        """The rows about to be written that nobody changed since this run's pull read them,
+        among those whose write cannot make the scheduling engine change other columns: only
+        these may be taken for our own echo afterwards. A row changed between our pull and our
+        write would carry that change, unread, under the version our write leaves."""
+        if self._guard is None:  # no pull in this run: nothing to compare with
+            return set()
+        wanted: dict[str, set[str]] = {}
+        for rows in updates.values():
+            for (entity, record_id), columns in rows.items():
+                if entity in WRITTEN_SETS and not SCHEDULE_COLUMNS & set(columns):
+                    wanted.setdefault(WRITTEN_SETS[entity], set()).add(record_id)
+        untouched: set[str] = set()
+        for table, ids in wanted.items():
+            changed = self._listed_since(table)
+            if changed is None:
+                continue
+            # not listed: unchanged since before the pull's threshold; listed: as the pull saw it
+            untouched |= {i for i in ids if i not in changed or changed[i][0] == self._seen.get(i)}
+        return untouched
+
+    def _landed(
+        self, batch: list[Update], outcomes: list[SetOutcome], untouched: set[str]
+    ) -> dict[tuple[str, str], str]:
+        """(entity set, row id) -> the set's completion time, for the untouched rows whose
+        operation set was applied."""
+        size = self.runner.max_operations
+        landed: dict[tuple[str, str], str] = {}
+        for position, update in enumerate(batch):
+            outcome = outcomes[position // size]
+            if outcome.applied and outcome.completed_on and update.record_id in untouched:
+                landed[(WRITTEN_SETS[update.entity], update.record_id)] = outcome.completed_on
+        return landed
+
+    def _remember_writes(self, landed: dict[tuple[str, str], str]) -> None:
+        """Record the version each landed row has now, unless it was modified after its set
+        completed (someone's edit already followed ours). The operation set answers no row
+        versions, so they are read back, one listing per table, right after the writes."""
+        for table in sorted({table for table, _ in landed}):
+            now = self._listed_since(table) or {}
+            for (written, row_id), completed in landed.items():
+                version, modified = now.get(row_id, (None, None))
+                if written != table or not (version and modified):
+                    continue
+                if _moment(modified) <= _moment(completed):
+                    self.own_writes.record(row_id, version)
+        self.own_writes.save()
 
     def _report(
         self,
@@ -472,6 +603,11 @@ class PlannerConnector:
             )
             self._task_project[task_id] = str(row.get("_msdyn_project_value") or "").lower()
         return self._task_project[task_id]
+
+
+def _moment(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # Dataverse answers UTC
 
 
 def _failed(write: PlannedWrite, error: str) -> WriteResult:

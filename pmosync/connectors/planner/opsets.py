@@ -68,6 +68,7 @@ class SetOutcome:
     error: str | None = None
     per_record: dict[str, str] = field(default_factory=dict)
     polls: int = 0
+    completed_on: str | None = None  # msdyn_completedon of an applied set
 
 
 KEYS = {
@@ -170,7 +171,10 @@ class OperationSetRunner:
             self.polls += 1
             status = row.get("msdyn_status")
             if status == COMPLETED:
-                return SetOutcome(set_id, True, polls=polls)
+                completed = row.get("msdyn_completedon")
+                return SetOutcome(
+                    set_id, True, polls=polls, completed_on=str(completed) if completed else None
+                )
             if status in (FAILED, ABANDONED):
                 return self._failed(set_id, int(status), polls)
             if time.monotonic() >= deadline:

@@ -1,0 +1,89 @@
+"""The rows this connection's own operation sets wrote, remembered between runs so the next
+incremental pull does not re-read a whole plan only because we wrote its status (issue #13,
+echo). The Dataverse counterpart of ``connectors/msproject/own_publishes.py``.
+
+Each entry is a row id and the row version (``versionnumber``, the number inside
+``@odata.etag`` W/"…") the row had right after our write landed. Dataverse returns a weak ETag
+with every row it answers and bases conditional reads and optimistic concurrency on it: an
+unchanged ETag is an unchanged row ("Perform conditional operations using the Web API",
+https://learn.microsoft.com/power-apps/developer/data-platform/webapi/perform-conditional-operations-using-web-api;
+the page warns to compare ETags for equality only, which is all we do). So a listed row whose
+version is the recorded one has not changed since our write; any later edit, a person's or the
+scheduling engine's, gives it another version and the plan is read as before. What may be
+recorded, and when, is the connector's call (``PlannerConnector._remember_writes``).
+
+The file is a hint, never the truth: lost, unreadable or from another host it only costs the
+re-read it would have saved. It sits next to the token cache, owner-only (0600), and holds row
+ids and version numbers, no secret.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from pmosync.private_files import write_private
+
+log = logging.getLogger(__name__)
+
+
+def etag_version(row: dict[str, object]) -> str | None:
+    """The row version inside a Web API row's ``@odata.etag`` (W/"12345" -> "12345")."""
+    etag = row.get("@odata.etag")
+    if not isinstance(etag, str) or not etag:
+        return None
+    return etag.removeprefix("W/").strip('"') or None
+
+
+class OwnWrites:
+    """Read on first use, pruned by each incremental pull, extended by each push, and written
+    by ``save``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._loaded: dict[str, str] | None = None
+        self._changed = False
+
+    @property
+    def versions(self) -> dict[str, str]:
+        if self._loaded is None:
+            self._loaded = self._load()
+        return self._loaded
+
+    def _load(self) -> dict[str, str]:
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            log.warning("ignoring %s (%s); rows we wrote are read again", self.path, exc)
+            return {}
+        if not isinstance(loaded, dict):
+            return {}
+        return {str(k).lower(): str(v) for k, v in loaded.items() if isinstance(v, str | int)}
+
+    def ours(self, row_id: str, version: str | None) -> bool:
+        """True when the row still has the version our own write left."""
+        return version is not None and self.versions.get(row_id.lower()) == version
+
+    def record(self, row_id: str, version: str) -> None:
+        if self.versions.get(row_id.lower()) != version:
+            self.versions[row_id.lower()] = version
+            self._changed = True
+
+    def keep_only(self, row_ids: set[str]) -> None:
+        """Drop every entry but these (a row our pull did not list again is out of the
+        incremental window for good: only a later change, with another version, brings it
+        back)."""
+        stale = set(self.versions) - row_ids
+        for row_id in stale:
+            del self.versions[row_id]
+        self._changed = self._changed or bool(stale)
+
+    def save(self) -> None:
+        if not self._changed:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        write_private(self.path, json.dumps(self.versions, sort_keys=True) + "\n")
+        self._changed = False
