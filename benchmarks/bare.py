@@ -1,9 +1,11 @@
 """The bare clients: what a script with the vendor library alone takes to read the same records.
 
 Each returns ``(seconds, records)``. They read what the pmo-sync connector reads for the mapped
-entities (Jira: the same issues with the same fields; Airtable: the same tables at the maximum
-page size; Project Server: each plan's project, tasks, links, assignments and team), without
-mapping, identity or a store: the yardstick for "pull ≤ 1.3× the bare client".
+entities (Jira: the projects, their versions and the same issues with the same fields; Airtable:
+the same tables at the maximum page size; Project Server: the catalogs, each plan's project with
+its summary task, tasks, links, assignments and team, and the reporting feed's issues, risks and
+resources), without mapping, identity or a store: the yardstick for "pull ≤ 1.3× the bare
+client".
 """
 
 from __future__ import annotations
@@ -56,12 +58,15 @@ def bare_jira(loaded: LoadedConfig, name: str, fields: list[str]) -> tuple[float
         basic_auth=(conn.email, token),
         max_retries=0,
     )
+    records = 0
+    for project in client.projects():  # canonical Projects, and their versions (milestones)
+        records += 1 + len(client.project_versions(project.key))
     found = client.enhanced_search_issues(
         f"project in ({keys}) ORDER BY updated ASC", maxResults=0, fields=fields
     )
     seconds = time.perf_counter() - started
     client.close()
-    return seconds, len(found)
+    return seconds, records + len(found)
 
 
 def bare_airtable(loaded: LoadedConfig, name: str, tables: list[str]) -> tuple[float, int]:
@@ -93,8 +98,9 @@ def _pwa_headers(loaded: LoadedConfig, name: str, session: requests.Session) -> 
 
 
 def bare_pwa(loaded: LoadedConfig, name: str) -> tuple[float, int]:
-    """requests paging ``/_api/ProjectServer``: the project list, then each plan's project,
-    tasks, links, assignments and team, following ``odata.nextLink``."""
+    """requests paging ``/_api/ProjectServer``: the catalogs, the project list, then each
+    plan's project, tasks, links, assignments and team; then ``/_api/ProjectData``'s issues,
+    risks and resources; following ``odata.nextLink``."""
     info = _sandbox(loaded.path)
     session = requests.Session()
     session.trust_env = False
@@ -118,13 +124,24 @@ def bare_pwa(loaded: LoadedConfig, name: str) -> tuple[float, int]:
         return items
 
     records = 0
+    for catalog, expand in (
+        ("CustomFields", "EntityType,LookupTable"),
+        ("LookupTables", "Entries"),
+        ("Calendars", "BaseCalendarExceptions"),
+    ):
+        records += len(listing(f"{api}/{catalog}", {"$expand": expand}))
     for project in listing(f"{api}/Projects"):
         plan = f"{api}/Projects('{project['Id']}')"
-        response = session.get(f"{plan}/IncludeCustomFields", params={"$expand": "Calendar"})
+        response = session.get(
+            f"{plan}/IncludeCustomFields", params={"$expand": "Calendar,ProjectSummaryTask"}
+        )
         response.raise_for_status()
         records += 1
         records += len(listing(f"{plan}/Tasks", {"$expand": "Parent"}))
         records += len(listing(f"{plan}/TaskLinks"))
         records += len(listing(f"{plan}/Assignments", {"$expand": "Resource,Task"}))
         records += len(listing(f"{plan}/ProjectResources"))
+    reporting = info["services"][name]["credentials"]["site_url"] + "/_api/ProjectData"
+    for entity_set in ("Issues", "Risks", "Resources"):
+        records += len(listing(f"{reporting}/{entity_set}"))
     return time.perf_counter() - started, records

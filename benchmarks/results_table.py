@@ -23,14 +23,18 @@ NOTES = (
     "no-op: `pmo-sync sync` right after the full sync, nothing changed remotely except the "
     "full sync's own writes; its floor is one listing per scope, 0 records re-read",
     "pull vs bare: each connector's full pull alone (no engine, no store) against the vendor "
-    "client reading the same records (jira `enhanced_search_issues` with our fields; pyairtable "
-    "pages paced at 5/s; requests on /_api/ProjectServer); the order alternates per round",
-    "API floor: Jira ceil(issues/100) searches + serverInfo, myself, field; Airtable "
+    "client reading the same records: jira `projects`, each project's versions and "
+    "`enhanced_search_issues` with our fields; pyairtable pages paced at 5/s; requests on "
+    "/_api/ProjectServer (each plan's project with its summary task and calendar, tasks, "
+    "links, assignments and team, plus custom fields, lookup tables, calendars) and "
+    "/_api/ProjectData (Issues, Risks, Resources); the order alternates per round",
+    "API floor: the fewest requests that read those records at the maximum page size: Jira "
+    "ceil(issues/100) searches + serverInfo, myself, field + the project list + one versions "
+    "listing per project (Jira has no cross-project versions endpoint); Airtable "
     "ceil(records/100) per table + the schema; Project Server the project list, per plan the "
-    "project and its team, tasks, links and assignments at 100 a page, + custom fields, "
-    "lookup tables, calendars. Our pull also reads what the bare clients do not (Jira "
-    "versions, boards, sprints; PWA summary tasks, baselines, issues and risks): the ratio "
-    "shows that cost",
+    "project (summary task and calendar expanded) and its team, tasks, links and assignments "
+    "at 100 a page, + custom fields, lookup tables, calendars, + ProjectData Issues, Risks "
+    "and Resources at 100 a page",
     "Airtable push: N name edits to milestones and risks through the connector's push, at "
     "the emulator's 5 requests/s per base with its lock-out; floor = N / 10 per request / 5 "
     "per second",
@@ -55,7 +59,10 @@ def pull_floors(seeded: dict[str, Any]) -> dict[str, int]:
         return plans * max(1, math.ceil(total / plans / PWA_PAGE))
 
     return {
-        "delivery_jira": math.ceil(jira["issues"] / JIRA_PAGE) + JIRA_FIXED,
+        "delivery_jira": math.ceil(jira["issues"] / JIRA_PAGE)
+        + JIRA_FIXED
+        + 1  # the project list (each project is a canonical Project)
+        + jira["projects"],  # its versions (releases): no cross-project versions endpoint
         "pmo_airtable": sum(
             max(1, math.ceil(n / AIRTABLE_PAGE)) for n in airtable["tables"].values()
         )
@@ -65,7 +72,11 @@ def pull_floors(seeded: dict[str, Any]) -> dict[str, int]:
         + plans * 2  # the project with its custom fields, its team
         + per_plan(pwa["tasks"])
         + per_plan(pwa["links"])
-        + per_plan(pwa["assignments"]),
+        + per_plan(pwa["assignments"])
+        # ProjectData Issues, Risks and Resources (RAID items and their owners)
+        + sum(
+            max(1, math.ceil(pwa.get(k, 0) / PWA_PAGE)) for k in ("issues", "risks", "resources")
+        ),
     }
 
 

@@ -53,6 +53,10 @@ def seeded_counts(sandbox: Sandbox) -> dict[str, Any]:
                 "tasks": sum(len(p.published.tasks) for p in plans),
                 "links": sum(len(p.published.links) for p in plans),
                 "assignments": sum(len(p.published.assignments) for p in plans),
+                # the reporting feed's Issues, Risks and Resources, which the pull also reads
+                "issues": sum(len(p.issues) for p in plans),
+                "risks": sum(len(p.risks) for p in plans),
+                "resources": len(emulator.state.resources),
             }
         elif kind == "dataverse":
             tables = emulator.tables
