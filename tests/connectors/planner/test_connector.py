@@ -16,6 +16,7 @@ from pmosync.canonical_model import EntityType, FieldChange, PlannedWrite, Pulle
 from pmosync.config.loader import load_config
 from pmosync.connectors import get_connector
 from pmosync.connectors.planner.connector import PLANS_SCOPE, PlannerConnector
+from pmosync.connectors.planner.opsets import Update
 from pmosync.errors import ConfigError
 from pmosync.sandbox.harness import Sandbox, Scenario
 from pmosync.sandbox.scenarios import planner
@@ -91,13 +92,22 @@ def test_full_pull_reads_every_plan_in_ten_requests(sandbox: Sandbox) -> None:
     connector.close()
 
 
-def test_incremental_pull_rereads_only_the_changed_plan(sandbox: Sandbox) -> None:
+SINCE = datetime(2026, 6, 1, tzinfo=UTC)  # the cursor of an incremental pull
+
+
+def _seeded_long_ago(sandbox: Sandbox) -> Any:
+    """The emulator, its rows dated before SINCE: an incremental pull finds only later edits."""
     emulator = _emulator(sandbox)
     for rows in emulator.tables.rows.values():
         for row in rows.values():
-            row["modifiedon"] = "2026-01-01T00:00:00Z"  # seeded long ago
+            row["modifiedon"] = "2026-01-01T00:00:00Z"
+    return emulator
+
+
+def test_incremental_pull_rereads_only_the_changed_plan(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
     connector = _connector(sandbox, overlap=0)
-    since = datetime(2026, 6, 1, tzinfo=UTC)
+    since = SINCE
     assert _pull(connector, since) == []
     # programmes, projects and one probe per child table
     assert emulator.counters.total() == 7
@@ -208,3 +218,125 @@ def test_a_run_without_a_signed_in_user_says_to_sign_in(sandbox: Sandbox) -> Non
     with pytest.raises(ConfigError, match=f"pmo-sync auth login {NAME}"):
         _pull(connector)
     connector.close()
+
+
+# -- own writes (#13 echo): a pull after our own writes does not re-read them -------------------
+
+
+def _plans(records: list[PulledRecord]) -> list[tuple[PulledRecord, PulledRecord]]:
+    """Each plan's project record with one of its leaf tasks."""
+    projects = [r for r in records if r.ref.entity_type is EntityType.PROJECT]
+    return [
+        (
+            project,
+            next(
+                r
+                for r in records
+                if r.ref.entity_type is EntityType.WORK_ITEM
+                and r.values["kind"] == "task"
+                and r.pointers["project"].external_id == project.ref.external_id
+            ),
+        )
+        for project in projects
+    ]
+
+
+def _projects_read(records: list[PulledRecord]) -> set[str]:
+    return {r.ref.external_id for r in records if r.ref.entity_type is EntityType.PROJECT}
+
+
+def test_a_pull_after_our_own_writes_rereads_none_of_them(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    writer = _connector(sandbox, overlap=0)
+    (status, leaf), (scheduled, scheduled_leaf) = _plans(_pull(writer))
+    results = writer.push(
+        [
+            _write(EntityType.PROJECT, status.ref.external_id, rag="R", pmo_status="late"),
+            _write(EntityType.WORK_ITEM, leaf.ref.external_id, name="Renamed by the PMO"),
+            # progress makes the scheduling engine recompute other columns: never an echo
+            _write(EntityType.WORK_ITEM, scheduled_leaf.ref.external_id, percent_complete=40),
+        ]
+    )
+    assert all(r.ok for r in results), results
+    writer.close()
+    stamps = sandbox.directory / "tokens" / f"{NAME}.msal.own-writes.json"
+    assert stamps.stat().st_mode & 0o777 == 0o600
+
+    # the next run (another process): the probes list our three rows, two of them as we left them
+    reader = _connector(sandbox, overlap=0)
+    before = emulator.counters.total()
+    records = _pull(reader, SINCE)
+    assert _projects_read(records) == {scheduled.ref.external_id}
+    assert not [
+        r for r in records if r.ref.external_id in (status.ref.external_id, leaf.ref.external_id)
+    ]
+    assert reader.echoes_skipped == 1
+    # programmes, projects, five probes, then the one plan re-read: projects + five children
+    assert emulator.counters.total() - before == 7 + 6
+    reader.close()
+
+
+def test_a_persons_edit_after_our_write_is_pulled(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    writer = _connector(sandbox, overlap=0)
+    (project, leaf), _ = _plans(_pull(writer))
+    results = writer.push([_write(EntityType.WORK_ITEM, leaf.ref.external_id, name="PMO name")])
+    assert all(r.ok for r in results), results
+    writer.close()
+    # a person renames the same task in Planner after our write
+    emulator.edit("msdyn_projecttasks", leaf.ref.external_id, {"msdyn_subject": "Person's name"})
+    reader = _connector(sandbox, overlap=0)
+    records = _pull(reader, SINCE)
+    assert _projects_read(records) == {project.ref.external_id}
+    task = next(r for r in records if r.ref.external_id == leaf.ref.external_id)
+    assert task.values["name"] == "Person's name"
+    assert reader.echoes_skipped == 0
+    reader.close()
+
+
+def test_a_persons_edit_between_our_pull_and_our_write_is_not_taken_for_ours(
+    sandbox: Sandbox,
+) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    writer = _connector(sandbox, overlap=0)
+    (project, _), _ = _plans(_pull(writer))
+    # while the run reconciles, a person edits the plan's description
+    emulator.edit("msdyn_projects", project.ref.external_id, {"msdyn_description": "New scope"})
+    results = writer.push([_write(EntityType.PROJECT, project.ref.external_id, rag="G")])
+    assert all(r.ok for r in results), results
+    writer.close()
+    reader = _connector(sandbox, overlap=0)
+    records = _pull(reader, SINCE)
+    read = next(r for r in records if r.ref.external_id == project.ref.external_id)
+    assert read.values["description"] == "New scope"
+    reader.close()
+
+
+def test_a_run_killed_between_write_and_stamp_rereads_and_converges(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    killed = _connector(sandbox, overlap=0)
+    (project, _), _ = _plans(_pull(killed))
+    pid = project.ref.external_id
+    write = _write(EntityType.PROJECT, pid, rag="R", pmo_status="late")
+    # the operation set lands, then the process dies before it records the version
+    _, _, _, columns = killed._plan(write)
+    [outcome] = killed.runner.apply(pid, [Update("msdyn_project", pid, columns)], "killed run")
+    assert outcome.applied
+    killed.close()
+
+    # the next run cannot tell the row from a person's edit: it re-reads the plan (safe side)
+    # and finds our value, which the engine takes for the echo it is
+    rerun = _connector(sandbox, overlap=0)
+    records = _pull(rerun, SINCE)
+    assert _projects_read(records) == {pid}
+    assert next(r for r in records if r.ref.external_id == pid).values["pmo_status"] == "late"
+    assert rerun.echoes_skipped == 0
+    # the write was never reported done, so the outbox sends it again: the same absolute value,
+    # now recorded, and the run after re-reads nothing
+    assert all(r.ok for r in rerun.push([write]))
+    assert emulator.tables.get("msdyn_projects", pid)["pmo_rag"] == "Red"
+    rerun.close()
+    after = _connector(sandbox, overlap=0)
+    assert _pull(after, SINCE) == []
+    assert after.echoes_skipped == 1
+    after.close()
