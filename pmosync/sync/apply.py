@@ -8,8 +8,12 @@ known record), sending it again cannot duplicate anything.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import update
@@ -62,6 +66,19 @@ def journal(session: Session, writes: Sequence[PlannedWrite], run_id: int, now: 
         write.outbox_id = row.id
 
 
+@dataclass
+class _Pushed:
+    """One chunk's answer from a connection's pushing thread (or why it stopped)."""
+
+    name: str
+    chunk: Sequence[PlannedWrite]
+    left: int  # writes not yet recorded, this chunk's included
+    results: Sequence[WriteResult] | None = None
+    error: PmoSyncError | None = None
+    sent: bool = True  # False: stopped at the deadline before sending it
+    recorded: threading.Event = field(default_factory=threading.Event)
+
+
 def apply_writes(
     store: Store,
     state: WorkingState,
@@ -73,24 +90,62 @@ def apply_writes(
 ) -> dict[str, PmoSyncError]:
     """Push each connection's writes in chunks; returns the connections that failed.
 
+    The connections are pushed at once, one thread each: their tools are independent, and a
+    run's apply otherwise waits for the sum of every tool's pacing and queue jobs instead of
+    the slowest. Within a connection nothing changes: a chunk is sent only once the previous
+    one is recorded, and only this thread touches the store and the state.
+
     Past ``deadline`` (``time.monotonic()``; sync.max_run_seconds) no further chunk is sent:
     the rest stays pending in the outbox and the next run re-plans it, so a slow tool never
     keeps a run (and its lock) going without end.
     """
     failures: dict[str, PmoSyncError] = {}
-    for name, batch in Changeset(list(writes)).by_connection().items():
-        connector = connectors[name]
+    batches = Changeset(list(writes)).by_connection()
+    if not batches:
+        return failures
+    answers: queue.Queue[_Pushed | str] = queue.Queue()
+    stop = threading.Event()
+    with ThreadPoolExecutor(max_workers=len(batches), thread_name_prefix="apply") as pool:
+        for name, batch in batches.items():
+            pool.submit(_push_connection, connectors[name], batch, deadline, answers, stop)
+        try:
+            running = len(batches)
+            while running:
+                answer = answers.get()
+                if isinstance(answer, str):  # that connection's thread is done
+                    running -= 1
+                    continue
+                _take(store, state, answer, report, failures)
+                answer.recorded.set()
+        finally:
+            stop.set()  # a failure here must not leave threads waiting to be recorded
+    return failures
+
+
+def _push_connection(
+    connector: Connector,
+    batch: Sequence[PlannedWrite],
+    deadline: float | None,
+    answers: queue.Queue[_Pushed | str],
+    stop: threading.Event,
+) -> None:
+    """A connection's chunks in order, each sent once the previous one is recorded."""
+    name = connector.name
+    try:
         for start in range(0, len(batch), APPLY_CHUNK):
             chunk = batch[start : start + APPLY_CHUNK]
+            answer = _Pushed(name, chunk, len(batch) - start)
             if deadline is not None and time.monotonic() > deadline:
-                failures[name] = RetriableError(
-                    f"run deadline (sync.max_run_seconds) reached: {len(batch) - start} "
+                answer.sent = False
+                answer.error = RetriableError(
+                    f"run deadline (sync.max_run_seconds) reached: {answer.left} "
                     "write(s) left for the next run",
                     connection=name,
                 )
-                break
+                answers.put(answer)
+                return
             try:
-                results = connector.push(chunk)
+                answer.results = connector.push(chunk)
             except Exception as exc:  # the rest stays pending for the next run
                 error = exc if isinstance(exc, PmoSyncError) else None
                 if error is None:
@@ -98,12 +153,34 @@ def apply_writes(
                     error = FatalConnectorError(
                         f"internal error: {redact(repr(exc))[:500]}", connection=name
                     )
-                failures[name] = error
-                report.connections[name].writes_failed += len(batch) - start
-                _mark_failed(store, chunk, str(error))
-                break
-            _record_results(store, state, chunk, results, report)
-    return failures
+                answer.error = error
+                answers.put(answer)
+                return
+            answers.put(answer)
+            while not answer.recorded.wait(0.5):
+                if stop.is_set():
+                    return
+    finally:
+        answers.put(name)
+
+
+def _take(
+    store: Store,
+    state: WorkingState,
+    answer: _Pushed,
+    report: RunReport,
+    failures: dict[str, PmoSyncError],
+) -> None:
+    """Record one chunk's answer, or why its connection stopped."""
+    if answer.error is None and answer.results is not None:
+        _record_results(store, state, answer.chunk, answer.results, report)
+        return
+    assert answer.error is not None
+    failures[answer.name] = answer.error
+    if not answer.sent:
+        return  # the rows stay pending for the next run
+    report.connections[answer.name].writes_failed += answer.left
+    _mark_failed(store, answer.chunk, str(answer.error))
 
 
 def _record_results(
