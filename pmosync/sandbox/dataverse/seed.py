@@ -14,6 +14,7 @@ NAMESPACE = uuid.UUID("1d9f8a52-3c4b-4e6f-9a01-7b2c3d4e5f60")
 MANAGER_ID = "0c9a4e2b-7d13-4f6a-b58e-3e1f0a2c7d44"  # the sandbox Entra user's oid
 # Link types as MPXJ reads them (reference "Planner Premium"): 0=FF, 1=FS, 2=SF, 3=SS
 FS, SS = 1, 3
+SAVED_BEFORE_START = timedelta(days=1)  # when the seeded plans were last saved
 
 
 def gid(*parts: object) -> str:
@@ -64,6 +65,13 @@ def seeder(spec: SeedSpec) -> Callable[[Tables], None]:
         )
         for plan in spec.plans:
             _seed_plan(tables, plan, programme_id, spec)
+        # A plan set exists before pmo-sync first reads it, as the Project Server and Jira seeds
+        # date their rows in the past: rows stamped at seed time would sit inside every
+        # incremental pull's overlap window for the sandbox's first minutes and look changed.
+        saved = instant(datetime.now(UTC) - SAVED_BEFORE_START)
+        for rows in tables.rows.values():
+            for row in rows.values():
+                row["modifiedon"] = saved
 
     return seed
 
