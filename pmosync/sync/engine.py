@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
 from pmosync.analysis.rag import project_rag, status_line
-from pmosync.canonical_model import EntityType, PlannedWrite
+from pmosync.canonical_model import EntityType, PlannedWrite, Quarantined
 from pmosync.config.loader import LoadedConfig
 from pmosync.connectors import get_connector
 from pmosync.connectors.base import Capabilities, Connector
@@ -337,7 +337,12 @@ class Engine:
     def _unchanged(self, pulled: dict[str, Pulled]) -> Echoes | None:
         if any(c.status != "ok" for c in self.report.connections.values()):
             return None  # a failed pull: the whole run reports and plans around it
-        return unchanged(self.store, {name: p.records for name, p in pulled.items()})
+        return unchanged(
+            self.store,
+            {name: p.records for name, p in pulled.items()},
+            self.loaded.config.sync.identity,
+            unique_in=self._unique_in(),
+        )
 
     def _quiet(
         self,
@@ -354,6 +359,7 @@ class Engine:
         self.report.quiet_since = converged.run_id
         # still open and unchanged: reported again (and `sync` still exits 7 for them)
         self.report.conflicts = converged.held_conflicts
+        self._report_ambiguous(echoes.ambiguous)
         if self.options.dry_run or run_id is None:
             return
         with self._phase("commit"), self.store.session() as session:
@@ -523,12 +529,27 @@ class Engine:
             state,
             records,
             self.loaded.config.sync.identity,
-            unique_in=set(self.loaded.config.connections),  # not one-off file imports
+            unique_in=self._unique_in(),
         )
         for name in pulled:
             self.report.connections[name].new = stats.new[name]
             self.report.connections[name].changed = stats.changed[name]
-        for q in stats.ambiguous:  # two records, one identity key, one tool (#11 item 5)
+        self._report_ambiguous(stats.ambiguous)
+        if stats.recovered:
+            self.report.notices.append(
+                f"{stats.recovered} record(s) re-joined by the pmo-sync ids the tools carry "
+                "(the store did not know them)"
+            )
+        self.report.unresolved_references = stats.unresolved_references
+        self._tombstone(state, pulled, stats.revived)
+
+    def _unique_in(self) -> set[str]:
+        """The connections in which an identity key must be unique (not one-off file imports):
+        for ingest and for the quiet test alike."""
+        return set(self.loaded.config.connections)
+
+    def _report_ambiguous(self, ambiguous: Sequence[Quarantined]) -> None:
+        for q in ambiguous:  # two records, one identity key, one tool (#11 item 5)
             self.report.connections[q.connection].quarantined += 1
             self.report.quarantined.append(
                 {
@@ -538,13 +559,6 @@ class Engine:
                     "reason": q.reason,
                 }
             )
-        if stats.recovered:
-            self.report.notices.append(
-                f"{stats.recovered} record(s) re-joined by the pmo-sync ids the tools carry "
-                "(the store did not know them)"
-            )
-        self.report.unresolved_references = stats.unresolved_references
-        self._tombstone(state, pulled, stats.revived)
 
     def _tombstone(
         self, state: WorkingState, pulled: dict[str, Pulled], back: list[LinkState]

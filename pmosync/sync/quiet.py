@@ -32,16 +32,18 @@ only the entities whose links changed, plus held conflicts and a person's resolu
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from sqlalchemy import bindparam, func, select, update
 
-from pmosync.canonical_model import PulledRecord
+from pmosync.canonical_model import EntityType, PulledRecord, Quarantined, RemotePointer
+from pmosync.canonical_model.provenance import NAMED_POINTER
 from pmosync.config.loader import LoadedConfig
 from pmosync.sync import models
+from pmosync.sync.recovery import split_ambiguous
 from pmosync.sync.store import Store
 
 # Rows per IN (...) lookup of pulled records' links.
@@ -150,37 +152,64 @@ def open_conflict_entities(store: Store) -> set[str]:
 @dataclass
 class Echoes:
     """Links whose record came back unchanged but with a new version (our own write's echo,
-    or a save that changed nothing we map): what the identify stage would have stored."""
+    or a save that changed nothing we map): what the identify stage would have stored; and
+    the records it would have quarantined as ambiguous (two records of one tool, one identity
+    key), which a quiet run reports the same way."""
 
     versions: list[dict[str, Any]] = field(default_factory=list)
+    ambiguous: list[Quarantined] = field(default_factory=list)
 
 
-def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Echoes | None:
+def unchanged(
+    store: Store,
+    pulled: Mapping[str, Sequence[PulledRecord]],
+    identity: Mapping[EntityType, str],
+    *,
+    unique_in: Collection[str] | None = None,
+) -> Echoes | None:
     """Echoes to record when every pulled record is one the store holds unchanged; None as
-    soon as one record is new, revived, re-pointed, re-identified or changed."""
+    soon as one record is new, revived, re-pointed, re-identified or changed.
+
+    It asks what ``identify.ingest`` (called with the same ``identity`` and ``unique_in``)
+    would: records sharing an identity key inside one tool are set aside first, as ingest
+    quarantines them without reading them (they are no change: at portfolio-M twenty Jira
+    project categories over three programme names were, and kept every run from being quiet).
+    """
     links = models.table_of(models.Link)
     echoes = Echoes()
     with store.sessions() as session:
-        for connection, records in pulled.items():
+
+        def by_key(connection: str, external_ids: set[str]) -> dict[tuple[str, str], Any]:
+            if not external_ids:
+                return {}
+            rows = session.execute(
+                select(links).where(
+                    links.c.connection == connection, links.c.external_id.in_(external_ids)
+                )
+            )
+            return {(row.entity_type, row.external_id): row for row in rows}
+
+        for connection, listed in pulled.items():
+            records: Sequence[PulledRecord] = listed
+            if unique_in is None or connection in unique_in:
+                records, ambiguous = split_ambiguous(listed, identity)
+                echoes.ambiguous.extend(ambiguous)
             for start in range(0, len(records), LOOKUP_CHUNK):
                 chunk = records[start : start + LOOKUP_CHUNK]
-                stored = {
-                    (row.entity_type, row.external_id): row
-                    for row in session.execute(
-                        select(links).where(
-                            links.c.connection == connection,
-                            links.c.external_id.in_({r.ref.external_id for r in chunk}),
-                        )
-                    )
-                }
+                stored = by_key(connection, {r.ref.external_id for r in chunk})
+                targets = by_key(connection, {p.external_id for r in chunk for p in _linked(r)})
                 for record in chunk:
                     row = stored.get((record.ref.entity_type.value, record.ref.external_id))
-                    if row is None or row.deleted_at is not None or not _same(record, row):
+                    if row is None or row.deleted_at is not None:
+                        return None
+                    if not _same_values(record, row) or not _same_references(record, row, targets):
                         return None
                     record_hash = record.hash
+                    pointers = {**(row.pointers or {}), **_pointer_ids(record)}
                     if (
                         row.version_token != record.ref.version_token
                         or row.content_hash != record_hash
+                        or row.pointers != pointers
                     ):
                         echoes.versions.append(
                             {
@@ -188,6 +217,7 @@ def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Ech
                                 "version_token": record.ref.version_token,
                                 "source_modified_at": record.ref.source_modified_at,
                                 "content_hash": record_hash,
+                                "pointers": pointers,
                             }
                         )
     return echoes
@@ -196,18 +226,48 @@ def unchanged(store: Store, pulled: Mapping[str, Sequence[PulledRecord]]) -> Ech
 _MISSING = object()
 
 
-def _same(record: PulledRecord, row: Any) -> bool:
-    """The identify stage's own tests: no pmo-sync id other than the link's, and either the
-    same content hash as when last read, or every value and reference equal to what the store
-    last knew the tool held, our own writes included (an echo of our write is no change)."""
+def _same_values(record: PulledRecord, row: Any) -> bool:
+    """Ingest's test for values: no pmo-sync id other than the link's, and either the same
+    content hash as when last read, or every value equal to what the store last knew the tool
+    held, our own writes included (an echo of our write is no change)."""
     if record.pmo_id is not None and record.pmo_id != row.canonical_id:
         return False
     if row.content_hash == record.hash:
         return True
+    remote = row.remote_values or {}
+    return all(remote.get(k, _MISSING) == v for k, v in record.values.items())
+
+
+def _pointer_ids(record: PulledRecord) -> dict[str, str]:
+    return {name: pointer.external_id for name, pointer in record.pointers.items()}
+
+
+def _linked(record: PulledRecord) -> list[RemotePointer]:
+    """The references ingest resolves through this connection's links (a named reference is
+    resolved against the whole store by named_refs, from the pointer text alone)."""
+    return [p for p in record.pointers.values() if not p.external_id.startswith(NAMED_POINTER)]
+
+
+def _same_references(
+    record: PulledRecord, row: Any, targets: Mapping[tuple[str, str], Any]
+) -> bool:
+    """Ingest's test for references, made on every read whatever the hash: a named reference
+    keeps its text; any other still resolves to the entity the link holds for it (the merge
+    reads only that). So the echo of our own reference write, which comes back under the
+    target's external id where the link last held another, is no change; a reference a
+    person moved, a target linked since (a reference dangling when last read) or tombstoned
+    since is one."""
     remote, pointers = row.remote_values or {}, row.pointers or {}
-    return all(remote.get(k, _MISSING) == v for k, v in record.values.items()) and all(
-        pointers.get(k) == p.external_id for k, p in record.pointers.items()
-    )
+    for name, pointer in record.pointers.items():
+        if pointer.external_id.startswith(NAMED_POINTER):
+            if pointers.get(name) != pointer.external_id:
+                return False
+            continue
+        target = targets.get((pointer.entity_type.value, pointer.external_id))
+        resolved = None if target is None or target.deleted_at else target.canonical_id
+        if remote.get(name) != resolved:
+            return False
+    return True
 
 
 def record_echoes(session: Any, echoes: Echoes) -> None:

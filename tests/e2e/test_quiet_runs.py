@@ -175,3 +175,40 @@ def test_a_conflict_held_for_a_person_stays_reported_through_quiet_runs(make_sli
     assert resolved.exit_code == 0, resolved.output
     code, applied = slice_.sync()  # a person's decision is never skipped by a quiet run
     assert code == 0 and not is_quiet(applied) and applied["writes_applied"] == 1, applied
+
+
+def test_records_ingest_quarantines_as_ambiguous_leave_the_run_quiet(make_slice: Any) -> None:
+    """Two records of one tool with one identity key are quarantined by ingest, unread, every
+    run until a person fixes the tool: no change, so no reason to analyse again (at
+    portfolio-M twenty Jira project categories named after three programmes kept every run
+    from being quiet). The quiet run reports them just as a whole run does."""
+    slice_ = make_slice()
+    converge(slice_)
+    emulator = slice_.service().emulator
+    original = emulator.records(BASE_ID, "Projects")[0]
+    fields = original["fields"]
+    # a person copies a register row, code and all (Airtable does not keep a column unique),
+    # and saves the original again: both are inside the next runs' overlap
+    copy = emulator.create_record(
+        BASE_ID, "Projects", {"Code": fields["Code"], "Name": f"{fields['Name']} (copy)"}
+    )
+    emulator.edit_record(BASE_ID, "Projects", original["id"], {"Name": fields["Name"]})
+
+    for _ in range(2):  # the first run after the copy, and the steady one after it
+        code, report = slice_.sync()
+        assert code == 0 and is_quiet(report), report["connections"]
+        ambiguous = {
+            q["external_id"]: q["reason"]
+            for q in report["quarantined"]
+            if q["reason"].startswith("ambiguous identity")
+        }
+        assert set(ambiguous) == {original["id"], copy["id"]}, report["quarantined"]
+        assert fields["Code"] in ambiguous[copy["id"]]
+        assert report["connections"]["pmo_airtable"]["quarantined"] >= 2
+
+    # the person gives the copy its own code: a new project, the whole run
+    emulator.edit_record(BASE_ID, "Projects", copy["id"], {"Code": "PRJ-900"})
+    code, report = slice_.sync()
+    assert code == 0 and not is_quiet(report) and "reconcile" in report["phases"], report
+    assert report["connections"]["pmo_airtable"]["new"] >= 1
+    assert not any(q["reason"].startswith("ambiguous") for q in report["quarantined"])
