@@ -103,6 +103,8 @@ def ingest(
         stats.ambiguous.extend(ambiguous)
         for record in records:
             ref = record.ref
+            # the link keeps these values for the whole run: equal strings become one object
+            state.strings.share(record.values)
             key = (ref.connection, ref.entity_type.value, ref.external_id)
             link = state.links.get(key)
             if link is None and key in state.tombstoned:

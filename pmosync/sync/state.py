@@ -10,17 +10,20 @@ from datetime import datetime
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Select, Table, Text, bindparam, cast, func, insert, select, update
 
 from pmosync.canonical_model import EntityType
 from pmosync.sync import models
+from pmosync.sync.sharing import SharedStrings
 from pmosync.sync.store import Store, aware, utcnow
 
 LinkKey = tuple[str, str, str]  # connection, entity type, external id
 BaseKey = tuple[str, str, str]  # canonical id, field, connection
 
 
-@dataclass
+# slots: one of each per record and per entity, so an instance dict each (about 100 bytes) is
+# megabytes at portfolio scale
+@dataclass(slots=True)
 class LinkState:
     canonical_id: str
     connection: str
@@ -42,7 +45,7 @@ class LinkState:
         return (self.connection, self.entity_type.value, self.external_id)
 
 
-@dataclass
+@dataclass(slots=True)
 class EntityState:
     id: str
     entity_type: EntityType
@@ -64,6 +67,8 @@ class WorkingState:
     cursors: dict[tuple[str, str], datetime] = field(default_factory=dict)
     # links whose record was deleted in its tool (deleted_at set); a reappearance revives them
     tombstoned: dict[LinkKey, LinkState] = field(default_factory=dict)
+    # one object per distinct string across the loaded and the pulled values (sync/sharing.py)
+    strings: SharedStrings = field(default_factory=SharedStrings, repr=False, compare=False)
 
     def links_of(self, canonical_id: str) -> list[LinkState]:
         return [link for link in self.links.values() if link.canonical_id == canonical_id]
@@ -85,20 +90,29 @@ class WorkingState:
 
 def load_state(store: Store) -> WorkingState:
     state = WorkingState()
+    # the JSON columns are read as text and decoded here, so that every string is one shared
+    # object across the whole store (sync/sharing.py): a third of the memory row-by-row
+    # decoding took (the no-op run that loads the store peaked far above the full run)
+    shared = state.strings
+    decode = shared.decode
     with store.sessions() as session:
         # Core rows, not ORM objects: loading tens of thousands of rows is most of a no-op run.
-        for row in session.execute(select(models.table_of(models.Entity))):
-            state.entities[row.id] = EntityState(row.id, EntityType(row.entity_type), row.values)
+        entities = models.table_of(models.Entity)
+        for row in session.execute(_as_text(entities, "values")):
+            entity_id = shared(row.id)
+            state.entities[entity_id] = EntityState(
+                entity_id, EntityType(row.entity_type), decode(row.values)
+            )
         links = models.table_of(models.Link)
-        for link in session.execute(select(links)):
+        for link in session.execute(_as_text(links, "remote_values", "pointers")):
             ls = LinkState(
                 id=link.id,
-                canonical_id=link.canonical_id,
-                connection=link.connection,
+                canonical_id=shared(link.canonical_id),
+                connection=shared(link.connection),
                 entity_type=EntityType(link.entity_type),
-                external_id=link.external_id,
-                remote_values=link.remote_values,
-                pointers=link.pointers,
+                external_id=shared(link.external_id),
+                remote_values=decode(link.remote_values),
+                pointers=decode(link.pointers),
                 external_key=link.external_key,
                 version_token=link.version_token,
                 source_modified_at=aware(link.source_modified_at),
@@ -107,10 +121,23 @@ def load_state(store: Store) -> WorkingState:
                 deleted_at=aware(link.deleted_at),
             )
             (state.tombstoned if ls.deleted_at else state.links)[ls.key] = ls
-        for base in session.execute(select(models.table_of(models.FieldBase))):
-            state.bases[(base.canonical_id, base.field, base.connection)] = base.value.get("v")
+        bases = models.table_of(models.FieldBase)
+        for base in session.execute(_as_text(bases, "value")):
+            key = (shared(base.canonical_id), shared(base.field), shared(base.connection))
+            state.bases[key] = decode(base.value).get("v")
     state.cursors = load_cursors(store)
     return state
+
+
+def _as_text(table: Table, *json_columns: str) -> Select[Any]:
+    """Every column of ``table``, the JSON ones as their stored text (SQLite keeps it as text,
+    PostgreSQL's json type keeps the input text) for SharedStrings.decode."""
+    return select(
+        *(
+            cast(column, Text).label(column.name) if column.name in json_columns else column
+            for column in table.columns
+        )
+    )
 
 
 def load_cursors(store: Store) -> dict[tuple[str, str], datetime]:
