@@ -43,6 +43,7 @@ CONSTRAINT_TYPES = ("ASAP", "ALAP", "SNET", "SNLT", "FNET", "FNLT", "MSO", "MFO"
 LINK_TYPES = ("FS", "SS", "FF", "SF")
 _FS, _SS, _FF, _SF = 0, 1, 2, 3
 _EPS = 1e-6
+_FAR = 1e300  # beyond any working-minute offset: "no bound"
 
 
 @dataclass(frozen=True)
@@ -160,7 +161,8 @@ class _Cal:
         return v
 
 
-def _topological_order(n: int, succ: list[list[int]], ids: list[str]) -> list[int]:
+def _topological_order(n: int, succ: list[list[int]], ids: list[str], real: int) -> list[int]:
+    """Kahn's order of ``n`` nodes; the first ``real`` are tasks, the rest hubs."""
     indeg = [0] * n
     for targets in succ:
         for s in targets:
@@ -175,11 +177,13 @@ def _topological_order(n: int, succ: list[list[int]], ids: list[str]) -> list[in
             if indeg[s] == 0:
                 order.append(s)
     if len(order) < n:
-        raise ScheduleCycleError(_cycles(n, succ, ids, set(order)))
+        raise ScheduleCycleError(_cycles(n, succ, ids, set(order), real))
     return order
 
 
-def _cycles(n: int, succ: list[list[int]], ids: list[str], done: set[int]) -> list[list[str]]:
+def _cycles(
+    n: int, succ: list[list[int]], ids: list[str], done: set[int], real: int
+) -> list[list[str]]:
     import networkx as nx
 
     graph: nx.MultiDiGraph = nx.MultiDiGraph()
@@ -196,7 +200,8 @@ def _cycles(n: int, succ: list[list[int]], ids: list[str], done: set[int]) -> li
             if not graph.has_edge(node, node):
                 continue
         edges = nx.find_cycle(graph.subgraph(component))
-        cycles.append([ids[e[0]] for e in edges])
+        # a hub only passes a link on (p -> hub -> s is the link p -> s): leave it out
+        cycles.append([ids[e[0]] for e in edges if e[0] < real])
     cycles.sort(key=lambda c: (len(c), c))
     return cycles
 
@@ -301,8 +306,12 @@ def _compute(
             else:
                 got = []
                 stack = list(children.get(tid, ()))
+                seen: set[str] = set()
                 while stack:
                     c = stack.pop()
+                    if c in seen:
+                        continue  # a parent loop in bad data
+                    seen.add(c)
                     if c in summaries:
                         stack.extend(children.get(c, ()))
                     else:
@@ -363,6 +372,25 @@ def _compute(
     succs: list[list[tuple[int, int, float, float | None, bool]]] = [[] for _ in range(n)]
     succ_nodes: list[list[int]] = [[] for _ in range(n)]
     type_codes = {"FS": _FS, "SS": _SS, "FF": _FF, "SF": _SF}
+    # Node ids by index: the leaves, then the hubs (named after their link, never reported
+    # except inside a cycle message, where they are left out).
+    ids: list[str] = list(leaf_ids)
+
+    def add_edge(p: int, s: int, code: int, lag: float, elag: float | None) -> None:
+        simple = elag is None and ncal[p] == ncal[s] and not elapsed[p] and not elapsed[s]
+        preds[s].append((p, code, lag, elag, simple))
+        succs[p].append((s, code, lag, elag, simple))
+        succ_nodes[p].append(s)
+
+    def add(p: int, s: int, code: int, link: CpmLink) -> None:
+        lag = float(link.lag_minutes or 0.0)
+        if link.lag_percent is not None:
+            lag = dur[p] * link.lag_percent / 100.0
+        elag: float | None = None
+        if link.lag_elapsed:
+            elag, lag = lag, 0.0
+        add_edge(p, s, code, lag, elag)
+
     for link in links:
         code = type_codes.get(link.type)
         if code is None:
@@ -382,20 +410,35 @@ def _compute(
         for end in (link.predecessor, link.successor):
             if end not in by_id:
                 raise ConfigError(f"link {link.predecessor}->{link.successor}: no task {end!r}")
-        for p in leaves_of(link.predecessor):
-            for s in leaves_of(link.successor):
-                lag = float(link.lag_minutes or 0.0)
-                if link.lag_percent is not None:
-                    lag = dur[p] * link.lag_percent / 100.0
-                elag: float | None = None
-                if link.lag_elapsed:
-                    elag, lag = lag, 0.0
-                simple = elag is None and ncal[p] == ncal[s] and not elapsed[p] and not elapsed[s]
-                preds[s].append((p, code, lag, elag, simple))
-                succs[p].append((s, code, lag, elag, simple))
-                succ_nodes[p].append(s)
+        p_leaves = leaves_of(link.predecessor)
+        s_leaves = leaves_of(link.successor)
+        if len(p_leaves) * len(s_leaves) > len(p_leaves) + len(s_leaves):
+            # Summary to summary: through hubs, O(m + n) edges instead of m x n (see _Hub)
+            by_cal: dict[int, list[int]] = {}
+            for s in s_leaves:
+                by_cal.setdefault(ncal[s], []).append(s)
+            for cal_key, group in by_cal.items():
+                h = len(dur)
+                ids.append(f"hub of {link.predecessor}->{link.successor}")
+                ncal.append(cal_key)
+                dur.append(0.0)
+                elapsed.append(False)
+                preds.append([])
+                succs.append([])
+                succ_nodes.append([])
+                for p in p_leaves:
+                    add(p, h, code, link)
+                for s in group:
+                    # the lag was taken on the way in: hub to successor is a plain pass-on
+                    add_edge(h, s, code, 0.0, None)
+            continue
+        for p in p_leaves:
+            for s in s_leaves:
+                add(p, s, code, link)
 
-    order = _topological_order(n, succ_nodes, leaf_ids)
+    hub_count = len(dur) - n
+    total = n + hub_count
+    order = _topological_order(total, succ_nodes, ids, n)
 
     # -- project starts ----------------------------------------------------------------------
     # the earliest entered start per project, in one pass (not one pass per project)
@@ -422,6 +465,7 @@ def _compute(
         if t.project not in pstart_dt:
             pstart_dt[t.project] = start_of(t.project)
         pstart[i] = cals[ncal[i]].to_work(pstart_dt[t.project])
+    pstart.extend([-_FAR] * hub_count)  # a hub passes a need on unfloored: its successor floors
 
     # Exact wall-clock dates where offsets cannot carry them (manual, actuals, elapsed).
     es_wall: dict[int, datetime] = {}
@@ -491,18 +535,37 @@ def _compute(
         return ef[s] - plus_lag(conv(pes[p], cp, cs, True), s, lag, elag, True)
 
     # -- forward pass ------------------------------------------------------------------------
-    es = [0.0] * n
-    ef = [0.0] * n
-    es_logic = [0.0] * n
-    fixed = [False] * n  # completed: actual dates
-    con_type = [t.constraint_type for t in leaves]
-    con_off = [
+    es = [0.0] * total
+    ef = [0.0] * total
+    es_logic = [0.0] * total
+    fixed = [False] * total  # completed: actual dates (a hub: no open successor)
+    con_type = [t.constraint_type for t in leaves] + ["ASAP"] * hub_count
+    con_off: list[float | None] = [
         cals[ncal[i]].to_work(t.constraint_date) if t.constraint_date is not None else None
         for i, t in enumerate(leaves)
-    ]
+    ] + [None] * hub_count
     manual = [t.manual and t.start is not None and t.finish is not None for t in leaves]
+    manual += [False] * hub_count
+
+    def hub_forward(h: int) -> None:
+        """A hub's date is the latest need among its predecessors' links (lag included, in
+        its successors' calendar): max commutes with every link formula, as each is monotone
+        in the predecessor's date, so its successors see exactly what the cross product
+        would give them. No floor and no constraint: those are the successor's own."""
+        value = -_FAR
+        for p, code, lag, elag, simple in preds[h]:
+            if simple:
+                x = (pef[p] if code in (_FS, _FF) else pes[p]) + lag
+            else:
+                x = required(p, h, code, lag, elag, floor=False)
+            if x > value:
+                value = x
+        es[h] = ef[h] = es_logic[h] = value
 
     def node(i: int) -> None:
+        if i >= n:
+            hub_forward(i)
+            return
         t = leaves[i]
         ci = ncal[i]
         c = cals[ci]
@@ -603,9 +666,9 @@ def _compute(
                 else:
                     pes[i], pef[i] = es[i], ef[i]
 
-    alap = [ct == "ALAP" and not manual[i] for i, ct in enumerate(con_type)]
-    ls = [0.0] * n
-    lf = [0.0] * n
+    alap = [ct == "ALAP" and not manual[i] for i, ct in enumerate(con_type)]  # hubs: ASAP
+    ls = [0.0] * total
+    lf = [0.0] * total
     forward()
 
     # -- anchors: each project's finish (or committed date) ----------------------------------
@@ -626,7 +689,7 @@ def _compute(
     anchors_dt = dict(project_finish)
     if project_finish_anchor:
         anchors_dt.update({k: v for k, v in project_finish_anchor.items() if k in anchors_dt})
-    anchor = [0.0] * n
+    anchor = [_FAR] * total  # a hub has no anchor of its own
     anchor_cache: dict[tuple[str | None, int], float] = {}
     for i, t in enumerate(leaves):
         pair = (t.project, ncal[i])
@@ -636,7 +699,27 @@ def _compute(
         anchor[i] = got
 
     # -- backward pass -----------------------------------------------------------------------
+    def hub_backward(h: int) -> None:
+        """The earliest late date among the hub's open successors (min commutes with the
+        backward formulas as max does with the forward ones); with none open, the hub asks
+        nothing of its predecessors, as completed successors ask nothing."""
+        value = _FAR
+        for s, code, lag, elag, simple in succs[h]:
+            if fixed[s]:
+                continue
+            if simple:
+                x = ls[s] if code in (_FS, _SS) else lf[s]
+            else:
+                x = implied_finish(h, s, code, lag, elag)
+            if x < value:
+                value = x
+        ls[h] = lf[h] = value
+        fixed[h] = value == _FAR
+
     for i in reversed(order):
+        if i >= n:
+            hub_backward(i)
+            continue
         if fixed[i]:
             ls[i], lf[i] = es[i], ef[i]
             continue
@@ -686,6 +769,70 @@ def _compute(
         forward()
 
     # -- slack, criticality, driving links ---------------------------------------------------
+    def hub_needs() -> dict[int, list[tuple[float, int, int]]]:
+        """Per hub, what each predecessor's link asks, latest first: (need, link order, p)."""
+        out: dict[int, list[tuple[float, int, int]]] = {}
+        for h in range(n, total):
+            rows = []
+            for pos, (p, code, lag, elag, simple) in enumerate(preds[h]):
+                if simple:
+                    x = (pef[p] if code in (_FS, _FF) else pes[p]) + lag
+                else:
+                    x = required(p, h, code, lag, elag, floor=False)
+                rows.append((x, pos, p))
+            rows.sort(key=lambda r: (-r[0], r[1]))
+            out[h] = rows
+        return out
+
+    hub_in: dict[int, list[tuple[float, int, int]]] = {}
+    hub_memo: dict[tuple[int, int, float, float, bool], tuple[str, ...]] = {}
+
+    def hub_drivers(h: int, i: int, code: int, target: float) -> tuple[str, ...]:
+        """The predecessors that drive ``i`` through hub ``h``: those whose own link would
+        drive it in the cross product, in link order (a successor's drivers as before)."""
+        finish_side = code in (_FF, _SF)
+        key = (h, code, target, dur[i] if finish_side else 0.0, elapsed[i] and finish_side)
+        got = hub_memo.get(key)
+        if got is None:
+
+            def asks(need: float) -> float:  # what that need asks of i's start
+                if not finish_side:
+                    return need
+                return start_from_finish(i, need) if elapsed[i] else need - dur[i]
+
+            rows = hub_in[h]
+            # latest first, so what they ask only falls: skip those asking more than i's
+            # start (an actual start may precede them) by bisection, stop at the first less
+            lo, hi = 0, len(rows)
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if asks(rows[mid][0]) - target > _EPS:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            picked: list[tuple[int, int]] = []
+            for need, pos, p in rows[lo:]:
+                if asks(need) - target < -_EPS:
+                    break
+                picked.append((pos, p))
+            picked.sort()
+            got = hub_memo[key] = tuple(leaf_ids[p] for _pos, p in picked)
+        return got
+
+    if hub_count:
+        # From here a hub's early dates are what free slack compares with: the earliest early
+        # date among all its successors (what link_gap reads as "es[s]"/"ef[s]"). What the hub
+        # passes on stays in pes/pef, which the driving links read.
+        if pes is es:
+            pes, pef = list(es), list(ef)
+        hub_in = hub_needs()
+        for h in range(n, total):
+            g_start = g_finish = _FAR
+            for s, _code, _lag, _elag, _simple in succs[h]:
+                g_start = min(g_start, es[s])
+                g_finish = min(g_finish, ef[s])
+            es[h], ef[h] = g_start, g_finish
+
     out: dict[str, TaskSchedule] = {}
     limit = critical_slack_limit + _EPS
     for i, t in enumerate(leaves):
@@ -722,6 +869,8 @@ def _compute(
             if preds[i]:
                 target = es_logic[i]
                 found: list[str] = []
+                named: set[str] = set()
+                via_hubs: list[tuple[str, ...]] = []
                 d_i = dur[i]
                 for p, code, lag, elag, simple in preds[i]:
                     if simple:
@@ -736,9 +885,23 @@ def _compute(
                     else:
                         # Unfloored: where the project start holds a task, no link drives it.
                         x = required(p, i, code, lag, elag, floor=False)
-                    if -_EPS <= x - target <= _EPS and leaf_ids[p] not in found:
-                        found.append(leaf_ids[p])
-                drivers = tuple(found)
+                    if p >= n:
+                        # behind a hub: the predecessors whose own link drives (the hub's
+                        # latest need may not, where an actual start comes before it)
+                        names = hub_drivers(p, i, code, target)
+                        if names:
+                            via_hubs.append(names)
+                    elif -_EPS <= x - target <= _EPS:
+                        names = (leaf_ids[p],)
+                    else:
+                        continue
+                    for d in names:
+                        if d not in named:
+                            named.add(d)
+                            found.append(d)
+                # one hub alone: share its tuple (600 successors of one epic, one tuple)
+                only_hub = len(via_hubs) == 1 and len(via_hubs[0]) == len(found)
+                drivers = via_hubs[0] if only_hub else tuple(found)
         if i in es_wall:
             es_dt = es_wall[i]
         elif dur[i] == 0 and preds[i]:
