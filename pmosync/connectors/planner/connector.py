@@ -229,10 +229,13 @@ class PlannerConnector:
         if since is not None:
             since = since if since.tzinfo else since.replace(tzinfo=UTC)
             threshold = _literal(since - self.overlap)
-        self._guard = threshold or _literal(datetime.now(UTC) - self.overlap)
+        guard = threshold or _literal(datetime.now(UTC) - self.overlap)
+        self._guard = None
         changed = f"modifiedon ge {threshold}" if threshold else None
         programmes = list(self._rows("msdyn_programs", "programmes", changed))
         plans = self._changed_plans(threshold)
+        # only a pull that read everything can vouch for the rows it did not list (see push)
+        self._guard = guard
         # everything is read before anything is yielded: a failure raises with nothing handed over
         for row in programmes:
             yield self._record(
@@ -506,7 +509,9 @@ class PlannerConnector:
             if changed is None:
                 continue
             # not listed: unchanged since before the pull's threshold; listed: as the pull saw it
-            untouched |= {i for i in ids if i not in changed or changed[i][0] == self._seen.get(i)}
+            untouched |= {
+                i for i in ids if i not in changed or _same(changed[i][0], self._seen.get(i))
+            }
         return untouched
 
     def _landed(
@@ -603,6 +608,10 @@ class PlannerConnector:
             )
             self._task_project[task_id] = str(row.get("_msdyn_project_value") or "").lower()
         return self._task_project[task_id]
+
+
+def _same(version: str | None, seen: str | None) -> bool:
+    return version is not None and version == seen
 
 
 def _moment(value: str) -> datetime:

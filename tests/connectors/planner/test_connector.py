@@ -17,7 +17,7 @@ from pmosync.config.loader import load_config
 from pmosync.connectors import get_connector
 from pmosync.connectors.planner.connector import PLANS_SCOPE, PlannerConnector
 from pmosync.connectors.planner.opsets import Update
-from pmosync.errors import ConfigError
+from pmosync.errors import ConfigError, PmoSyncError
 from pmosync.sandbox.harness import Sandbox, Scenario
 from pmosync.sandbox.scenarios import planner
 
@@ -340,3 +340,23 @@ def test_a_run_killed_between_write_and_stamp_rereads_and_converges(sandbox: San
     assert _pull(after, SINCE) == []
     assert after.echoes_skipped == 1
     after.close()
+
+
+def test_a_pull_that_failed_vouches_for_no_row_we_write(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    (project, _), _ = _plans(_pull(_connector(sandbox, overlap=0)))
+    writer = _connector(sandbox, overlap=0)
+    emulator.faults.set(
+        {"burst": {"status": 400, "count": 1, "path_prefix": "/api/data/v9.2/msdyn_projecttasks"}}
+    )
+    with pytest.raises(PmoSyncError):
+        _pull(writer, SINCE)
+    # the outbox still sends its writes; a pull that did not finish cannot say the row was
+    # untouched before them, so nothing is recorded and the next run reads the plan
+    assert all(
+        r.ok for r in writer.push([_write(EntityType.PROJECT, project.ref.external_id, rag="G")])
+    )
+    writer.close()
+    reader = _connector(sandbox, overlap=0)
+    assert _projects_read(_pull(reader, SINCE)) == {project.ref.external_id}
+    reader.close()
