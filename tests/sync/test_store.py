@@ -57,6 +57,53 @@ def test_state_round_trips_in_bulk(store_url: str) -> None:
         store.close()
 
 
+def test_loaded_state_keeps_every_value_and_shares_equal_strings(store_url: str) -> None:
+    # the JSON columns are read as text and decoded with shared strings (sync/sharing.py)
+    nested = {
+        "name": 'Zürich \u2013 "launch"',
+        "status": "in_progress",
+        "labels": ["in_progress", "Data"],
+        "baselines": [{"number": 0, "start": "2027-03-08T08:00:00", "cost": "0.0"}],
+        "custom": {"Workstream": "Data", "Empty": None},
+        "percent": 12.5,
+        "done": False,
+        "count": 3,
+    }
+    store = Store.open(store_url)
+    try:
+        state = load_state(store)
+        ids = []
+        for i in range(3):
+            entity = state.new_entity(EntityType.WORK_ITEM)
+            entity.values = {**nested, "key": f"T-{i}"}
+            link = LinkState(entity.id, "pwa", EntityType.WORK_ITEM, f"t{i}", {**nested})
+            link.pointers = {"project": "P-1"}
+            state.links[link.key] = link
+            state.set_base(entity.id, "custom", "pwa", nested["custom"])
+            state.set_base(entity.id, "status", "pwa", "in_progress")
+            ids.append(entity.id)
+        persist(store, state)
+        again = load_state(store)
+        for i, entity_id in enumerate(ids):
+            assert again.entities[entity_id].values == {**nested, "key": f"T-{i}"}
+            link = again.links[("pwa", "work_item", f"t{i}")]
+            assert link.remote_values == nested
+            assert link.pointers == {"project": "P-1"}
+            assert link.canonical_id == entity_id
+            assert again.bases[(entity_id, "custom", "pwa")] == nested["custom"]
+        first, second = (again.links[("pwa", "work_item", f"t{i}")] for i in (0, 1))
+        # one object for equal strings across rows and tables, never a shared dict or list
+        assert first.remote_values["status"] is second.remote_values["status"]
+        assert first.remote_values["status"] is again.entities[ids[2]].values["status"]
+        assert first.remote_values["status"] is again.bases[(ids[1], "status", "pwa")]
+        assert first.remote_values["custom"] is not second.remote_values["custom"]
+        assert first.remote_values["labels"] is not second.remote_values["labels"]
+        first.remote_values["custom"]["Workstream"] = "changed in place"
+        assert second.remote_values["custom"]["Workstream"] == "Data"
+    finally:
+        store.close()
+
+
 def _try_lock(url: str, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
     store = Store.open(url, migrate=False)
     try:
