@@ -10,6 +10,7 @@ lags). Every message names items by key/name and project, never by a bare id.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,6 +20,7 @@ import networkx as nx
 
 from pmosync.analysis.calendar import WorkCalendar
 from pmosync.analysis.graph import (
+    Hub,
     ItemNode,
     LinkEdge,
     PortfolioGraph,
@@ -122,6 +124,9 @@ def _cycles(graph: PortfolioGraph) -> list[Finding]:
     links: dict[tuple[str, str], str] = {}
     for p, s, e in graph.leaf_links():
         links.setdefault((p, s), e.id)
+    for hub in graph.hubs():
+        for p in hub.preds:
+            links.setdefault((p, hub.id), hub.link.id)
     succ = graph.successors()
     out: list[Finding] = []
     for comp in graph.components():
@@ -130,19 +135,27 @@ def _cycles(graph: PortfolioGraph) -> list[Finding]:
             if (only, only) not in links:
                 continue
             witness = [only]
+            step = only
         else:
             # one witness per component: find_cycle walks the component's edges once
             sub = nx.DiGraph((u, v) for u in comp for v, _e in succ.get(u, ()) if v in comp)
-            witness = [u for u, _v in nx.find_cycle(sub)]
+            loop = [u for u, _v in nx.find_cycle(sub)]
+            # p -> hub -> s is the link p -> s: name items only, from an item
+            first = next(k for k, u in enumerate(loop) if graph.hub(u) is None)
+            loop = loop[first:] + loop[:first]
+            step = loop[1]  # the next node: an item, or the hub its link goes through
+            witness = [u for u in loop if graph.hub(u) is None]
+        items = sorted(i for i in comp if graph.hub(i) is None)
         closed = (*witness, witness[0])
         path = " → ".join(graph.describe(i) for i in closed)
-        extra = f" ({len(comp)} items are caught in this loop)" if len(comp) > len(witness) else ""
+        caught = len(items) > len(witness)
+        extra = f" ({len(items)} items are caught in this loop)" if caught else ""
         out.append(
             Finding(
                 kind="cycle",
                 severity="high",
-                link=links.get((witness[0], closed[1])),
-                items=tuple(sorted(comp)),
+                link=links.get((witness[0], step)),
+                items=tuple(items),
                 shortfall_days=None,
                 witness=closed,
                 message=f"Dependency loop: {path}{extra}. Remove or reverse one of these links.",
@@ -189,6 +202,21 @@ def _shortfall(
     return cal.work_between(own, at), own
 
 
+@dataclass(frozen=True)
+class _DateCheck:
+    """What every link's date check needs besides the link."""
+
+    graph: PortfolioGraph
+    default: WorkCalendar
+    calendars: Mapping[str, WorkCalendar] | None
+    status_date: datetime
+    at_risk_days: float
+    forecast: CpmResult | None
+
+    def cal(self, item_id: str) -> WorkCalendar:
+        return calendar_for(self.graph, item_id, self.default, self.calendars)
+
+
 def _link_dates(
     graph: PortfolioGraph,
     default: WorkCalendar,
@@ -197,108 +225,171 @@ def _link_dates(
     at_risk_days: float,
     forecast: CpmResult | None,
 ) -> list[Finding]:
+    ctx = _DateCheck(graph, default, calendars, status_date, at_risk_days, forecast)
     out: list[Finding] = []
-    nodes = graph.nodes
     for p_id, s_id, e in graph.leaf_links():
-        p, s = nodes[p_id], nodes[s_id]
-        if p.status == "cancelled":
-            continue  # a cancelled item constrains nothing
-        cal = calendar_for(graph, s_id, default, calendars)
-        if p.done and p.actual_finish is None:
-            continue  # done without a recorded finish: the link was met when it closed
-        p_start, p_finish = _current(p, status_date)
-        need = link_need(e, p, p_start, p_finish, cal)
-        if need is None:
-            continue
-        short = _shortfall(need, s, cal)
-        if short is None:
-            continue
-        minutes, own = short
-        _side, at = need
-        word, verb = _TYPE_WORDS[e.type]
-        base = p_finish if e.type in ("FS", "FF") else p_start
-        assert base is not None  # link_need had it
-        if minutes > 0.5:
-            where = _where(graph, p_id, s_id, e, cal)
-            if p.done:
-                # the predecessor finished after the successor's date: history, unless the
-                # successor is still to come
-                severity: Severity = "low" if s.done else "medium"
-            elif s.started or s.key_milestone:
-                severity = "high"
-            else:
-                severity = "medium"
-            if s.key_milestone and not s.done:
-                severity = "high"
-            short_days = _days(minutes, cal)
-            out.append(
-                Finding(
-                    kind="violation",
-                    severity=severity,
-                    link=e.id,
-                    items=(p_id, s_id),
-                    shortfall_days=short_days,
-                    witness=(),
-                    message=(
-                        f"{where}: {graph.label(s_id)} is due to {word} {_fmt(own)}, but "
-                        f"{graph.label(p_id)} {verb} {_fmt(base)} so it cannot {word} before "
-                        f"{_fmt(at)}; {short_days:g} working day(s) short"
-                    ),
-                )
-            )
-            continue
-        if p.done or s.done:
-            continue  # a link already met in the past cannot become at risk
-        margin = -minutes
-        fc = _forecast_need(e, p, p_id, forecast, cal)
-        if fc is not None:
-            fc_short = _shortfall(fc, s, cal)
-            if fc_short is not None and fc_short[0] > 0.5:
-                where = _where(graph, p_id, s_id, e, cal)
-                fc_days = _days(fc_short[0], cal)
-                out.append(
-                    Finding(
-                        kind="at_risk",
-                        severity="high" if s.key_milestone or s.started else "medium",
-                        link=e.id,
-                        items=(p_id, s_id),
-                        shortfall_days=fc_days,
-                        witness=(),
-                        margin_days=_days(margin, cal),
-                        message=(
-                            f"{where}: the dates as entered hold, but {graph.label(p_id)} is "
-                            f"forecast to {'finish' if e.type in ('FS', 'FF') else 'start'} "
-                            f"{_fmt(_forecast_base(e, p_id, forecast) or fc[1])}, "
-                            f"{fc_days:g} working day(s) after {graph.label(s_id)} can "
-                            f"{word} ({_fmt(fc_short[1])})"
-                        ),
-                    )
-                )
-                continue
-            margin = min(margin, -fc_short[0]) if fc_short is not None else margin
-        # A thin margin is worth a finding where two plans meet: each team schedules only its
-        # own side, so nobody sees the gap shrink. Inside one plan back-to-back items are the
-        # normal case (and MS Project keeps its own logic), so flagging them would be noise.
-        if e.cross_project and margin < at_risk_days * cal.minutes_per_day:
-            where = _where(graph, p_id, s_id, e, cal)
-            margin_days = _days(margin, cal)
-            out.append(
-                Finding(
-                    kind="at_risk",
-                    severity="low",
-                    link=e.id,
-                    items=(p_id, s_id),
-                    shortfall_days=None,
-                    witness=(),
-                    margin_days=margin_days,
-                    message=(
-                        f"{where}: only {margin_days:g} working day(s) between "
-                        f"{graph.label(p_id)} and {graph.label(s_id)} (threshold "
-                        f"{at_risk_days:g}); a small slip of the first breaks the second"
-                    ),
-                )
-            )
+        found = _pair(ctx, p_id, s_id, e, ctx.cal(s_id))
+        if found is not None:
+            out.append(found)
+    for hub in graph.hubs():
+        out += _hub_dates(ctx, hub)
     return out
+
+
+def _hub_dates(ctx: _DateCheck, hub: Hub) -> list[Finding]:
+    """A summary link through a hub: each successor leaf is checked against the predecessor
+    leaves that ask the most of it (the latest need on the entered dates, the latest among the
+    open ones, the latest forecast), not against each of them: one finding per successor leaf
+    at most, naming the predecessor that breaks it worst, so an epic late for an epic of 600
+    stories gives 600 findings rather than 360,000. Needs depend on the successor's calendar
+    only, so they are worked out once per calendar."""
+    graph, e = ctx.graph, hub.link
+    by_cal: dict[int, tuple[WorkCalendar, list[str]]] = {}
+    for s_id in hub.succs:
+        cal = ctx.cal(s_id)
+        by_cal.setdefault(id(cal), (cal, []))[1].append(s_id)
+    out: list[Finding] = []
+    for cal, group in by_cal.values():
+        candidates = _asking_most(ctx, hub, cal)
+        for s_id in group:
+            found = [f for p_id in candidates if (f := _pair(ctx, p_id, s_id, e, cal))]
+            if found:
+                worst = min(found, key=_rank)
+                note = (
+                    f" (link {graph.label(e.predecessor)} → {graph.label(e.successor)}: "
+                    f"checked against whichever of its {len(hub.preds)} items asks the most)"
+                )
+                out.append(dataclasses.replace(worst, message=worst.message + note))
+    return out
+
+
+def _asking_most(ctx: _DateCheck, hub: Hub, cal: WorkCalendar) -> list[str]:
+    """The hub's predecessor leaves with the latest need on ``cal`` (entered dates), the latest
+    among the open ones, and the latest forecast need: any finding a successor has on the
+    link, one of these gives it, the worst one (shortfalls grow with the need)."""
+    e = hub.link
+    latest: dict[str, tuple[datetime, str]] = {}
+    for p_id in hub.preds:
+        p = ctx.graph.nodes[p_id]
+        if p.status == "cancelled" or (p.done and p.actual_finish is None):
+            continue  # as in _pair: these constrain nothing
+        p_start, p_finish = _current(p, ctx.status_date)
+        need = link_need(e, p, p_start, p_finish, cal)
+        fc = None if p.done else _forecast_need(e, p, p_id, ctx.forecast, cal)
+        for slot, at in (
+            ("entered", need),
+            ("open", None if p.done else need),
+            ("forecast", fc),
+        ):
+            if at is not None and (slot not in latest or at[1] > latest[slot][0]):
+                latest[slot] = (at[1], p_id)
+    return list(dict.fromkeys(p_id for _at, p_id in latest.values()))
+
+
+def _rank(f: Finding) -> tuple[int, int, float]:
+    return (_SEVERITY_ORDER[f.severity], _KIND_ORDER[f.kind], -(f.shortfall_days or 0.0))
+
+
+def _pair(ctx: _DateCheck, p_id: str, s_id: str, e: LinkEdge, cal: WorkCalendar) -> Finding | None:
+    """The finding on the leaf link p -> s from the dates as entered (and the forecast), if
+    any: a violation, a forecast breaking it, or a thin margin between two plans."""
+    graph, status_date, at_risk_days, forecast = (
+        ctx.graph,
+        ctx.status_date,
+        ctx.at_risk_days,
+        ctx.forecast,
+    )
+    nodes = graph.nodes
+    p, s = nodes[p_id], nodes[s_id]
+    if p.status == "cancelled":
+        return None  # a cancelled item constrains nothing
+    if p.done and p.actual_finish is None:
+        return None  # done without a recorded finish: the link was met when it closed
+    p_start, p_finish = _current(p, status_date)
+    need = link_need(e, p, p_start, p_finish, cal)
+    if need is None:
+        return None
+    short = _shortfall(need, s, cal)
+    if short is None:
+        return None
+    minutes, own = short
+    _side, at = need
+    word, verb = _TYPE_WORDS[e.type]
+    base = p_finish if e.type in ("FS", "FF") else p_start
+    assert base is not None  # link_need had it
+    if minutes > 0.5:
+        where = _where(graph, p_id, s_id, e, cal)
+        if p.done:
+            # the predecessor finished after the successor's date: history, unless the
+            # successor is still to come
+            severity: Severity = "low" if s.done else "medium"
+        elif s.started or s.key_milestone:
+            severity = "high"
+        else:
+            severity = "medium"
+        if s.key_milestone and not s.done:
+            severity = "high"
+        short_days = _days(minutes, cal)
+        return Finding(
+            kind="violation",
+            severity=severity,
+            link=e.id,
+            items=(p_id, s_id),
+            shortfall_days=short_days,
+            witness=(),
+            message=(
+                f"{where}: {graph.label(s_id)} is due to {word} {_fmt(own)}, but "
+                f"{graph.label(p_id)} {verb} {_fmt(base)} so it cannot {word} before "
+                f"{_fmt(at)}; {short_days:g} working day(s) short"
+            ),
+        )
+    if p.done or s.done:
+        return None  # a link already met in the past cannot become at risk
+    margin = -minutes
+    fc = _forecast_need(e, p, p_id, forecast, cal)
+    if fc is not None:
+        fc_short = _shortfall(fc, s, cal)
+        if fc_short is not None and fc_short[0] > 0.5:
+            where = _where(graph, p_id, s_id, e, cal)
+            fc_days = _days(fc_short[0], cal)
+            return Finding(
+                kind="at_risk",
+                severity="high" if s.key_milestone or s.started else "medium",
+                link=e.id,
+                items=(p_id, s_id),
+                shortfall_days=fc_days,
+                witness=(),
+                margin_days=_days(margin, cal),
+                message=(
+                    f"{where}: the dates as entered hold, but {graph.label(p_id)} is "
+                    f"forecast to {'finish' if e.type in ('FS', 'FF') else 'start'} "
+                    f"{_fmt(_forecast_base(e, p_id, forecast) or fc[1])}, "
+                    f"{fc_days:g} working day(s) after {graph.label(s_id)} can "
+                    f"{word} ({_fmt(fc_short[1])})"
+                ),
+            )
+        margin = min(margin, -fc_short[0]) if fc_short is not None else margin
+    # A thin margin is worth a finding where two plans meet: each team schedules only its
+    # own side, so nobody sees the gap shrink. Inside one plan back-to-back items are the
+    # normal case (and MS Project keeps its own logic), so flagging them would be noise.
+    if e.cross_project and margin < at_risk_days * cal.minutes_per_day:
+        where = _where(graph, p_id, s_id, e, cal)
+        margin_days = _days(margin, cal)
+        return Finding(
+            kind="at_risk",
+            severity="low",
+            link=e.id,
+            items=(p_id, s_id),
+            shortfall_days=None,
+            witness=(),
+            margin_days=margin_days,
+            message=(
+                f"{where}: only {margin_days:g} working day(s) between "
+                f"{graph.label(p_id)} and {graph.label(s_id)} (threshold "
+                f"{at_risk_days:g}); a small slip of the first breaks the second"
+            ),
+        )
+    return None
 
 
 def _where(graph: PortfolioGraph, p_id: str, s_id: str, e: LinkEdge, cal: WorkCalendar) -> str:
@@ -435,6 +526,9 @@ def _open_ends(graph: PortfolioGraph) -> list[Finding]:
     for p, s, _e in graph.leaf_links():
         has_succ.add(p)
         has_pred.add(s)
+    for hub in graph.hubs():
+        has_succ.update(hub.preds)
+        has_pred.update(hub.succs)
     linked_projects = {graph.nodes[i].project for i in has_pred | has_succ}
     out: list[Finding] = []
     for i in graph.leaves():

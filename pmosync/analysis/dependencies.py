@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pmosync.analysis.calendar import WorkCalendar
 from pmosync.analysis.checks import Finding, FindingKind, Severity, check_dependencies
 from pmosync.analysis.graph import (
+    Hub,
     ItemNode,
     LinkEdge,
     PortfolioGraph,
@@ -57,7 +58,8 @@ def to_cpm(
       holds it, else None (the scheduler's default calendar, which should be ``calendar``).
     * Summaries are passed as summaries (for roll-up); links are already expanded to leaves and
       links between an item and its own ancestor are left out (``check_dependencies`` reports
-      them).
+      them). A link the graph keeps as a hub (many leaves at both ends) is passed as the
+      summary link it is: the scheduler expands it through its own hubs, to the same leaves.
     """
     from pmosync.analysis.cpm import CpmLink, CpmTask
 
@@ -66,6 +68,10 @@ def to_cpm(
         parent = node.parent if node.parent in graph.nodes else None
         cal_key = node.calendar if calendars and node.calendar in calendars else None
         tasks.append(_task(CpmTask, node, parent, cal_key, calendar))
+    ends = [
+        (k.link.predecessor, k.link.successor, k.link) if isinstance(k, Hub) else k
+        for k in graph.logic_links()
+    ]
     links = [
         CpmLink(
             predecessor=p,
@@ -75,7 +81,7 @@ def to_cpm(
             lag_percent=e.lag_percent,
             lag_elapsed=e.lag_elapsed,
         )
-        for p, s, e in graph.leaf_links()
+        for p, s, e in ends
     ]
     return tasks, links
 

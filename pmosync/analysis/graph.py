@@ -5,6 +5,12 @@ Input is what the store holds: ``(canonical_id, entity_type, canonical JSON valu
 and milestones become ``ItemNode`` values; dependencies become ``LinkEdge`` values. The logic
 graph (``PortfolioGraph.logic_graph``) has leaf items only: a link on a summary is expanded to
 its leaf descendants, as MS Project does, so a summary never carries logic of its own.
+
+A link with many leaves at both ends (an epic blocking an epic of 600 stories each) is not
+expanded to the m x n cross product (360,000 links) but passes through a ``Hub``: one node, an
+edge from each predecessor leaf and one to each successor leaf, O(m + n). A path p -> hub -> s
+stands for the leaf link p -> s, so reachability, loops and (in ``cpm.py``) dates are the cross
+product's; a hub is never an item and no finding names one.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pmosync.analysis.calendar import WorkCalendar, day_finish, day_start
 from pmosync.errors import ConfigError
 
 __all__ = [
+    "Hub",
     "ItemNode",
     "LinkEdge",
     "PortfolioGraph",
@@ -87,6 +94,20 @@ class LinkEdge:
 
 
 @dataclass(frozen=True)
+class Hub:
+    """A summary link between many leaves and many leaves, as one node of the logic graph: each
+    predecessor leaf links to it and it links to each successor leaf (see the module doc)."""
+
+    id: str  # "hub:<link id>", never an item id
+    link: LinkEdge
+    preds: tuple[str, ...]
+    succs: tuple[str, ...]
+
+
+HUB_PREFIX = "hub:"
+
+
+@dataclass(frozen=True)
 class ProjectInfo:
     id: str
     code: str | None
@@ -121,10 +142,16 @@ class PortfolioGraph:
         call (callers may change it). Each node's ``item`` attribute is its ``ItemNode``; edge
         keys are the link ids and each edge's ``link`` attribute is its ``LinkEdge``. Links
         between an item and its own ancestor are left out (they are findings, and would be
-        hidden cycles once expanded)."""
+        hidden cycles once expanded). A hub is a node with a ``hub`` attribute (its ``Hub``)
+        instead of ``item``."""
         g = nx.MultiDiGraph()
         g.add_nodes_from((i, {"item": self.nodes[i]}) for i in self.leaves())
         g.add_edges_from((p, s, e.id, {"link": e}) for p, s, e in self.leaf_links())
+        for hub in self.hubs():
+            e = hub.link
+            g.add_node(hub.id, hub=hub)
+            g.add_edges_from((p, hub.id, e.id, {"link": e}) for p in hub.preds)
+            g.add_edges_from((hub.id, s, e.id, {"link": e}) for s in hub.succs)
         return g
 
     def leaves(self) -> list[str]:
@@ -210,11 +237,39 @@ class PortfolioGraph:
         return p in self.ancestors(s) or s in self.ancestors(p)
 
     def leaf_links(self) -> list[tuple[str, str, LinkEdge]]:
-        """Logic links between leaves: ``(predecessor leaf, successor leaf, link)``."""
-        cached: list[tuple[str, str, LinkEdge]] | None = self._cache.get("leaf_links")
-        if cached is not None:
-            return cached
+        """Logic links straight between leaves: ``(predecessor leaf, successor leaf, link)``.
+        A link with many leaves at both ends is a hub instead (see ``hubs``)."""
+        self._expand()
+        found: list[tuple[str, str, LinkEdge]] = self._cache["leaf_links"]
+        return found
+
+    def hubs(self) -> list[Hub]:
+        """Logic links with many leaves at both ends, each as a hub (see the module doc)."""
+        self._expand()
+        found: list[Hub] = self._cache["hubs"]
+        return found
+
+    def hub(self, node_id: str) -> Hub | None:
+        """The hub of that id, or None for an item."""
+        if not node_id.startswith(HUB_PREFIX):
+            return None
+        by_id: dict[str, Hub] | None = self._cache.get("hub_by_id")
+        if by_id is None:
+            by_id = self._cache["hub_by_id"] = {h.id: h for h in self.hubs()}
+        return by_id.get(node_id)
+
+    def logic_links(self) -> list[tuple[str, str, LinkEdge] | Hub]:
+        """Leaf links and hubs together, in the order of the links they come from."""
+        self._expand()
+        found: list[tuple[str, str, LinkEdge] | Hub] = self._cache["logic_links"]
+        return found
+
+    def _expand(self) -> None:
+        if "leaf_links" in self._cache:
+            return
         out: list[tuple[str, str, LinkEdge]] = []
+        hubs: list[Hub] = []
+        both: list[tuple[str, str, LinkEdge] | Hub] = []
         for e in self.edges:
             if e.dependency_class != "logic" or self.is_ancestor_link(e):
                 continue
@@ -222,26 +277,41 @@ class PortfolioGraph:
             succs = self.leaf_descendants(e.successor)
             if len(preds) == 1 and len(succs) == 1:
                 out.append((preds[0], succs[0], e))
+                both.append(out[-1])
+                continue
+            # A hub stands for the whole cross product, so only where the two leaf sets are
+            # apart: a summary linked to itself keeps its pairs (p -> p is no link).
+            if len(preds) * len(succs) > len(preds) + len(succs) and e.predecessor != e.successor:
+                hubs.append(Hub(HUB_PREFIX + e.id, e, tuple(preds), tuple(succs)))
+                both.append(hubs[-1])
                 continue
             for p in preds:
                 for s in succs:
                     if p != s:
                         out.append((p, s, e))
+                        both.append(out[-1])
+        self._cache["logic_links"] = both
         self._cache["leaf_links"] = out
-        return out
+        self._cache["hubs"] = hubs
 
     def successors(self) -> Mapping[str, list[tuple[str, LinkEdge]]]:
-        """Leaf logic links by predecessor: ``{p: [(s, link), ...]}``."""
+        """Logic links by predecessor: ``{p: [(s, link), ...]}``, leaves and hubs (a leaf
+        linked through a hub has the hub's id as a successor, and the hub its successors)."""
         cached: dict[str, list[tuple[str, LinkEdge]]] | None = self._cache.get("succ")
         if cached is None:
             cached = defaultdict(list)
             for p, s, e in self.leaf_links():
                 cached[p].append((s, e))
+            for hub in self.hubs():
+                for p in hub.preds:
+                    cached[p].append((hub.id, hub.link))
+                cached[hub.id] = [(s, hub.link) for s in hub.succs]
             self._cache["succ"] = cached
         return cached
 
     def components(self) -> list[set[str]]:
-        """Strongly connected components of the leaf logic, in reverse topological order."""
+        """Strongly connected components of the leaf logic, in reverse topological order
+        (hubs included: drop them with ``hub``)."""
         cached: list[set[str]] | None = self._cache.get("components")
         if cached is None:
             adjacency = {p: [s for s, _e in links] for p, links in self.successors().items()}
@@ -250,8 +320,8 @@ class PortfolioGraph:
         return cached
 
     def topo_rank(self) -> tuple[dict[str, int], frozenset[str]]:
-        """A rank per linked leaf that grows along every link outside a loop, and the leaves
-        that sit in a loop (a component of two or more, or a self-link)."""
+        """A rank per linked leaf (and hub) that grows along every link outside a loop, and the
+        leaves (and hubs) that sit in a loop (a component of two or more, or a self-link)."""
         cached: tuple[dict[str, int], frozenset[str]] | None = self._cache.get("rank")
         if cached is None:
             comps = self.components()
