@@ -104,6 +104,12 @@ class PwaConnection(BaseModel):
     publish_concurrency: int = Field(
         default=4, ge=1, le=16, description="Plans written (checked out and published) at once"
     )
+    # The pull reads the next plans while it maps this one, on as many connections: the same
+    # bound as publishing (SharePoint Online throttles per user with 429/503 + Retry-After,
+    # which the policy layer waits out; 1 reads one plan at a time).
+    read_concurrency: int = Field(
+        default=4, ge=1, le=16, description="Plans read at once by the pull (1: one at a time)"
+    )
 
     @field_validator("site_url")
     @classmethod

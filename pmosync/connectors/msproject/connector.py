@@ -22,10 +22,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import islice
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -116,6 +118,21 @@ class _ProjectPlan:
     write: mapper.ProjectWrite = field(default_factory=mapper.ProjectWrite)
     tasks: dict[str, dict[str, Any]] = field(default_factory=dict)
     members: list[int] = field(default_factory=list)
+
+
+@dataclass
+class _PlanRead:
+    """One plan's collections as read from ``/_api/ProjectServer`` (and its baselines from
+    ProjectData), before any mapping."""
+
+    project: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    assignments: list[dict[str, Any]]
+    resources: list[dict[str, Any]]
+    percent: Any
+    time_factors: mapper.ProjectTime
+    baselines: dict[str, list[dict[str, Any]]]
 
 
 class PwaConnector:
@@ -244,7 +261,7 @@ class PwaConnector:
         # One listing of every project; the date test is ours (see PwaApi.projects).
         listed = list(self.api.projects())
         people: set[str] = set()  # a resource on several teams is yielded once per pull
-        calendars_read = False
+        to_read: list[str] = []
         for summary in listed:
             if not self._selected(summary):
                 continue
@@ -259,12 +276,14 @@ class PwaConnector:
                 # already holds it (the engine records what a write sent). --full reads it.
                 self.echoes_skipped += 1
                 continue
-            # The catalog and the calendars are read only when a project changed: a quiet run
-            # costs one listing.
-            if not calendars_read:
-                calendars_read = True
-                yield from self._pull_calendars()
-            yield from self._pull_project(project_id, self.catalog(), people)
+            to_read.append(project_id)
+        if not to_read:
+            return  # the catalog and the calendars too: a quiet run costs one listing
+        yield from self._pull_calendars()
+        catalog = self.catalog()
+        for project_id, plan in self._read_ahead(to_read):
+            if plan is not None:
+                yield from self._map_project(project_id, plan, catalog, people)
 
     def _changed_since(self, summary: dict[str, Any], threshold: datetime) -> bool:
         raw = summary.get(self.options.changed_by)
@@ -374,26 +393,65 @@ class PwaConnector:
             pointers=mapped.pointers,
         )
 
-    def _pull_project(
-        self, project_id: str, catalog: CustomFieldCatalog, people: set[str]
-    ) -> Iterator[PulledRecord | Quarantined]:
+    def _read_ahead(self, project_ids: Sequence[str]) -> Iterator[tuple[str, _PlanRead | None]]:
+        """Each plan as read, in order, with up to ``read_concurrency`` plans read ahead of
+        the one being mapped: the reads of the next plans overlap the mapping of this one (and
+        each other), as the publishes do. A failed read raises when its plan's turn comes, before
+        anything of that plan is handed over; the reads still running are waited for."""
+        workers = min(self.config.read_concurrency, len(project_ids))
+        if workers <= 1:
+            for project_id in project_ids:
+                yield project_id, self._read_project(project_id)
+            return
+        ids = iter(project_ids)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="pwa-read") as pool:
+            ahead = deque((i, pool.submit(self._read_project, i)) for i in islice(ids, workers))
+            try:
+                while ahead:
+                    project_id, future = ahead.popleft()
+                    plan = future.result()
+                    following = next(ids, None)
+                    if following is not None:
+                        ahead.append((following, pool.submit(self._read_project, following)))
+                    yield project_id, plan
+            finally:
+                for _, future in ahead:
+                    future.cancel()
+
+    def _read_project(self, project_id: str) -> _PlanRead | None:
+        """Every collection of one plan (None: it vanished since the listing). Everything is
+        read before anything is mapped, so a failure never hands over a partial project."""
         try:
             project = self.api.project(project_id)
         except NotFoundError:
             log.info("[%s] project %s vanished between listing and reading", self.name, project_id)
-            return
-        # Read every child collection before yielding anything of this project, so a failure
-        # surfaces as an exception before a partial project is handed over.
-        tasks = list(self.api.tasks(project_id))
+            return None
         links = list(self.api.task_links(project_id))
         if any(not link.get("PredecessorTaskId") for link in links):
             # SharePoint 2019 publishes links without ids: read them again with their ends
             links = list(self.api.task_links(project_id, expand_ends=True))
-        assignments = list(self.api.assignments(project_id))
-        resources = list(self.api.project_resources(project_id))
-        percent = self._project_percent(project_id, project)
         time_factors = mapper.ProjectTime.of(project)
-        baselines = self._baselines(project_id, time_factors)
+        return _PlanRead(
+            project=project,
+            tasks=list(self.api.tasks(project_id)),
+            links=links,
+            assignments=list(self.api.assignments(project_id)),
+            resources=list(self.api.project_resources(project_id)),
+            percent=self._project_percent(project_id, project),
+            time_factors=time_factors,
+            baselines=self._baselines(project_id, time_factors),
+        )
+
+    def _map_project(
+        self,
+        project_id: str,
+        plan: _PlanRead,
+        catalog: CustomFieldCatalog,
+        people: set[str],
+    ) -> Iterator[PulledRecord | Quarantined]:
+        project, tasks, links, assignments = plan.project, plan.tasks, plan.links, plan.assignments
+        resources, percent, time_factors = plan.resources, plan.percent, plan.time_factors
+        baselines = plan.baselines
 
         project_fields = self._fields(EntityType.PROJECT)
         record = self._record(

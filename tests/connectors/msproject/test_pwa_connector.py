@@ -379,6 +379,49 @@ def test_throttling_is_waited_out_and_a_dead_collection_fails_the_pull(
         _pull(_connector(loaded, max_attempts=2))
 
 
+def test_plans_read_ahead_hand_over_the_same_records_and_never_a_partial_plan(
+    loaded: LoadedConfig, pwa: PwaEmulator
+) -> None:
+    def seen(items: list[Any]) -> list[tuple[str, str, str]]:
+        return [
+            (type(i).__name__, i.ref.entity_type.value, i.ref.external_id)
+            if isinstance(i, PulledRecord)
+            else (type(i).__name__, i.entity_type.value, i.external_id)
+            for i in items
+        ]
+
+    one_by_one = _pull(_connector(loaded, read_concurrency=1))
+    ahead = _pull(_connector(loaded, read_concurrency=4))
+    assert seen(ahead) == seen(one_by_one)  # same records, same order
+    assert [r.values for r in ahead if isinstance(r, PulledRecord)] == [
+        r.values for r in one_by_one if isinstance(r, PulledRecord)
+    ]
+    plans = [
+        r.ref.external_id
+        for r in ahead
+        if isinstance(r, PulledRecord) and r.ref.entity_type is EntityType.PROJECT
+    ]
+    assert len(plans) == 3
+    # the second plan's tasks cannot be read: the first plan is handed over whole, nothing of
+    # the second or of the third (read ahead meanwhile) is
+    broken = f"/sites/pwa/_api/ProjectServer/Projects('{plans[1]}')/Tasks"
+    pwa.configure(
+        {"throttle": {"status": 503, "count": 50, "retry_after": 0, "path_prefix": broken}}
+    )
+    connector = _connector(loaded, max_attempts=2, read_concurrency=4)
+    handed: list[Any] = []
+    with pytest.raises(RetriableError, match="503"):
+        for scope in connector.scopes():
+            handed.extend(connector.pull(scope, None, None))
+    projects = [
+        r.ref.external_id
+        for r in handed
+        if isinstance(r, PulledRecord) and r.ref.entity_type is EntityType.PROJECT
+    ]
+    assert projects == plans[:1]
+    assert seen(handed) == seen(ahead)[: len(handed)]  # a prefix: plan 1 whole, then the stop
+
+
 def test_token_cache_is_private_and_reused_by_the_next_instance(
     loaded: LoadedConfig, sandbox: Sandbox, pwa: PwaEmulator, entra: EntraEmulator
 ) -> None:
