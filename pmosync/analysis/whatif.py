@@ -13,6 +13,7 @@ Nothing is written anywhere; the caller shows the result.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import heapq
 import re
@@ -26,6 +27,7 @@ import networkx as nx
 
 from pmosync.analysis.calendar import WorkCalendar
 from pmosync.analysis.graph import (
+    Hub,
     ItemNode,
     LinkEdge,
     PortfolioGraph,
@@ -138,7 +140,8 @@ def _loop_error(graph: PortfolioGraph, start: str) -> ConfigError:
     comp = next(c for c in graph.components() if start in c)
     succ = graph.successors()
     sub = nx.DiGraph((u, v) for u in comp for v, _e in succ.get(u, ()) if v in comp)
-    loop = [u for u, _v in nx.find_cycle(sub, start)]
+    # p -> hub -> s is the link p -> s: the loop names items only
+    loop = [u for u, _v in nx.find_cycle(sub, start) if graph.hub(u) is None]
     path = " → ".join(graph.describe(i) for i in (*loop, loop[0]))
     return ConfigError(
         f"the slip reaches a dependency loop ({path}) and cannot be followed through it; "
@@ -275,7 +278,10 @@ def _push(
     queued: set[str] = set()
     order: list[str] = []
 
+    reached: dict[str, int] = {}  # the order items moved in: the cross product's pair order
+
     def reach(p_id: str) -> None:
+        reached.setdefault(p_id, len(reached))
         for s_id, link in succ.get(p_id, ()):
             preds[s_id].append((p_id, link))
             if s_id not in queued:
@@ -288,29 +294,42 @@ def _push(
         order.append(t)
         reach(t)
     absorbed: dict[str, float] = {}
+    # what a hub passes on to each of its successors: (successor, hub) -> (push, driver)
+    offers: dict[tuple[str, str], tuple[float, str]] = {}
     while heap:
         _r, s_id = heapq.heappop(heap)
-        changed = [(p, e) for p, e in preds[s_id] if p in offs.new]
+        hub = graph.hub(s_id)
+        if hub is not None:
+            # a hub is not an item: it works out what its moved predecessors pass to each
+            # successor, and hands it on (after them all: it ranks above each)
+            for s, offer in _hub_offers(offs, hub, [p for p, _e in preds[s_id]], absorbed):
+                offers[(s, s_id)] = offer
+                preds[s].append((s_id, hub.link))
+                if s not in queued:
+                    queued.add(s)
+                    heapq.heappush(heap, (rank[s], s))
+            continue
+        changed = [(p, e) for p, e in preds[s_id] if p in offs.new or (s_id, p) in offers]
         if not changed or nodes[s_id].done:
             continue
         cal = offs.cal(s_id)
+        pushes: list[tuple[int, float, str]] = []  # (when the pusher moved, push, pusher)
+        for p_id, e in changed:
+            if (s_id, p_id) in offers:
+                passed, p_id = offers[(s_id, p_id)]
+            else:
+                got = _passed(offs, e, p_id, s_id, cal)
+                if got is None:
+                    continue
+                passed, moved = got
+                _absorb(absorbed, e, moved, passed, cal)
+            pushes.append((reached[p_id], passed, p_id))
+        # in the order the pushers moved, as the pairs of a cross product would come (a hub
+        # hands its offers on later): the first of equal pushes drives
+        pushes.sort(key=lambda x: x[0])
         push = 0.0
         driver: str | None = None
-        for p_id, e in changed:
-            need_old = _need(offs, e, p_id, cal, moved=False)
-            need_new = _need(offs, e, p_id, cal, moved=True)
-            own_old = _own(offs, s_id, e, cal, moved=False)
-            own_new = _own(offs, s_id, e, cal, moved=True)
-            if need_old is None or need_new is None or own_old is None or own_new is None:
-                continue
-            old, new = need_old - own_old, need_new - own_new
-            # a link broken before the slip passes on only what the slip adds to its shortfall
-            # (the existing shortfall is a violation, which the checks report)
-            passed = max(0.0, new) - max(0.0, old)
-            moved = new - old
-            if moved > _EPS and moved - max(passed, 0.0) > _EPS:
-                days = round((moved - max(passed, 0.0)) / cal.minutes_per_day, 2)
-                absorbed[e.id] = max(absorbed.get(e.id, 0.0), days)
+        for _when, passed, p_id in pushes:
             if passed > push + _EPS:
                 push, driver = passed, p_id
         if driver is None:
@@ -341,6 +360,113 @@ def _push(
             )
         )
     return _result(graph, node, slip_days, rows, tuple(sorted(absorbed.items())))
+
+
+def _passed(
+    offs: _Offsets, e: LinkEdge, p_id: str, s_id: str, cal: WorkCalendar
+) -> tuple[float, float] | None:
+    """How far the moved predecessor pushes the successor through the link, and how far the
+    link's need moved; None where a date is missing."""
+    need_old = _need(offs, e, p_id, cal, moved=False)
+    need_new = _need(offs, e, p_id, cal, moved=True)
+    own_old = _own(offs, s_id, e, cal, moved=False)
+    own_new = _own(offs, s_id, e, cal, moved=True)
+    if need_old is None or need_new is None or own_old is None or own_new is None:
+        return None
+    old, new = need_old - own_old, need_new - own_new
+    # a link broken before the slip passes on only what the slip adds to its shortfall
+    # (the existing shortfall is a violation, which the checks report)
+    return max(0.0, new) - max(0.0, old), new - old
+
+
+def _absorb(
+    absorbed: dict[str, float], e: LinkEdge, moved: float, passed: float, cal: WorkCalendar
+) -> None:
+    """Record the working days of a moved need that the link's gap swallowed."""
+    if moved > _EPS and moved - max(passed, 0.0) > _EPS:
+        days = round((moved - max(passed, 0.0)) / cal.minutes_per_day, 2)
+        absorbed[e.id] = max(absorbed.get(e.id, 0.0), days)
+
+
+def _hub_offers(
+    offs: _Offsets, hub: Hub, moved: list[str], absorbed: dict[str, float]
+) -> list[tuple[str, tuple[float, str]]]:
+    """What a summary link passes to each successor leaf from its moved predecessor leaves:
+    the largest push any of them gives through its own leaf link (the first of equals, in the
+    order they moved), as the cross product would, without visiting m x n pairs.
+
+    With a successor not yet moved (own date o both before and after), a predecessor whose need
+    goes from a to b passes max(0, b - max(o, a)): the latest b among those with a <= o, or the
+    largest b - a among those with a > o. Sorting the predecessors by a once per calendar
+    makes each successor a bisection. A successor that moved itself (a slipped leaf) is paired
+    only with predecessors whose need moved further than it did (no other can push it).
+    """
+    e = hub.link
+    out: list[tuple[str, tuple[float, str]]] = []
+    groups: dict[int, tuple[WorkCalendar, list[str]]] = {}
+    for s in hub.succs:
+        if offs.graph.nodes[s].done:
+            continue
+        cal = offs.cal(s)
+        groups.setdefault(id(cal), (cal, []))[1].append(s)
+    for cal, succs in groups.values():
+        rows: list[tuple[float, int, float, str]] = []  # (old need, move order, new need, p)
+        for k, p in enumerate(moved):
+            old = _need(offs, e, p, cal, moved=False)
+            new = _need(offs, e, p, cal, moved=True)
+            if old is not None and new is not None:
+                rows.append((old, k, new, p))
+        if not rows:
+            continue
+        rows.sort()
+        olds = [r[0] for r in rows]
+        # best (largest, then first moved) new need up to each row; best new - old from each
+        best_new: list[tuple[float, int]] = []
+        for i, (_a, k, b, _p) in enumerate(rows):
+            here = (b, -k)
+            best_new.append(here if i == 0 or here > best_new[-1] else best_new[-1])
+        best_gain: list[tuple[float, int]] = [(0.0, 0)] * len(rows)
+        for i in range(len(rows) - 1, -1, -1):
+            a, k, b, _p = rows[i]
+            here = (b - a, -k)
+            later = best_gain[i + 1] if i + 1 < len(rows) else here
+            best_gain[i] = here if here > later else later
+        by_order = {k: p for _a, k, _b, p in rows}
+        widest = sorted(rows, key=lambda r: (-(r[2] - r[0]), r[1]))
+        latest_own: float | None = None
+        for s in succs:
+            own_old = _own(offs, s, e, cal, moved=False)
+            own_new = _own(offs, s, e, cal, moved=True)
+            if own_old is None or own_new is None:
+                continue
+            if own_new != own_old:
+                pairs = [r[3] for r in widest if (r[2] - r[0]) - (own_new - own_old) > _EPS]
+            else:
+                latest_own = own_old if latest_own is None else max(latest_own, own_old)
+                cut = bisect.bisect_right(olds, own_old)
+                picks = []
+                if cut > 0:
+                    picks.append(-best_new[cut - 1][1])
+                if cut < len(rows):
+                    picks.append(-best_gain[cut][1])
+                pairs = [by_order[k] for k in sorted(picks)]
+            push, driver = 0.0, None
+            for p in pairs:
+                got = _passed(offs, e, p, s, cal)
+                if got is None:
+                    continue
+                if own_new != own_old:
+                    _absorb(absorbed, e, got[1], got[0], cal)
+                if got[0] > push + _EPS:
+                    push, driver = got[0], p
+            if driver is not None:
+                out.append((s, (push, driver)))
+        if latest_own is not None:
+            # gaps swallow most against the latest successor: max(0, min(o, b) - a) grows
+            # with o, so one pass over the predecessors gives the link's largest absorption
+            swallowed = max(max(0.0, min(latest_own, b) - a) for a, _k, b, _p in rows)
+            _absorb(absorbed, e, swallowed, 0.0, cal)
+    return out
 
 
 def _result(
