@@ -16,7 +16,9 @@ The rule is conservative; the run is quiet only when all of these hold:
 * this run is incremental (not ``--full``, not a backfill window, not a file import), every
   connection pulled, and every record pulled is one the store links already, alive, with the
   same values, the same references and no unknown pmo-sync id (an echo of our own write, or a
-  record inside the overlap, is no change; a tool that changed what we wrote is).
+  record inside the overlap, is no change; a tool that changed what we wrote is). Records
+  that share an identity key inside one tool are set aside and reported, as ingest
+  quarantines them unread; references are judged by what they resolve to, as ingest does.
 
 Reconcile, analyse and plan are deterministic functions of the store, the configuration and the
 day, so with unchanged inputs they would reproduce the converged run's outcome: nothing to write.
@@ -95,7 +97,10 @@ class Previous:
         """Settled, on the same day, nothing left to decide, and nothing left to write: it
         planned no write, or every write it planned was an update that succeeded. (A create
         may leave a reference for the next run to fill in, so a run with creates does not
-        count.) Whether the tools kept what we wrote is the echo check's question."""
+        count: even a status-history row, created with its project, is one another tool that
+        keeps a history but lacks the project would get next run. So the run right after a
+        full sync, which appends a status row per project, is a whole run.) Whether the tools
+        kept what we wrote is the echo check's question."""
         report = self.report
         if not self.settled_with(inputs) or report.get("today") != today.isoformat():
             return False
