@@ -101,6 +101,18 @@ def summarise(document: dict[str, Any]) -> dict[str, Any]:
             "records": full_records,
             "wall": over(lambda r: r["full"]["wall"]),
             "records_per_s": over(lambda r: r["full"]["records"] / r["full"]["wall"]),
+            # the issue reads "≈ 35 s plus the API floor": the wall less the phases that wait
+            # on the tools (pull and apply, measured against the bare clients and floors)
+            "own_records_per_s": over(
+                lambda r: (
+                    r["full"]["records"]
+                    / (
+                        r["full"]["wall"]
+                        - r["full"]["phases"].get("pull", 0.0)
+                        - r["full"]["phases"].get("apply", 0.0)
+                    )
+                )
+            ),
             "phases": {
                 p: over(lambda r, p=p: r["full"]["phases"].get(p, 0.0))
                 for p in PHASES
@@ -198,6 +210,13 @@ def goal_rows(summary: dict[str, Any]) -> list[tuple[str, str, str, bool | None]
             _mm(full["records_per_s"], "{:,.0f}"),
             "≥ 5,000",
             full["records_per_s"]["median"] >= 5000,
+        ),
+        (
+            "full sync, pmo-sync's own work: records/s over the wall less pull and apply "
+            "(the phases that wait on the tools)",
+            _mm(full["own_records_per_s"], "{:,.0f}"),
+            "≥ 5,000 (≈ 35 s at L plus the API floor)",
+            full["own_records_per_s"]["median"] >= 5000,
         ),
         ("full sync wall (s)", _mm(full["wall"]), "—", None),
     ]
