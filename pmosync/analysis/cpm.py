@@ -15,13 +15,16 @@ and MS Project's own behaviour where the two differ:
 Every time is held as a *working-minute offset* on the node's calendar (see ``calendar.py``),
 so the hot loops are float arithmetic; a link between two calendars, an elapsed lag and an
 elapsed duration go through wall-clock time. Summary tasks are not nodes: links on them are
-expanded to their leaves and their dates are rolled up afterwards (§B.2).
+expanded to their leaves and their dates are rolled up afterwards (§B.2). A link with many
+leaves at both ends goes through a zero-duration hub node (one per successor calendar): an edge
+from each predecessor leaf, one to each successor leaf, O(m + n) instead of m x n, with exactly
+the dates the cross product gives (see hub_forward and hub_backward).
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -217,6 +220,7 @@ def compute_schedule(
     status_date: datetime | None = None,
     project_finish_anchor: Mapping[str | None, datetime] | None = None,
     critical_slack_limit: float = 0.0,
+    left_out: Sequence[Collection[str]] = (),
 ) -> CpmResult:
     """Early/late dates, total and free slack, criticality and driving links for every task.
 
@@ -234,6 +238,9 @@ def compute_schedule(
         project_finish_anchor: a committed finish per project for the backward pass
             (default: the project's own early finish).
         critical_slack_limit: a task is critical when its total slack is at most this.
+        left_out: groups of leaf tasks (a cycle each) whose links among themselves are left
+            out: a leaf link with both ends in one group, and those leaf pairs of a summary
+            link (the rest of the summary link stays).
 
     Raises:
         ScheduleCycleError: the logic (after summary expansion) has a cycle.
@@ -255,6 +262,7 @@ def compute_schedule(
             status_date=status_date,
             project_finish_anchor=project_finish_anchor,
             critical_slack_limit=critical_slack_limit,
+            left_out=left_out,
         )
     finally:
         if gc_was_enabled:
@@ -272,6 +280,7 @@ def _compute(
     status_date: datetime | None,
     project_finish_anchor: Mapping[str | None, datetime] | None,
     critical_slack_limit: float,
+    left_out: Sequence[Collection[str]],
 ) -> CpmResult:
 
     by_id: dict[str, CpmTask] = {}
@@ -391,6 +400,16 @@ def _compute(
             elag, lag = lag, 0.0
         add_edge(p, s, code, lag, elag)
 
+    groups = [frozenset(index[i] for i in group if i in index) for group in left_out]
+
+    def cut(p: int, s: int) -> bool:
+        return any(p in g and s in g for g in groups)
+
+    def touches(p_leaves: list[int], s_leaves: list[int]) -> bool:
+        # a summary link with leaf pairs to leave out: spelled out pair by pair (a cycle is
+        # an error a person fixes; the quadratic case is only ever that one)
+        return any(not g.isdisjoint(p_leaves) and not g.isdisjoint(s_leaves) for g in groups)
+
     for link in links:
         code = type_codes.get(link.type)
         if code is None:
@@ -399,6 +418,8 @@ def _compute(
             )
         p = index.get(link.predecessor, -1)
         s = index.get(link.successor, -1)
+        if p >= 0 and s >= 0 and left_out and cut(p, s):
+            continue
         if p >= 0 and s >= 0 and link.lag_percent is None and not link.lag_elapsed:
             # Leaf to leaf with a working-time lag: the common case, kept lean.
             lag = float(link.lag_minutes or 0.0)
@@ -412,8 +433,10 @@ def _compute(
                 raise ConfigError(f"link {link.predecessor}->{link.successor}: no task {end!r}")
         p_leaves = leaves_of(link.predecessor)
         s_leaves = leaves_of(link.successor)
-        if len(p_leaves) * len(s_leaves) > len(p_leaves) + len(s_leaves):
-            # Summary to summary: through hubs, O(m + n) edges instead of m x n (see _Hub)
+        many = len(p_leaves) * len(s_leaves) > len(p_leaves) + len(s_leaves)
+        if many and not (left_out and touches(p_leaves, s_leaves)):
+            # Summary to summary: through hubs, O(m + n) edges instead of m x n (hub_forward
+            # and hub_backward say why the dates are the same)
             by_cal: dict[int, list[int]] = {}
             for s in s_leaves:
                 by_cal.setdefault(ncal[s], []).append(s)
@@ -434,7 +457,8 @@ def _compute(
             continue
         for p in p_leaves:
             for s in s_leaves:
-                add(p, s, code, link)
+                if not (left_out and cut(p, s)):
+                    add(p, s, code, link)
 
     hub_count = len(dur) - n
     total = n + hub_count

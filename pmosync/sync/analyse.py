@@ -227,6 +227,7 @@ def schedule_around_cycles(
     # A project whose items have no date at all (a backlog) starts at the status date.
     dated = {t.project for t in tasks if t.start or t.actual_start}
     undated = {t.project: status_date for t in tasks if t.project not in dated}
+    cycles: list[set[str]] = []  # each round's cycle members: the links among them go
     for _ in range(MAX_CYCLE_ROUNDS):
         try:
             result = compute_schedule(
@@ -236,16 +237,13 @@ def schedule_around_cycles(
                 default_calendar=calendar,
                 status_date=status_date,
                 project_start=undated,
+                left_out=cycles,  # also the leaf pairs of a summary link (cpm's hubs)
             )
             return result, dropped
         except ScheduleCycleError as exc:
             members = {item for cycle in exc.cycles for item in cycle}
             dropped |= members
-            links = [
-                link
-                for link in links
-                if not (link.predecessor in members and link.successor in members)
-            ]
+            cycles.append(members)
     raise ValueError("dependency cycles remain after leaving out every link found in one")
 
 

@@ -103,7 +103,9 @@ def cross_product(links: list[CpmLink], leaves_of: dict[str, list[str]]) -> list
     ]
 
 
-def schedule(tasks: list[CpmTask], links: list[CpmLink]) -> CpmResult | list[list[str]]:
+def schedule(
+    tasks: list[CpmTask], links: list[CpmLink], left_out: list[set[str]] | None = None
+) -> CpmResult | list[list[str]]:
     try:
         return compute_schedule(
             tasks,
@@ -113,6 +115,7 @@ def schedule(tasks: list[CpmTask], links: list[CpmLink]) -> CpmResult | list[lis
             project_calendars={"Q": "4x10"},
             project_start={"P": START, "Q": START + timedelta(days=2)},
             status_date=STATUS,
+            left_out=left_out or (),
         )
     except ScheduleCycleError as error:
         return error.cycles
@@ -149,6 +152,15 @@ def test_loops_through_hubs_are_the_cross_products_named_by_real_tasks(
         assert len(via_hubs) == len(expanded)
         for cycle in via_hubs:
             assert all((cycle[k], cycle[(k + 1) % len(cycle)]) in pairs for k in range(len(cycle)))
+        # scheduling around the loops (sync/analyse.py): the leaf pairs inside them are left
+        # out, those of a summary link too, and the rest is scheduled as the cross product is
+        members = {t for cycle in expanded for t in cycle}
+        kept = [k for k in expanded_links if not {k.predecessor, k.successor} <= members]
+        around, want = schedule(tasks, links, [members]), schedule(tasks, kept)
+        if isinstance(want, CpmResult):
+            assert around == want
+        else:  # loops the first witnesses did not cover remain: as many
+            assert isinstance(around, list) and len(around) == len(want)
 
 
 def test_an_epic_blocking_an_epic_of_600_stories_each_is_1200_edges_not_360000() -> None:
