@@ -139,6 +139,31 @@ def test_operation_set_completes_asynchronously_within_its_limits(env: Env) -> N
     assert eleventh.status_code == 400 and "10" in eleventh.json()["error"]["message"]
 
 
+def test_a_rows_etag_changes_with_every_change_and_only_then(env: Env) -> None:
+    """What the connector's own-write record relies on ("Perform conditional operations using
+    the Web API": a weak @odata.etag on every row, equal while the row is unchanged)."""
+    task = _a_task(env)
+    url = f"msdyn_projecttasks({task['msdyn_projecttaskid']})"
+    assert env.get(url).json()["@odata.etag"] == task["@odata.etag"]
+    set_id = env.post("msdyn_CreateOperationSetV1", {"ProjectId": task["_msdyn_project_value"]})
+    set_id = set_id.json()["OperationSetId"]
+    entity = {
+        "@odata.type": "Microsoft.Dynamics.CRM.msdyn_projecttask",
+        "msdyn_projecttaskid": task["msdyn_projecttaskid"],
+        "msdyn_subject": "Written by the PMO",
+    }
+    env.post("msdyn_PssUpdateV1", {"Entity": entity, "OperationSetId": set_id})
+    env.post("msdyn_ExecuteOperationSetV1", {"OperationSetId": set_id})
+    polls = [env.get(f"msdyn_operationsets({set_id})").json() for _ in range(3)]
+    done = polls[-1]
+    assert done["msdyn_status"] == COMPLETED
+    ours = env.get(url).json()
+    assert ours["@odata.etag"] != task["@odata.etag"]
+    assert ours["modifiedon"] <= done["msdyn_completedon"]  # ISO instants, both UTC
+    env.emulator.edit("msdyn_projecttasks", task["msdyn_projecttaskid"], {"msdyn_subject": "A"})
+    assert env.get(url).json()["@odata.etag"] not in (task["@odata.etag"], ours["@odata.etag"])
+
+
 def test_at_most_200_operations_per_set(env: Env) -> None:
     task = _a_task(env)
     set_id = env.post("msdyn_CreateOperationSetV1", {"ProjectId": task["_msdyn_project_value"]})
