@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pmosync.canonical_model.entities import EntityType
+from pmosync.fastjson import dumps
 
 
 def content_hash(values: dict[str, Any]) -> str:
     """sha256 of canonical values, stable across key order (echo and no-op detection)."""
-    blob = json.dumps(values, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(blob.encode()).hexdigest()
+    return hashlib.sha256(dumps(values, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
