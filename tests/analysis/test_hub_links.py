@@ -28,7 +28,7 @@ CONSTRAINTS = st.sampled_from(["ASAP", "ASAP", "ASAP", "ALAP", "SNET", "FNLT", "
 def leaf(draw: st.DrawFn, tid: str, parent: str | None, project: str) -> CpmTask:
     ctype = draw(CONSTRAINTS)
     when = START + timedelta(days=draw(st.integers(0, 20)), hours=draw(st.sampled_from([0, 4])))
-    progress = draw(st.sampled_from(["none", "none", "none", "started", "done"]))
+    progress = draw(st.sampled_from(["none", "none", "none", "started", "done", "manual"]))
     duration = float(draw(DURATIONS))
     actual_start = START + timedelta(days=1) if progress != "none" else None
     actual_finish = START + timedelta(days=3) if progress == "done" else None
@@ -45,6 +45,9 @@ def leaf(draw: st.DrawFn, tid: str, parent: str | None, project: str) -> CpmTask
         actual_start=actual_start,
         actual_finish=actual_finish,
         percent_complete=50.0 if progress == "started" else None,
+        manual=progress == "manual",  # pinned at its entered dates
+        start=when if progress == "manual" else None,
+        finish=when + timedelta(days=2) if progress == "manual" else None,
     )
 
 
