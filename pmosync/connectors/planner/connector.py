@@ -39,7 +39,7 @@ from pmosync.connectors.base import Capabilities, Scope
 from pmosync.connectors.msproject.auth import Credentials, MsalCredentials, default_cache_path
 from pmosync.connectors.msproject.transport import build_session
 from pmosync.connectors.planner import mapper
-from pmosync.connectors.planner.client import DataverseClient
+from pmosync.connectors.planner.client import DataverseClient, Query
 from pmosync.connectors.planner.opsets import OperationSetRunner, SetOutcome, Update
 from pmosync.connectors.planner.own_writes import OwnWrites, etag_version
 from pmosync.connectors.team_mapping import day_clock, merge_team_mappings
@@ -80,6 +80,8 @@ SCHEDULE_COLUMNS = frozenset(
         "msdyn_effort",
     }
 )
+# the tables a change probe lists, with the lookup naming the row's plan
+PROBED = (("msdyn_projects", "msdyn_projectid"), *CHILD_TABLES.items())
 PROJECTS_PER_FILTER = 20  # keeps a $filter of "or"ed ids well under URL limits
 MILESTONE_WRITABLE = {"name": "msdyn_subject", "due": "msdyn_scheduledend"}
 
@@ -231,9 +233,15 @@ class PlannerConnector:
             threshold = _literal(since - self.overlap)
         guard = threshold or _literal(datetime.now(UTC) - self.overlap)
         self._guard = None
-        changed = f"modifiedon ge {threshold}" if threshold else None
-        programmes = list(self._rows("msdyn_programs", "programmes", changed))
-        plans = self._changed_plans(threshold)
+        if threshold is None:
+            programmes = list(self._rows("msdyn_programs", "programmes"))
+            plans = self._all_plans()
+        else:
+            # the programmes and every table's change probe in one round trip
+            programmes, *probed = self.client.batch_rows(
+                self._probes(threshold), what="change probes"
+            )
+            plans = self._changed_plans(probed)
         # only a pull that read everything can vouch for the rows it did not list (see push)
         self._guard = guard
         # everything is read before anything is yielded: a failure raises with nothing handed over
@@ -263,17 +271,35 @@ class PlannerConnector:
             self._seen[row_id] = version
         return row_id
 
-    def _changed_plans(self, threshold: str | None) -> dict[str, _Plan]:
-        if threshold is None:
-            projects = list(self._rows("msdyn_projects", "projects"))
-            plans = {
-                str(p["msdyn_projectid"]).lower(): _Plan(p) for p in projects if self._selected(p)
-            }
-            for project in projects:
-                self._seen_row("msdyn_projects", project)
-            self._read_children(plans, None)
-            return plans
-        ids = self._plans_changed_by_others(threshold)
+    def _all_plans(self) -> dict[str, _Plan]:
+        projects = list(self._rows("msdyn_projects", "projects"))
+        plans = {str(p["msdyn_projectid"]).lower(): _Plan(p) for p in projects if self._selected(p)}
+        for project in projects:
+            self._seen_row("msdyn_projects", project)
+        self._read_children(plans, None)
+        return plans
+
+    def _probes(self, threshold: str) -> list[Query]:
+        """The changed programmes, then one probe per plan table: the rows changed since the
+        threshold, their key and plan only (and the ETag Dataverse adds to every row)."""
+        changed = f"modifiedon ge {threshold}"
+        return [
+            Query("msdyn_programs", "changed programmes", {"$filter": changed}),
+            *(
+                Query(
+                    table,
+                    f"changed {table}",
+                    {
+                        "$filter": changed,
+                        "$select": ",".join(dict.fromkeys((ROW_KEYS[table], lookup))),
+                    },
+                )
+                for table, lookup in PROBED
+            ),
+        ]
+
+    def _changed_plans(self, probed: list[list[dict[str, Any]]]) -> dict[str, _Plan]:
+        ids = self._plans_changed_by_others(probed)
         plans = {}
         for start in range(0, len(ids), PROJECTS_PER_FILTER):
             chunk = ids[start : start + PROJECTS_PER_FILTER]
@@ -286,16 +312,14 @@ class PlannerConnector:
             self._read_children(plans, sorted(plans))
         return plans
 
-    def _plans_changed_by_others(self, threshold: str) -> list[str]:
-        """The plans with a row changed since the threshold (one probe per table) that is not
-        our own write as we left it. A plan whose every changed row is ours is skipped: the
-        store holds what we wrote (the engine records what a write sent); --full reads it."""
+    def _plans_changed_by_others(self, probed: list[list[dict[str, Any]]]) -> list[str]:
+        """The plans with a row the probes listed that is not our own write as we left it. A
+        plan whose every changed row is ours is skipped: the store holds what we wrote (the
+        engine records what a write sent); --full reads it."""
         others: dict[str, bool] = {}  # plan -> some changed row is not our own write
         listed: set[str] = set()
-        for table, lookup in (("msdyn_projects", "msdyn_projectid"), *CHILD_TABLES.items()):
-            key = ROW_KEYS[table]
-            select = ",".join(dict.fromkeys((key, lookup)))
-            for row in self._rows(table, f"changed {table}", f"modifiedon ge {threshold}", select):
+        for (table, lookup), rows in zip(PROBED, probed, strict=True):
+            for row in rows:
                 project = str(row.get(lookup) or "").lower()
                 if not project:
                     continue

@@ -12,6 +12,9 @@ Modelled behaviours, each with its source:
   page; following it returns rows changed since, and deleted rows as ``$deletedEntity`` entries
   ("Use change tracking to synchronize data with external systems",
   https://learn.microsoft.com/power-apps/developer/data-platform/use-change-tracking-synchronize-data-external-systems).
+* **$batch** of GET requests (batch.py): one POST answering each query in order, in one
+  multipart/mixed answer ("Execute batch operations using the Web API",
+  https://learn.microsoft.com/power-apps/developer/data-platform/webapi/execute-batch-operations-using-web-api).
 * **$metadata**: a CSDL document (metadata.xml, hand-written, see its header); every entity
   the emulator answers with is checked against it (a mismatch is a 500: an emulator bug).
 * **Refusal of plain CRUD on scheduling tables**: POST/PATCH/DELETE on msdyn_projecttasks,
@@ -39,11 +42,12 @@ import base64
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from flask import Flask, Response, request
 
 from pmosync.sandbox.admin import Burst, EmulatorBase
+from pmosync.sandbox.dataverse import batch
 from pmosync.sandbox.dataverse.csdl import CsdlViolation, load_schema, metadata_document
 from pmosync.sandbox.dataverse.query import FilterError, parse_filter, parse_prefer, parse_select
 from pmosync.sandbox.dataverse.schedule import (
@@ -266,6 +270,12 @@ class DataverseEmulator(EmulatorBase):
             )
         return _json(document, headers=headers)
 
+    def _get(self, segment: str) -> Response:
+        name, _, rest = segment.partition("(")
+        if rest:
+            return self._single(name, rest.rstrip(")"))
+        return self._collection(name)
+
     def _single(self, entity_set: str, record_id: str) -> Response:
         entity_type = self.schema.type_of_set(entity_set)
         row = self.tables.get(entity_set, record_id) if entity_type else None
@@ -361,10 +371,32 @@ class DataverseEmulator(EmulatorBase):
                     return _error(405, "0x80060888", f"{name} is an action: POST it.")
                 return emulator._action(name, user, app_only)
             if request.method == "GET":
-                if record_id:
-                    return emulator._single(name, record_id)
-                return emulator._collection(name)
+                return emulator._get(segment)
             return emulator._plain_write(name, record_id)
+
+        @app.post(f"{API}/$batch")
+        def _batch() -> Response:
+            who = emulator._authenticate()
+            if isinstance(who, Response):
+                return who
+            try:
+                parts = batch.parse(request.get_data(), request.content_type or "")
+            except batch.BatchError as exc:
+                return _error(400, "0x80060888", str(exc))
+            answers = []
+            for part in parts:
+                url = urlsplit(part.url)
+                path = url.path if url.path.startswith("/") else f"{API}/{url.path}"
+                if not path.startswith(f"{API}/"):
+                    answers.append(_error(404, "0x8006088a", f"No API at '{url.path}'."))
+                    continue
+                # each part runs as the GET it holds, under the batch's sign-in
+                headers = {**part.headers, "Authorization": request.headers["Authorization"]}
+                with app.test_request_context(
+                    path, base_url=request.host_url, query_string=url.query, headers=headers
+                ):
+                    answers.append(emulator._get(path.removeprefix(f"{API}/")))
+            return batch.answer(answers)
 
 
 def _encode_skip(offset: int) -> str:

@@ -109,8 +109,8 @@ def test_incremental_pull_rereads_only_the_changed_plan(sandbox: Sandbox) -> Non
     connector = _connector(sandbox, overlap=0)
     since = SINCE
     assert _pull(connector, since) == []
-    # programmes, projects and one probe per child table
-    assert emulator.counters.total() == 7
+    # programmes, projects and one probe per child table, in one $batch request
+    assert emulator.counters.total() == 1
 
     task = next(t for t in emulator.rows("msdyn_projecttasks") if t["msdyn_ismilestone"])
     emulator.edit("msdyn_projecttasks", task["msdyn_projecttaskid"], {"msdyn_subject": "Go"})
@@ -271,8 +271,8 @@ def test_a_pull_after_our_own_writes_rereads_none_of_them(sandbox: Sandbox) -> N
         r for r in records if r.ref.external_id in (status.ref.external_id, leaf.ref.external_id)
     ]
     assert reader.echoes_skipped == 1
-    # programmes, projects, five probes, then the one plan re-read: projects + five children
-    assert emulator.counters.total() - before == 7 + 6
+    # the probes in one $batch, then the one plan re-read: projects + five children
+    assert emulator.counters.total() - before == 1 + 6
     reader.close()
 
 
@@ -347,7 +347,7 @@ def test_a_pull_that_failed_vouches_for_no_row_we_write(sandbox: Sandbox) -> Non
     (project, _), _ = _plans(_pull(_connector(sandbox, overlap=0)))
     writer = _connector(sandbox, overlap=0)
     emulator.faults.set(
-        {"burst": {"status": 400, "count": 1, "path_prefix": "/api/data/v9.2/msdyn_projecttasks"}}
+        {"burst": {"status": 400, "count": 1, "path_prefix": "/api/data/v9.2/$batch"}}
     )
     with pytest.raises(PmoSyncError):
         _pull(writer, SINCE)
@@ -360,3 +360,22 @@ def test_a_pull_that_failed_vouches_for_no_row_we_write(sandbox: Sandbox) -> Non
     reader = _connector(sandbox, overlap=0)
     assert _projects_read(_pull(reader, SINCE)) == {project.ref.external_id}
     reader.close()
+
+
+def test_change_probes_that_page_in_the_batch_are_followed_to_the_end(sandbox: Sandbox) -> None:
+    emulator = _emulator(sandbox)
+    for rows in emulator.tables.rows.values():
+        for row in rows.values():
+            row["modifiedon"] = "2026-07-01T00:00:00Z"  # every row changed since the cursor
+    connector = _connector(sandbox, overlap=0)
+    everything = {(r.ref.entity_type, r.ref.external_id) for r in _pull(connector)}
+    before = emulator.counters.total()
+    changed = {(r.ref.entity_type, r.ref.external_id) for r in _pull(connector, SINCE)}
+    assert changed == everything
+    # the tasks, links and assignments probes list more rows than the scenario's page size of
+    # 10: their second pages are read one by one after the batch (3), then both plans are
+    # re-read as a full pull reads them (projects, buckets, team, 2 pages of each of the rest)
+    counted = emulator.counters.snapshot()["by_endpoint"]
+    assert sum(n for k, n in counted.items() if "$batch" in k) == 1, counted
+    assert emulator.counters.total() - before == 1 + 3 + 9
+    connector.close()
