@@ -495,23 +495,31 @@ class PlannerConnector:
         return [r for r in results if r is not None]
 
     # -- own writes (echo) ----------------------------------------------------------------
-    def _listed_since(self, table: str) -> dict[str, tuple[str | None, str | None]] | None:
-        """Row id -> (version, modifiedon) of every row of the table changed since this run's
-        pull threshold; None when it could not be read (then nothing is recorded: a hint)."""
-        key = ROW_KEYS[table]
-        try:
-            rows = list(
-                self._rows(
-                    table,
-                    f"rows changed in {table}",
-                    f"modifiedon ge {self._guard}",
-                    f"{key},modifiedon",
-                )
+    def _listed_since(self, tables: list[str]) -> dict[str, tuple[str | None, str | None]] | None:
+        """Row id -> (version, modifiedon) of every row of these tables changed since this
+        run's pull threshold, in one $batch; None when it could not be read (then nothing is
+        recorded: the record is a hint)."""
+        queries = [
+            Query(
+                table,
+                f"rows changed in {table}",
+                {
+                    "$filter": f"modifiedon ge {self._guard}",
+                    "$select": f"{ROW_KEYS[table]},modifiedon",
+                },
             )
+            for table in tables
+        ]
+        try:
+            listed = self.client.batch_rows(queries, what="rows changed since the pull")
         except PmoSyncError as exc:
             log.warning("[%s] %s; our writes there are read again next run", self.name, exc)
             return None
-        return {str(r.get(key) or "").lower(): (etag_version(r), r.get("modifiedon")) for r in rows}
+        return {
+            str(row.get(ROW_KEYS[table]) or "").lower(): (etag_version(row), row.get("modifiedon"))
+            for table, rows in zip(tables, listed, strict=True)
+            for row in rows
+        }
 
     def _untouched_since_pull(
         self, updates: dict[str, dict[tuple[str, str], dict[str, Any]]]
@@ -527,16 +535,16 @@ class PlannerConnector:
             for (entity, record_id), columns in rows.items():
                 if entity in WRITTEN_SETS and not SCHEDULE_COLUMNS & set(columns):
                     wanted.setdefault(WRITTEN_SETS[entity], set()).add(record_id)
-        untouched: set[str] = set()
-        for table, ids in wanted.items():
-            changed = self._listed_since(table)
-            if changed is None:
-                continue
-            # not listed: unchanged since before the pull's threshold; listed: as the pull saw it
-            untouched |= {
-                i for i in ids if i not in changed or _same(changed[i][0], self._seen.get(i))
-            }
-        return untouched
+        changed = self._listed_since(sorted(wanted)) if wanted else None
+        if changed is None:
+            return set()
+        # not listed: unchanged since before the pull's threshold; listed: as the pull saw it
+        return {
+            i
+            for ids in wanted.values()
+            for i in ids
+            if i not in changed or _same(changed[i][0], self._seen.get(i))
+        }
 
     def _landed(
         self, batch: list[Update], outcomes: list[SetOutcome], untouched: set[str]
@@ -554,15 +562,12 @@ class PlannerConnector:
     def _remember_writes(self, landed: dict[tuple[str, str], str]) -> None:
         """Record the version each landed row has now, unless it was modified after its set
         completed (someone's edit already followed ours). The operation set answers no row
-        versions, so they are read back, one listing per table, right after the writes."""
-        for table in sorted({table for table, _ in landed}):
-            now = self._listed_since(table) or {}
-            for (written, row_id), completed in landed.items():
-                version, modified = now.get(row_id, (None, None))
-                if written != table or not (version and modified):
-                    continue
-                if _moment(modified) <= _moment(completed):
-                    self.own_writes.record(row_id, version)
+        versions, so they are read back, in one $batch, right after the writes."""
+        now = (self._listed_since(sorted({table for table, _ in landed})) if landed else None) or {}
+        for (_, row_id), completed in landed.items():
+            version, modified = now.get(row_id, (None, None))
+            if version and modified and _moment(modified) <= _moment(completed):
+                self.own_writes.record(row_id, version)
         self.own_writes.save()
 
     def _report(

@@ -249,6 +249,7 @@ def test_a_pull_after_our_own_writes_rereads_none_of_them(sandbox: Sandbox) -> N
     emulator = _seeded_long_ago(sandbox)
     writer = _connector(sandbox, overlap=0)
     (status, leaf), (scheduled, scheduled_leaf) = _plans(_pull(writer))
+    emulator.counters.clear()
     results = writer.push(
         [
             _write(EntityType.PROJECT, status.ref.external_id, rag="R", pmo_status="late"),
@@ -258,6 +259,10 @@ def test_a_pull_after_our_own_writes_rereads_none_of_them(sandbox: Sandbox) -> N
         ]
     )
     assert all(r.ok for r in results), results
+    # what recording costs: one batch before the sets (untouched since our pull?) and one after
+    # (the versions our writes left)
+    batches = emulator.counters.snapshot()["by_endpoint"]
+    assert sum(n for k, n in batches.items() if "$batch" in k) == 2, batches
     writer.close()
     stamps = sandbox.directory / "tokens" / f"{NAME}.msal.own-writes.json"
     assert stamps.stat().st_mode & 0o777 == 0o600
