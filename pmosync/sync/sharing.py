@@ -35,6 +35,10 @@ class SharedStrings:
     def __len__(self) -> int:
         return len(self._seen)
 
+    def forget(self) -> None:
+        """Drop the lookup table (the strings stay, shared, as long as values hold them)."""
+        self._seen.clear()
+
     def decode(self, document: str | None) -> Any:
         """A JSON document (a store column read as text) with shared strings; None for SQL NULL."""
         if document is None:

@@ -196,22 +196,29 @@ def _bulk(session: Any, statement: Any, rows: Iterable[dict[str, Any]]) -> None:
 
 def _persist_entities(session: Any, state: WorkingState, now: datetime) -> None:
     table = models.table_of(models.Entity)
-    new_rows, changed_rows = [], []
-    for e in state.entities.values():
-        if e.new:
-            new_rows.append(
-                {
-                    "id": e.id,
-                    "entity_type": e.entity_type.value,
-                    "values": e.values,
-                    "updated_at": now,
-                }
-            )
-        elif e.dirty:
-            changed_rows.append({"_id": e.id, "values": e.values, "updated_at": now})
+    entities = state.entities.values()
+    # rows are made as each chunk is sent: a first run inserts every entity, and a list of all
+    # their rows was tens of megabytes at the run's peak
+    _bulk(
+        session,
+        insert(table),
+        (
+            {"id": e.id, "entity_type": e.entity_type.value, "values": e.values, "updated_at": now}
+            for e in entities
+            if e.new
+        ),
+    )
+    _bulk(
+        session,
+        update(table).where(table.c.id == bindparam("_id")),
+        (
+            {"_id": e.id, "values": e.values, "updated_at": now}
+            for e in entities
+            if e.dirty and not e.new
+        ),
+    )
+    for e in entities:
         e.dirty = e.new = False
-    _bulk(session, insert(table), new_rows)
-    _bulk(session, update(table).where(table.c.id == bindparam("_id")), changed_rows)
 
 
 def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
@@ -223,11 +230,11 @@ def _persist_links(session: Any, state: WorkingState, now: datetime) -> None:
         # (the run lock, or on PostgreSQL the sequence's order) and are matched by their key.
         floor = session.scalar(select(func.coalesce(func.max(table.c.id), 0)))
         _bulk(session, insert(table), (_link_row(link, now) for link in new_links))
-        by_key = {link.key: link for link in new_links}
         query = select(table.c.id, table.c.connection, table.c.entity_type, table.c.external_id)
         for row in session.execute(query.where(table.c.id > floor)):
-            link = by_key.get((row.connection, row.entity_type, row.external_id))
-            if link is not None:
+            # state.links is keyed the same way: no second index of every new link
+            link = state.links.get((row.connection, row.entity_type, row.external_id))
+            if link is not None and link.id is None:
                 link.id = row.id
                 link.dirty = False
     dirty = [link for link in (*state.links.values(), *state.tombstoned.values()) if link.dirty]
