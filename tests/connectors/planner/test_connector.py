@@ -384,3 +384,21 @@ def test_change_probes_that_page_in_the_batch_are_followed_to_the_end(sandbox: S
     assert sum(n for k, n in counted.items() if "$batch" in k) == 1, counted
     assert emulator.counters.total() - before == 1 + 3 + 9
     connector.close()
+
+
+def test_a_batch_the_service_failed_is_sent_again_as_reads_are(sandbox: Sandbox) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    task = next(iter(emulator.rows("msdyn_projecttasks")))
+    emulator.edit("msdyn_projecttasks", task["msdyn_projecttaskid"], {"msdyn_subject": "Edited"})
+    connector = _connector(sandbox, overlap=0)
+    # $batch is a POST: the connection's policy repeats it after a 5xx as it would the GETs it
+    # holds (every request this connection sends is safe to repeat), so batching the probes
+    # loses no resilience
+    emulator.faults.set(
+        {"burst": {"status": 500, "count": 1, "path_prefix": "/api/data/v9.2/$batch"}}
+    )
+    records = _pull(connector, SINCE)
+    assert _projects_read(records) == {task["_msdyn_project_value"]}
+    batches = emulator.counters.snapshot()["by_endpoint"]
+    assert sum(n for k, n in batches.items() if "$batch" in k) == 2, batches
+    connector.close()
