@@ -79,6 +79,15 @@ class _Matcher:
         return canonical_id
 
 
+def saved_again(stored_token: str | None, pulled_token: str | None) -> bool:
+    """A record that comes back with the content hash of our last read but a new version
+    token was saved again since: after one of our writes, a person put back the values we
+    overwrote, which is an edit to take, not the last read again. With the same token it is
+    the last read again (a lagging search index, such as Jira's, serving the record as it
+    was before our write): what we wrote since still stands."""
+    return stored_token is not None and pulled_token is not None and stored_token != pulled_token
+
+
 def ingest(
     state: WorkingState,
     pulled: Mapping[str, Sequence[PulledRecord]],
@@ -130,7 +139,11 @@ def ingest(
                 # compared with what we last knew, our own writes included: an echo is no change
                 stats.changed[name] += 1
             record_hash = record.hash
-            if link.content_hash != record_hash or link.id is None:
+            if (
+                link.content_hash != record_hash
+                or link.id is None
+                or saved_again(link.version_token, ref.version_token)
+            ):
                 # a new link takes the record's own dict (the record is dropped after this
                 # stage): one copy of every value less at a portfolio's first run
                 link.remote_values = (

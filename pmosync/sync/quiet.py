@@ -45,6 +45,7 @@ from pmosync.canonical_model import EntityType, PulledRecord, Quarantined, Remot
 from pmosync.canonical_model.provenance import NAMED_POINTER
 from pmosync.config.loader import LoadedConfig
 from pmosync.sync import models
+from pmosync.sync.identify import saved_again
 from pmosync.sync.recovery import split_ambiguous
 from pmosync.sync.store import Store
 
@@ -237,7 +238,9 @@ def _same_values(record: PulledRecord, row: Any) -> bool:
     held, our own writes included (an echo of our write is no change)."""
     if record.pmo_id is not None and record.pmo_id != row.canonical_id:
         return False
-    if row.content_hash == record.hash:
+    if row.content_hash == record.hash and not saved_again(
+        row.version_token, record.ref.version_token
+    ):
         return True
     remote = row.remote_values or {}
     return all(remote.get(k, _MISSING) == v for k, v in record.values.items())

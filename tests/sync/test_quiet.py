@@ -187,3 +187,25 @@ def edit_link(store: Store) -> Callable[..., None]:
         persist(store, state)
 
     return edit
+
+
+def test_a_person_putting_back_what_we_overwrote_is_a_change(store: Store) -> None:
+    """After our write (the link holds our value, its hash is still the last read's), the
+    record comes back with the last read's content: saved again (a new version) it is a
+    person's revert, which must be taken; with the last read's version it is the last read
+    again (a lagging search index), and our write stands."""
+    state = load_state(store)
+    link = state.links[(CONN, EntityType.PROJECT.value, "recB")]
+    link.remote_values = {**link.remote_values, "name": "Borealis (ours)"}  # as apply leaves it
+    link.dirty = True
+    persist(store, state)
+    stale = first_pull()
+    assert agree(store, stale)  # the last read again: quiet, our write stands
+    reverted = first_pull()
+    reverted[1] = PulledRecord(
+        ExternalRef(CONN, EntityType.PROJECT, "recB", version_token="v2"), dict(reverted[1].values)
+    )
+    assert not agree(store, reverted)
+    state = load_state(store)
+    ingest(state, {CONN: reverted}, IDENTITY)
+    assert state.links[(CONN, EntityType.PROJECT.value, "recB")].remote_values["name"] == "Borealis"
