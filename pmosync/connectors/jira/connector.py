@@ -503,6 +503,7 @@ class JiraConnector:
         keys, wanted = prep.catalog_scopes[scope]
         projects = self.client.get_json("project", what="GET project")
         by_key = {str(p.get("key")): p for p in projects if isinstance(p, dict)}
+        programmes: set[str] = set()  # a category several projects share is one programme
         for key in keys:
             project = by_key.get(key)
             if project is None:
@@ -511,14 +512,22 @@ class JiraConnector:
                     connection=self.name,
                 )
             if EntityType.PROJECT in wanted:
-                yield from isolated_many(
+                for item in isolated_many(
                     self.name,
                     EntityType.PROJECT,
                     str(project.get("id") or key),
                     map_project,
                     project,
                     prep.ctx,
-                )
+                ):
+                    if (
+                        isinstance(item, PulledRecord)
+                        and item.ref.entity_type is EntityType.PROGRAMME
+                    ):
+                        if item.ref.external_id in programmes:
+                            continue  # listed once per pull, or it would look ambiguous
+                        programmes.add(item.ref.external_id)
+                    yield item
             for entity_type in (EntityType.MILESTONE, EntityType.RELEASE):
                 if entity_type not in wanted:
                     continue

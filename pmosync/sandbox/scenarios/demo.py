@@ -95,13 +95,16 @@ def _jira_status(delivery: ServiceSpec) -> None:
         ).key
         for key in keys
     }
-    # each Jira project sits in a category named after its programme (the register's turn)
+    # each Jira project sits in a category named after its programme (the register's turn);
+    # projects of one programme share its category, as in Jira, which refuses a second
+    # category of the same name (POST /rest/api/3/projectCategory: 409, "name is in use")
     from pmosync.sandbox.scenarios.programmes import PROGRAMMES
 
     for index, key in enumerate(keys):
-        code, name = PROGRAMMES[index % len(PROGRAMMES)]
+        programme = index % len(PROGRAMMES)
+        code, name = PROGRAMMES[programme]
         state.find_project(key).category = {
-            "id": str(10000 + index),
+            "id": str(10000 + programme),
             "name": name,
             "description": code,
         }

@@ -515,3 +515,29 @@ def test_more_recent_writes_than_one_search_reconciles_are_all_read_fresh(fresh:
     assert all(seen[i].values["name"].startswith("fresh ") for i in ids)
     blind = records(pull(fresh.connector(), since=cursor), WORK)
     assert (set(ids) & set(blind) == set()) is fresh.cloud  # the lag the handover beats
+
+
+def test_a_category_several_projects_share_is_one_programme(fresh: Site) -> None:
+    """Jira names categories uniquely (POST /rest/api/3/projectCategory answers 409 for a
+    name in use), so a programme's projects share one: it is listed once per pull, else the
+    engine would set it aside as two records with one identity."""
+    state = fresh.emulator.state
+    keys = [p.key for p in state.projects.values()][:3]
+    shared = {"id": "10100", "name": "Customer Platform", "description": "PRG-CP"}
+    with fresh.emulator.lock:
+        for key in keys[:2]:
+            state.find_project(key).category = shared
+        state.find_project(keys[2]).category = {
+            "id": "10101",
+            "name": "Data",
+            "description": "PRG-D",
+        }
+    conn = fresh.connector(mapping=fresh.mapping(programme={}))
+    items = pull(conn, "projects")
+    programmes = records(items, EntityType.PROGRAMME)  # asserts each is yielded once
+    assert {p.values["name"] for p in programmes.values()} == {"Customer Platform", "Data"}
+    projects = records(items, EntityType.PROJECT)
+    pointed = {
+        projects[str(state.find_project(k).id)].pointers["programme"].external_id for k in keys
+    }
+    assert len(pointed) == 2 and pointed <= set(programmes)
