@@ -38,7 +38,14 @@ def test_state_round_trips_in_bulk(store_url: str) -> None:
         state.set_base(entity.id, "name", "pmo", "Apollo")
         state.set_base(entity.id, "rag", "pmo", None)
         persist(store, state)
+        # the inserted links learn their row ids in the same run (apply and settle update them)
+        ids = {link.key: link.id for link in state.links.values()}
+        assert None not in ids.values() and len(set(ids.values())) == 25
+        assert not any(lk.dirty for lk in state.links.values())
+        assert not (entity.new or entity.dirty)
+        persist(store, state)  # nothing left to write: no second insert
         again = load_state(store)
+        assert {link.key: link.id for link in again.links.values()} == ids
         assert len(again.links) == 25
         assert again.entities[entity.id].values == {"name": "Apollo", "code": "PRJ-1"}
         assert again.bases == {
