@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -402,3 +402,32 @@ def test_a_batch_the_service_failed_is_sent_again_as_reads_are(sandbox: Sandbox)
     batches = emulator.counters.snapshot()["by_endpoint"]
     assert sum(n for k, n in batches.items() if "$batch" in k) == 2, batches
     connector.close()
+
+
+def test_a_persons_edit_landing_right_after_our_set_is_not_taken_for_ours(
+    sandbox: Sandbox,
+) -> None:
+    emulator = _seeded_long_ago(sandbox)
+    writer = _connector(sandbox, overlap=0)
+    (_, leaf), _ = _plans(_pull(writer))
+    task_id = leaf.ref.external_id
+    apply = writer.runner.apply
+
+    def then_a_person_edits(*args: Any) -> Any:
+        # the set completes; a second later, before we read the versions back, a person
+        # renames the task we wrote: its version is theirs, not ours
+        outcomes = apply(*args)
+        emulator.edit("msdyn_projecttasks", task_id, {"msdyn_subject": "Person's name"})
+        later = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
+        emulator.tables.rows["msdyn_projecttasks"][task_id]["modifiedon"] = later.strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
+        return outcomes
+
+    writer.runner.apply = then_a_person_edits  # type: ignore[method-assign]
+    assert all(r.ok for r in writer.push([_write(EntityType.WORK_ITEM, task_id, name="PMO")]))
+    writer.close()
+    reader = _connector(sandbox, overlap=0)
+    task = next(r for r in _pull(reader, SINCE) if r.ref.external_id == task_id)
+    assert task.values["name"] == "Person's name"
+    reader.close()
