@@ -33,6 +33,7 @@ def seeded_counts(sandbox: Sandbox) -> dict[str, Any]:
                 "issues": len(emulator.state.issues),
                 "links": len(emulator.state.links),
                 "projects": len(emulator.state.projects),
+                "versions": len(emulator.state.versions),  # read per project, as our pull does
             }
         elif kind == "airtable":
             mapping = service.spec.mapping or {}

@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import false, func, select, update
 from sqlalchemy.orm import Session
 
-from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
-from pmosync.analysis.rag import project_rag, status_line
 from pmosync.canonical_model import EntityType, PlannedWrite, Quarantined
 from pmosync.config.loader import LoadedConfig
 from pmosync.connectors import get_connector
@@ -22,14 +21,6 @@ from pmosync.connectors.base import Capabilities, Connector
 from pmosync.errors import AuthError, ConfigError, PmoSyncError, RetriableError
 from pmosync.redact import redact
 from pmosync.sync import models
-from pmosync.sync.analyse import (
-    ScheduleAnalysis,
-    analysis_digest,
-    record_analysis,
-    remote_link_connections,
-    report_section,
-    run_analysis,
-)
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
 from pmosync.sync.identify import ingest
@@ -58,7 +49,6 @@ from pmosync.sync.reconcile import (
 )
 from pmosync.sync.record_urls import locator
 from pmosync.sync.report import ConnectionReport, RunReport
-from pmosync.sync.rollups import plan_history, record_history, rules_from, run_rollups
 from pmosync.sync.state import (
     LinkState,
     WorkingState,
@@ -77,6 +67,9 @@ from pmosync.sync.tombstones import (
     revived,
     tombstone,
 )
+
+if TYPE_CHECKING:
+    from pmosync.sync.analyse import ScheduleAnalysis
 
 log = logging.getLogger("pmosync.sync")
 
@@ -169,6 +162,24 @@ def _error_kind(exc: PmoSyncError) -> str:
     if isinstance(exc, RetriableError):
         return "retriable"
     return "fatal"
+
+
+def last_full_run(store: Store) -> datetime | None:
+    """When the newest finished ``--full`` run started (None: never)."""
+    with store.sessions() as session:
+        # the store reads the flag out of each report (a JSON path): reports are large, and
+        # decoding the newest runs' reports one by one was a tenth of a quiet run
+        last = session.scalar(
+            select(models.Run.started_at)
+            .where(
+                models.Run.status.in_(("ok", "partial")),
+                models.Run.dry_run.is_(False),
+                models.Run.report["full"].as_boolean().is_(True),
+            )
+            .order_by(models.Run.id.desc())
+            .limit(1)
+        )
+    return last.replace(tzinfo=UTC) if last is not None and last.tzinfo is None else last
 
 
 class Engine:
@@ -461,17 +472,7 @@ class Engine:
         if self.options.full or self.options.window is not None or self.options.extra:
             return  # a file import reads its files whole; deletions there need no --full
         days = self.loaded.config.sync.full_run_days
-        last: datetime | None = None
-        with self.store.sessions() as session:
-            rows = session.execute(
-                select(models.Run.started_at, models.Run.report)
-                .where(models.Run.status.in_(("ok", "partial")), models.Run.dry_run.is_(False))
-                .order_by(models.Run.id.desc())
-            )
-            for started_at, report in rows:
-                if report and report.get("full"):
-                    last = started_at if started_at.tzinfo else started_at.replace(tzinfo=UTC)
-                    break
+        last = last_full_run(self.store)
         if last is None or utcnow() - last > timedelta(days=days):
             when = f"on {last.date().isoformat()}" if last else "never"
             self.report.notices.append(
@@ -630,6 +631,13 @@ class Engine:
     def _analyse(self, state: WorkingState) -> None:
         """Computed project fields: next milestone, overdue count, RAG and a status line;
         the portfolio schedule and dependency checks (sync/analyse.py)."""
+        # The analysis stack (networkx, CPM, checks, roll-ups) is imported here, not with the
+        # engine: a quiet run never analyses, and the imports were a third of its start.
+        from pmosync.analysis.milestones import consolidate, milestone_views, overdue_by_project
+        from pmosync.analysis.rag import project_rag, status_line
+        from pmosync.sync.analyse import report_section, run_analysis
+        from pmosync.sync.rollups import record_history, rules_from, run_rollups
+
         today = self._today()
         self.schedule = run_analysis(state, today=today, portfolio=self.loaded.config.portfolio)
         self.report.schedule = report_section(self.schedule)
@@ -668,6 +676,9 @@ class Engine:
 
     # -- plan and commit ---------------------------------------------------------------------
     def _plan(self, state: WorkingState, merged: Reconciliation) -> list[PlannedWrite]:
+        from pmosync.sync.analyse import remote_link_connections  # with the analysis (above)
+        from pmosync.sync.rollups import plan_history
+
         healthy = [n for n, c in self.report.connections.items() if c.status == "ok"]
         writes = plan_writes(state, self.capabilities, healthy, merged.held).writes
         # a record someone deleted in a tool is not created there again, except once when a
@@ -733,6 +744,8 @@ class Engine:
     def _record_analysis(self, session: Session, analysis: ScheduleAnalysis, run_id: int) -> None:
         """Store the schedule and findings, unless they equal the standing analysis: then
         this run names that run's rows (tens of thousands a run otherwise)."""
+        from pmosync.sync.analyse import analysis_digest, record_analysis
+
         digest = analysis_digest(analysis)
         self.report.analysis_digest = digest
         previous = self.previous
