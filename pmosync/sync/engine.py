@@ -23,6 +23,7 @@ from pmosync.redact import redact
 from pmosync.sync import models
 from pmosync.sync.apply import apply_writes, journal
 from pmosync.sync.conflicts import Overrides, load_overrides, record_conflicts
+from pmosync.sync.deferred import left_for_later
 from pmosync.sync.identify import ingest
 from pmosync.sync.lock import RunLock, lease_seconds, run_lock
 from pmosync.sync.named_refs import resolve_named
@@ -699,6 +700,17 @@ class Engine:
             self.report.notices.append(f"{skipped} dropped write(s) left out (outbox list)")
         self._annotate(writes, merged)
         label_plan(state, self.report.plan, self.report.conflicts)  # names, not remote ids
+        # what the next plan will hold because of this one: the next run is quiet only when
+        # nothing is (sync/deferred.py, sync/quiet.py)
+        cross = [n for n in remote_link_connections(self.loaded) if n in healthy]
+        types = self._create_types(healthy)
+        deferred = left_for_later(state, writes, self.capabilities, types, merged.held, cross)
+        self.report.deferred = deferred
+        if deferred:
+            self.report.notices.append(
+                f"{len(deferred)} write(s) left for the next run: {deferred[0]['reason']}"
+                + (" (--json lists them all)" if len(deferred) > 1 else "")
+            )
         for write in writes:
             self.report.connections[write.connection].writes_planned += 1
         return writes

@@ -7,9 +7,11 @@ quiet run costs O(records pulled).
 
 The rule is conservative; the run is quiet only when all of these hold:
 
-* the previous non-dry run finished ``ok`` with no conflict other than ones held for a person,
-  and either planned no write or saw every write it planned (updates only) succeed: it
-  converged, every tool holds what the analysis computed;
+* the previous non-dry run finished ``ok``, its plan left nothing for a later run (no
+  reference whose target it was creating, no create another tool gets once this one landed:
+  sync/deferred.py) and every write it planned, create or update, succeeded: it converged,
+  every tool holds what the analysis computed (conflicts a policy settled are written
+  everywhere and not seen again; ones held for a person stay held and are reported again);
 * its inputs fingerprint equals this run's: the same configuration and mappings, the same
   connections, the same portfolio day (RAG and slack depend on today);
 * no write is pending in the outbox and no person has resolved a conflict since;
@@ -95,22 +97,25 @@ class Previous:
         )
 
     def converged_with(self, inputs: str, today: date) -> bool:
-        """Settled, on the same day, nothing left to decide, and nothing left to write: it
-        planned no write, or every write it planned was an update that succeeded. (A create
-        may leave a reference for the next run to fill in, so a run with creates does not
-        count: even a status-history row, created with its project, is one another tool that
-        keeps a history but lacks the project would get next run. So the run right after a
-        full sync, which appends a status row per project, is a whole run.) Whether the tools
+        """Settled, on the same day, nothing left to decide, and nothing left to write: its
+        plan left nothing for a later run (``deferred``, sync/deferred.py: a reference whose
+        target it created, a create another tool gets once this one landed) and every write
+        it planned, create or update, landed. Then every tool holds what the analysis
+        computed, and a whole run on the same inputs would plan nothing. Whether the tools
         kept what we wrote is the echo check's question."""
         report = self.report
         if not self.settled_with(inputs) or report.get("today") != today.isoformat():
             return False
-        # a conflict held for a person stays held, unchanged, until they resolve it (which
-        # ends quiet runs: people_waiting); one a policy settled this time must be seen again
-        if any(not c.get("held") for c in report.get("conflicts") or ()):
-            return False
-        plan = report.get("plan") or []
-        if any(w.get("op") != "update" for w in plan):
+        # A conflict a policy settled is not seen again once the writes landed: settle_bases
+        # made each tool's base what it holds after them, so no tool differs from its base
+        # (reconcile.decide). One held for a person stays held, unchanged, until they
+        # resolve it (which ends quiet runs: people_waiting).
+        if "deferred" not in report:
+            # a report from before plans said what they left: a create may have left a
+            # reference for the next run, so only updates count
+            if any(w.get("op") != "update" for w in report.get("plan") or []):
+                return False
+        elif report["deferred"]:
             return False
         connections = (report.get("connections") or {}).values()
         return all(

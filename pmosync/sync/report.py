@@ -42,6 +42,9 @@ class RunReport:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     unresolved_references: int = 0
     plan: list[dict[str, Any]] = field(default_factory=list)
+    # what the plan left for the next run (sync/deferred.py): a reference whose target this
+    # run creates, a create another tool gets once this run's lands; empty: nothing left
+    deferred: list[dict[str, Any]] = field(default_factory=list)
     write_errors: list[dict[str, Any]] = field(default_factory=list)
     # records a complete listing no longer had (kept, no longer counting), and ones back again
     tombstoned: list[dict[str, Any]] = field(default_factory=list)
