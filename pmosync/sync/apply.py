@@ -20,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from pmosync.canonical_model import ENTITY_CLASSES, Changeset, PlannedWrite, WriteResult
-from pmosync.connectors.base import Connector
+from pmosync.connectors.base import Capabilities, Connector
 from pmosync.errors import FatalConnectorError, PmoSyncError, RetriableError
 from pmosync.redact import redact
 from pmosync.sync import models
@@ -87,6 +87,7 @@ def apply_writes(
     report: RunReport,
     *,
     deadline: float | None = None,
+    capabilities: Mapping[str, Capabilities] | None = None,
 ) -> dict[str, PmoSyncError]:
     """Push each connection's writes in chunks; returns the connections that failed.
 
@@ -98,6 +99,9 @@ def apply_writes(
     Past ``deadline`` (``time.monotonic()``; sync.max_run_seconds) no further chunk is sent:
     the rest stays pending in the outbox and the next run re-plans it, so a slow tool never
     keeps a run (and its lock) going without end.
+
+    ``capabilities`` name the fields each tool reads: what a create left empty is recorded
+    as empty there (see ``_record_results``).
     """
     failures: dict[str, PmoSyncError] = {}
     batches = Changeset(list(writes)).by_connection()
@@ -115,7 +119,7 @@ def apply_writes(
                 if isinstance(answer, str):  # that connection's thread is done
                     running -= 1
                     continue
-                _take(store, state, answer, report, failures)
+                _take(store, state, answer, report, failures, capabilities or {})
                 answer.recorded.set()
         finally:
             stop.set()  # a failure here must not leave threads waiting to be recorded
@@ -170,10 +174,11 @@ def _take(
     answer: _Pushed,
     report: RunReport,
     failures: dict[str, PmoSyncError],
+    capabilities: Mapping[str, Capabilities],
 ) -> None:
     """Record one chunk's answer, or why its connection stopped."""
     if answer.error is None and answer.results is not None:
-        _record_results(store, state, answer.chunk, answer.results, report)
+        _record_results(store, state, answer.chunk, answer.results, report, capabilities)
         return
     assert answer.error is not None
     failures[answer.name] = answer.error
@@ -189,9 +194,11 @@ def _record_results(
     chunk: Sequence[PlannedWrite],
     results: Sequence[WriteResult],
     report: RunReport,
+    capabilities: Mapping[str, Capabilities] | None = None,
 ) -> None:
     """One transaction per chunk: outbox rows marked, links hold what the tool now holds."""
     conn_report = report.connections[chunk[0].connection]
+    caps = (capabilities or {}).get(chunk[0].connection)
     now = utcnow()
     with store.session() as session:
         for write, result in zip(chunk, results, strict=True):
@@ -242,6 +249,13 @@ def _record_results(
                     # empty there: known so, the empty read-back is no edit that could overwrite
                     # another tool's value, and the next plan fills the reference in.
                     for name in ENTITY_CLASSES[write.entity_type].references:
+                        values.setdefault(name, None)
+                    # So is every other field the tool reads that the create did not set (we
+                    # made the record): its echo is no change, and the run right after a
+                    # writing one can be quiet (sync/quiet.py). A tool that fills a default
+                    # in shows it on that echo, which is then a change, as before.
+                    readable = caps.readable.get(write.entity_type, ()) if caps else ()
+                    for name in readable:
                         values.setdefault(name, None)
                     # and what we created is this tool's base for the merge: its first read
                     # is compared with what we wrote, not taken as the newest edit

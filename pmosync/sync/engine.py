@@ -269,6 +269,7 @@ class Engine:
                     self.connectors,
                     self.report,
                     deadline=clock + self.loaded.config.sync.max_run_seconds,
+                    capabilities=self.capabilities,
                 )
                 for name, exc in failures.items():
                     self._fail(name, exc)

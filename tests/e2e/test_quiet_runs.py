@@ -212,3 +212,55 @@ def test_records_ingest_quarantines_as_ambiguous_leave_the_run_quiet(make_slice:
     assert code == 0 and not is_quiet(report) and "reconcile" in report["phases"], report
     assert report["connections"]["pmo_airtable"]["new"] >= 1
     assert not any(q["reason"].startswith("ambiguous") for q in report["quarantined"])
+
+
+def jira_into_the_pmo_base(make_slice: Any, *created: str) -> Slice:
+    """The Airtable base and a Jira site of two projects; the base receives the ``created``
+    types it lacks (create_missing)."""
+    from pmosync.sandbox.scenarios import jira
+
+    def receive(mapping: dict[str, Any]) -> None:
+        for entity_type in created:
+            mapping["entities"][entity_type]["create_missing"] = True
+
+    scenario = fast_airtable()
+    scenario.services += jira.services(projects=2)
+    return make_slice(scenario, mapping_edit=receive)
+
+
+def test_the_run_right_after_a_full_sync_that_created_records_is_quiet(make_slice: Any) -> None:
+    """The full sync creates Jira's projects in the base (with every field it maps: no
+    reference left out) and settles first-sight conflicts by policy; once every write landed
+    nothing is left, so the very next run re-reads only echoes and is quiet."""
+    slice_ = jira_into_the_pmo_base(make_slice, "project")
+    code, full = slice_.sync("--full")
+    assert code == 0, full
+    assert [w for w in full["plan"] if w["op"] == "create"], "the full sync creates projects"
+    assert full["deferred"] == [] and full["writes_applied"] == len(full["plan"])
+    code, after = slice_.sync()
+    assert code == 0 and after["quiet_since"] == full["run_id"], after["plan"]
+    # what the quiet run skipped is nothing: a whole run (a new mapping comment changes no
+    # decision, but --full always works) plans no write
+    code, whole = slice_.sync("--full")
+    assert code == 0 and not is_quiet(whole) and whole["plan"] == [], whole["plan"]
+
+
+def test_a_create_that_left_out_a_reference_is_followed_by_a_whole_run(make_slice: Any) -> None:
+    """Jira's projects and their fix versions are both created in the base in one run: a
+    milestone's create cannot name a project row that does not exist yet, so the run says it
+    left that for later, and the next run is a whole one that fills the reference in."""
+    slice_ = jira_into_the_pmo_base(make_slice, "project", "milestone")
+    code, full = slice_.sync("--full")
+    assert code == 0, full
+    left = {d["canonical_id"] for d in full["deferred"]}
+    assert left and all(d["entity_type"] == "milestone" for d in full["deferred"]), full
+    assert any("left for the next run" in n for n in full["notices"])
+    code, filling = slice_.sync()
+    assert code == 0 and not is_quiet(filling), filling
+    filled = {w["canonical_id"] for w in filling["plan"] if w["op"] == "update"}
+    assert left <= filled and filling["deferred"] == []
+    emulator = slice_.service().emulator
+    rows = [r for r in emulator.records(BASE_ID, "Milestones") if r["fields"].get("pmo-sync id")]
+    assert all(r["fields"].get("Project") for r in rows if r["fields"]["pmo-sync id"] in left)
+    code, after = slice_.sync()
+    assert code == 0 and after["quiet_since"] == filling["run_id"], after["plan"]
