@@ -11,7 +11,8 @@ case below mirrors a place where plan.py or rollups.py leaves something out:
 * an entity held by no tool before this run (a status report of rollups.record_history) that
   this run creates somewhere but not in another tool that would receive it
   (plan_history leaves a report out of a tool lacking its project): the next plan_creates
-  sees it held and creates it there;
+  sees it held and creates it there; or that this run creates nowhere because the one tool
+  keeping a history lacks its project, which this run creates there;
 * an item this run creates at one end of a dependency, when some tool keeps cross-tool links
   (plan_cross_links): the item's new home changes where the link's ends live, so the next
   run may plan a remote link.
@@ -51,6 +52,7 @@ def left_for_later(
     linked: set[str] = {link.canonical_id for link in state.links.values()}
     deferred = _references(state, writes, capabilities, created, held)
     deferred += _first_homes(state, capabilities, create_types, created, linked)
+    deferred += _history_waiting(state, capabilities, create_types, created, linked)
     if any(True for _ in cross_link_connections):
         deferred += _cross_link_ends(state, created)
     return deferred
@@ -116,6 +118,31 @@ def _first_homes(
             if entity.entity_type in types and entity.entity_type in caps.can_create:
                 reason = f"created in {', '.join(sorted(where))} only: {connection} gets it next"
                 out.append(_entry(connection, entity.entity_type, canonical_id, reason))
+    return out
+
+
+def _history_waiting(
+    state: WorkingState,
+    capabilities: Mapping[str, Capabilities],
+    create_types: Mapping[str, set[EntityType]],
+    created: Mapping[str, set[str]],
+    linked: set[str],
+) -> list[dict[str, str]]:
+    """Status reports no tool holds, left out of a tool that keeps a history because it
+    lacks their project, when this run creates the project there: plan_history writes them
+    once the project's create landed."""
+    out: list[dict[str, str]] = []
+    for report in sorted(state.entities.values(), key=lambda e: e.id):
+        if report.entity_type is not EntityType.STATUS_REPORT or report.id in linked:
+            continue
+        if report.id in created:
+            continue  # _first_homes' business
+        for connection in sorted(created.get(str(report.values.get("project")), ())):
+            caps = capabilities.get(connection)
+            types = create_types.get(connection, set())
+            if caps and EntityType.STATUS_REPORT in types & caps.can_create:
+                reason = f"waits for its project, created in {connection} this run"
+                out.append(_entry(connection, EntityType.STATUS_REPORT, report.id, reason))
     return out
 
 

@@ -174,3 +174,14 @@ def test_an_item_created_at_a_cross_tool_dependencys_end_is_left(store: Store) -
     portfolio.entity(D, ("c",), predecessor=build, successor=ship)
     assert portfolio.decide()
     assert [w.entity_type for w in portfolio.plan()] == [D]
+
+
+def test_a_status_row_waiting_for_its_project_created_this_run_is_left(store: Store) -> None:
+    # b alone keeps a history and receives projects: the row cannot name the project b does
+    # not hold yet, so plan_history leaves it out; once the project landed, it is written
+    portfolio = Portfolio(store, {"a": caps(), "b": caps(P, S)})
+    project = portfolio.entity(P, ("a",), name="Apollo")
+    portfolio.entity(S, rag="G", summary="on track", project=project)
+    assert portfolio.decide()
+    assert [w.entity_type for w in portfolio.plan()] == [S]
+    assert not portfolio.decide()
