@@ -9,13 +9,14 @@ JSON round trip of dates, lists, floats, missing keys) are the real ones.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
 
 from pmosync.canonical_model import EntityType, ExternalRef, PulledRecord, RemotePointer
 from pmosync.sync.identify import ingest
-from pmosync.sync.quiet import record_echoes, unchanged
+from pmosync.sync.quiet import Previous, record_echoes, unchanged
 from pmosync.sync.state import WorkingState, load_state, persist
 from pmosync.sync.store import Store
 
@@ -209,3 +210,44 @@ def test_a_person_putting_back_what_we_overwrote_is_a_change(store: Store) -> No
     state = load_state(store)
     ingest(state, {CONN: reverted}, IDENTITY)
     assert state.links[(CONN, EntityType.PROJECT.value, "recB")].remote_values["name"] == "Borealis"
+
+
+# -- converged: the run a quiet run may stand on (Previous.converged_with) -----------------
+
+DAY = "2026-11-20"
+
+
+def previous(**report: Any) -> bool:
+    """Whether a finished run with this report counts as converged on its inputs and day."""
+    base: dict[str, Any] = {
+        "inputs": "same",
+        "today": DAY,
+        "connections": {"pmo": {"status": "ok", "writes_planned": 2, "writes_applied": 2}},
+        "plan": [{"op": "create"}, {"op": "update"}],
+        "deferred": [],
+        "conflicts": [],
+    }
+    return Previous(1, "ok", {**base, **report}).converged_with("same", date.fromisoformat(DAY))
+
+
+def test_a_run_whose_creates_all_landed_and_left_nothing_converged() -> None:
+    assert previous()
+    # a conflict a policy settled is written everywhere: no reason to look again
+    assert previous(conflicts=[{"field": "status", "held": False}])
+    # one held for a person stays held (reported again by the quiet run)
+    assert previous(conflicts=[{"field": "status", "held": True}])
+
+
+def test_a_run_that_left_something_or_lost_a_write_did_not_converge() -> None:
+    left = [{"connection": "pmo", "reason": "project left out: its target is created in pmo"}]
+    assert not previous(deferred=left)
+    failed = {"pmo": {"status": "ok", "writes_planned": 2, "writes_applied": 1}}
+    assert not previous(connections=failed)
+    failed = {"pmo": {"status": "ok", "writes_planned": 2, "writes_applied": 2, "writes_failed": 1}}
+    assert not previous(connections=failed)
+    # a report stored before plans said what they left: its creates may have left something
+    older = {"plan": [{"op": "create"}], "inputs": "same", "today": DAY, "connections": {}}
+    assert not Previous(1, "ok", older).converged_with("same", date.fromisoformat(DAY))
+    assert Previous(1, "ok", {**older, "plan": [{"op": "update"}]}).converged_with(
+        "same", date.fromisoformat(DAY)
+    )
