@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
@@ -32,21 +31,33 @@ class ChildRun:
         return dict(self.report.get("phases", {}))
 
 
-def run_child(command: list[str], directory: Path, label: str) -> tuple[float, float, int, str]:
-    """Run ``command``; return wall seconds, its own peak RSS (MB), exit code, stdout.
+# A child spawned straight from this process would report this process's peak as its own
+# when ours is larger: Linux keeps the high-water RSS of the image a process replaces at exec
+# (exec_mmap), and a forked or vforked child's image is ours until then. The runner holds the
+# bare clients' results (tens of thousands of issues), so a quiet no-op "peaked" at the
+# runner's 743 MB at portfolio-L. A small launcher spawns the real command and reports that
+# process's own ru_maxrss (``os.wait4``: that one child, not RUSAGE_CHILDREN's largest).
+_LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.posix_spawn(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(str(usage.ru_maxrss))\n"
+    "sys.exit(os.waitstatus_to_exitcode(status))\n"
+)
 
-    ``os.wait4`` reports the rusage of that one child, so the peak is the pmo-sync process's
-    own (``RUSAGE_CHILDREN`` would be the largest of every child reaped so far).
-    """
+
+def run_child(command: list[str], directory: Path, label: str) -> tuple[float, float, int, str]:
+    """Run ``command``; return wall seconds, its own peak RSS (MB), exit code, stdout."""
     out_path = directory / f"{label}.stdout"
     err_path = directory / f"{label}.stderr"
+    rss_path = directory / f"{label}.maxrss"
+    rss_path.unlink(missing_ok=True)
+    launcher = [sys.executable, "-S", "-c", _LAUNCHER, str(rss_path)]
     with out_path.open("wb") as out, err_path.open("wb") as err:
         started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, cwd=directory)
-        _, status, usage = os.wait4(process.pid, 0)
+        code = subprocess.run(launcher + command, stdout=out, stderr=err, cwd=directory).returncode
         wall = time.perf_counter() - started
-    process.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
-    return wall, usage.ru_maxrss / 1024, process.returncode, out_path.read_text()
+    return wall, int(rss_path.read_text()) / 1024, code, out_path.read_text()
 
 
 def sync(config: Path, *, full: bool, label: str, work: Path) -> ChildRun:
