@@ -122,8 +122,13 @@ def _schedule_lines(report: RunReport) -> list[str]:
         )
         for f in listed[:20]:
             lines.append(f"    [{f['severity']}] {f['kind']}: {f['message']}")
-        if len(listed) > 20:
-            lines.append(f"    ... {len(listed) - 20} more (--json lists them all)")
+        # the report holds the worst findings only; the store holds them all
+        total = sum(n for k, n in s.get("findings_by_kind", {}).items() if k in _LISTED_KINDS)
+        if max(total, len(listed)) > 20:
+            lines.append(
+                f"    ... {max(total, len(listed)) - min(20, len(listed))} more "
+                "(`pmo-sync report dependencies` lists them all)"
+            )
     if report.unresolved_names:
         lines.append(f"  cross-tool names not found: {len(report.unresolved_names)}")
         for u in report.unresolved_names[:20]:

@@ -374,11 +374,20 @@ def finding_dict(finding: Finding, graph: PortfolioGraph) -> dict[str, Any]:
     }
 
 
+# The run report lists the worst findings only: every finding is stored per run
+# (dependency_findings, which `pmo-sync report dependencies` reads), and at portfolio-L the
+# whole list was 14 MB of JSON in every run's report, copied into each quiet run's as well.
+REPORT_FINDINGS = 200
+_SEVERITY_RANK = {"high": 0, "medium": 1, "low": 2}
+
+
 def report_section(analysis: ScheduleAnalysis) -> dict[str, Any]:
-    """The run report's ``schedule`` section (JSON-ready)."""
+    """The run report's ``schedule`` section (JSON-ready): counts, and the
+    ``REPORT_FINDINGS`` worst findings (most severe first, in the checks' order within)."""
     counts: dict[str, int] = {}
     for finding in analysis.findings:
         counts[finding.kind] = counts.get(finding.kind, 0) + 1
+    worst = sorted(analysis.findings, key=lambda f: _SEVERITY_RANK.get(f.severity, 3))
     result = analysis.result
     return {
         "items": len(analysis.graph.nodes),
@@ -391,7 +400,8 @@ def report_section(analysis: ScheduleAnalysis) -> dict[str, Any]:
         "computed_changes": analysis.computed_changes,
         "error": analysis.error,
         "findings_by_kind": dict(sorted(counts.items())),
-        "findings": [finding_dict(f, analysis.graph) for f in analysis.findings],
+        "findings_total": len(analysis.findings),
+        "findings": [finding_dict(f, analysis.graph) for f in worst[:REPORT_FINDINGS]],
         "cross_tool": analysis.cross_tool,
     }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import inspect, select
 
 from pmosync.canonical_model import EntityType
@@ -193,3 +194,33 @@ def test_an_existing_store_upgrades_in_place(store_url: str) -> None:
             assert session.scalars(select(models.Entity.id)).all() == ["e1"]
     finally:
         store.close()
+
+
+def test_the_report_lists_the_worst_findings_and_counts_them_all(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Every finding is stored per run (dependency_findings); the run report, copied into
+    each quiet run's, keeps the worst ``REPORT_FINDINGS`` and the counts."""
+    from pmosync.reports.run_report import _schedule_lines
+    from pmosync.sync import analyse
+    from pmosync.sync.report import RunReport
+
+    state = _resolved()
+    for name, pred, succ in (("c1", "x", "y"), ("c2", "y", "x")):
+        _entity(state, name, EntityType.DEPENDENCY, predecessor=pred, successor=succ)
+    for item in ("x", "y"):
+        _entity(state, item, EntityType.WORK_ITEM, name=item.upper(), project="jp")
+    analysis = analyse_schedule(state, today=TODAY, portfolio=None)
+    severities = [f.severity for f in analysis.findings]
+    assert len(severities) >= 2 and len(set(severities)) >= 2
+    monkeypatch.setattr(analyse, "REPORT_FINDINGS", 1)
+    section = report_section(analysis)
+    assert section["findings_total"] == len(analysis.findings)
+    assert sum(section["findings_by_kind"].values()) == len(analysis.findings)
+    [listed] = section["findings"]
+    rank = {"high": 0, "medium": 1, "low": 2}
+    assert rank[listed["severity"]] == min(rank[s] for s in severities)
+    # the text says how many more there are and where they all are
+    section["findings_by_kind"] = {"violation": 25}
+    lines = _schedule_lines(RunReport(schedule=section))
+    assert any("24 more (`pmo-sync report dependencies` lists them all)" in x for x in lines)
