@@ -19,7 +19,8 @@ PWA_FIXED = 3  # custom fields, lookup tables, calendars
 NOTES = (
     "full sync: `pmo-sync sync --full --json` on an empty store and a freshly reset sandbox, "
     "in a child process; wall includes process start; records = every record pulled; peak "
-    "RSS is that process's own ru_maxrss (os.wait4), the emulators run in another process",
+    "RSS is that process's own ru_maxrss (spawned by a small launcher and read with os.wait4, "
+    "never the runner's own peak), the emulators run in another process",
     "no-op: `pmo-sync sync` right after the full sync, nothing changed remotely except the "
     "full sync's own writes; its floor is one listing per scope, 0 records re-read",
     "pull vs bare: each connector's full pull alone (no engine, no store) against the vendor "
