@@ -972,10 +972,14 @@ def _roll_up(  # type: ignore[no-untyped-def]
 ) -> None:
     """Summary dates span their children's; slack is the summary's own, on its calendar."""
     by_id = {t.id: t for t in tasks}
+    visiting: set[str] = set()
 
     def visit(tid: str) -> TaskSchedule | None:
         if tid in out:
             return out[tid]
+        if tid in visiting:
+            return None  # a parent loop in bad data: the summary spans its other children
+        visiting.add(tid)
         kids = [k for k in (visit(c) for c in children.get(tid, ())) if k is not None]
         if not kids:
             return None

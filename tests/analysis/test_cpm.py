@@ -194,6 +194,21 @@ def test_links_on_summaries_expand_to_leaves_and_summaries_roll_up() -> None:
     assert r.tasks["a"].total_slack_minutes == DAY
 
 
+def test_a_parent_loop_in_bad_data_does_not_stop_the_schedule() -> None:
+    """Two summaries each other's parent (merged from tools that disagree): each still spans
+    its real children, and the leaves are scheduled."""
+    tasks = [
+        CpmTask("P1", summary=True, parent="P2"),
+        CpmTask("P2", summary=True, parent="P1"),
+        CpmTask("a", DAY, parent="P1"),
+        CpmTask("b", 2 * DAY, parent="P2"),
+    ]
+    r = run(tasks, [CpmLink("a", "b")])
+    assert r.tasks["b"].early_start == d(1)
+    # which of the two holds the other depends on where the walk starts; both hold their own
+    assert dates(r, "P1")[0] == d(0) and dates(r, "P2")[1] == d(2, 17)
+
+
 def test_manual_tasks_are_held_at_their_dates() -> None:
     tasks = [
         CpmTask("A", 2 * DAY),
