@@ -11,15 +11,10 @@ the token cache, owner-only (0600), and holds project ids and dates, no secret.
 
 from __future__ import annotations
 
-import json
-import logging
 from collections.abc import Mapping
-from pathlib import Path
 
 from pmosync.connectors.msproject.odata import parse_datetime
-from pmosync.private_files import write_private
-
-log = logging.getLogger(__name__)
+from pmosync.connectors.own_write_record import OwnWriteRecord
 
 STAMP_FIELDS = ("LastPublishedDate", "LastSavedDate")
 
@@ -36,40 +31,18 @@ def stamps(project: Mapping[str, object]) -> dict[str, str] | None:
     return out
 
 
-class OwnPublishes:
-    """Read on first use (an incremental pull or a push), written by ``save`` after a push."""
+class OwnPublishes(OwnWriteRecord[dict[str, str]]):
+    """Project id -> its stamps: read on first use (an incremental pull or a push), written by
+    ``save`` after a push."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._loaded: dict[str, dict[str, str]] | None = None
-        self._changed = False
-
-    @property
-    def _stamps(self) -> dict[str, dict[str, str]]:
-        if self._loaded is None:
-            self._loaded = self._load()
-        return self._loaded
-
-    def _load(self) -> dict[str, dict[str, str]]:
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            # a hint only: without it every plan we published is read again, nothing is lost
-            log.warning("ignoring %s (%s); our own publishes are read again", self.path, exc)
-            return {}
-        if not isinstance(loaded, dict):
-            return {}
-        return {
-            str(pid): {k: str(v) for k, v in entry.items()}
-            for pid, entry in loaded.items()
-            if isinstance(entry, dict)
-        }
+    def _entry(self, key: str, value: object) -> tuple[str, dict[str, str]] | None:
+        if not isinstance(value, dict):
+            return None
+        return key, {str(k): str(v) for k, v in value.items()}
 
     def ours(self, project_id: str, listed: Mapping[str, object]) -> bool:
         """True when the listed stamps are the ones our last publish of the plan left."""
-        recorded = self._stamps.get(project_id)
+        recorded = self.entries.get(project_id)
         return recorded is not None and recorded == stamps(listed)
 
     def record(self, project_id: str, project: Mapping[str, object]) -> None:
@@ -77,17 +50,7 @@ class OwnPublishes:
         if found is None:
             self.forget(project_id)
             return
-        if self._stamps.get(project_id) != found:
-            self._stamps[project_id] = found
-            self._changed = True
+        self.put(project_id, found)
 
     def forget(self, project_id: str) -> None:
-        if self._stamps.pop(project_id, None) is not None:
-            self._changed = True
-
-    def save(self) -> None:
-        if not self._changed:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_private(self.path, json.dumps(self._stamps, sort_keys=True) + "\n")
-        self._changed = False
+        self.drop({project_id})

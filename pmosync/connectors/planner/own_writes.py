@@ -19,13 +19,7 @@ ids and version numbers, no secret.
 
 from __future__ import annotations
 
-import json
-import logging
-from pathlib import Path
-
-from pmosync.private_files import write_private
-
-log = logging.getLogger(__name__)
+from pmosync.connectors.own_write_record import OwnWriteRecord
 
 
 def etag_version(row: dict[str, object]) -> str | None:
@@ -36,54 +30,26 @@ def etag_version(row: dict[str, object]) -> str | None:
     return etag.removeprefix("W/").strip('"') or None
 
 
-class OwnWrites:
-    """Read on first use, pruned by each incremental pull, extended by each push, and written
-    by ``save``."""
+class OwnWrites(OwnWriteRecord[str]):
+    """Row id -> version: read on first use, pruned by each incremental pull, extended by each
+    push, and written by ``save``."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._loaded: dict[str, str] | None = None
-        self._changed = False
+    def _entry(self, key: str, value: object) -> tuple[str, str] | None:
+        return (key.lower(), str(value)) if isinstance(value, str | int) else None
 
     @property
     def versions(self) -> dict[str, str]:
-        if self._loaded is None:
-            self._loaded = self._load()
-        return self._loaded
-
-    def _load(self) -> dict[str, str]:
-        try:
-            loaded = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring %s (%s); rows we wrote are read again", self.path, exc)
-            return {}
-        if not isinstance(loaded, dict):
-            return {}
-        return {str(k).lower(): str(v) for k, v in loaded.items() if isinstance(v, str | int)}
+        return self.entries
 
     def ours(self, row_id: str, version: str | None) -> bool:
         """True when the row still has the version our own write left."""
         return version is not None and self.versions.get(row_id.lower()) == version
 
     def record(self, row_id: str, version: str) -> None:
-        if self.versions.get(row_id.lower()) != version:
-            self.versions[row_id.lower()] = version
-            self._changed = True
+        self.put(row_id.lower(), version)
 
     def keep_only(self, row_ids: set[str]) -> None:
         """Drop every entry but these (a row our pull did not list again is out of the
         incremental window for good: only a later change, with another version, brings it
         back)."""
-        stale = set(self.versions) - row_ids
-        for row_id in stale:
-            del self.versions[row_id]
-        self._changed = self._changed or bool(stale)
-
-    def save(self) -> None:
-        if not self._changed:
-            return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        write_private(self.path, json.dumps(self.versions, sort_keys=True) + "\n")
-        self._changed = False
+        self.drop(set(self.versions) - row_ids)
